@@ -1,0 +1,1 @@
+"""Commands of this stage (registered on the apps in ``_app``)."""

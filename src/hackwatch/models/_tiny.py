@@ -1,0 +1,102 @@
+"""Tiny real language models built in-process: a locally trained tokenizer and a few-layer causal LM.
+
+Tests, benchmarks and the demo world use these instead of downloading anything. The chat template
+mirrors Qwen3's: the generation prompt ends with ``<|im_start|>assistant\\n`` and the model writes
+``<think>\\n…\\n</think>\\n\\n`` followed by its final answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<think>", "</think>", "<|pad|>"]
+
+#: Qwen3-style template: assistant turns may carry ``reasoning_content``; ``enable_thinking=False``
+#: emits an empty reasoning section, exactly as Qwen3 does.
+CHAT_TEMPLATE = (
+    "{%- for m in messages %}"
+    "{{- '<|im_start|>' + m['role'] + '\\n' }}"
+    "{%- if m['role'] == 'assistant' %}"
+    "{%- if m.get('reasoning_content') is not none and m.get('reasoning_content') is defined %}"
+    "{{- '<think>\\n' + m['reasoning_content'] + '\\n</think>\\n\\n' }}"
+    "{%- endif %}"
+    "{%- endif %}"
+    "{{- m['content'] + '<|im_end|>\\n' }}"
+    "{%- endfor %}"
+    "{%- if add_generation_prompt %}"
+    "{{- '<|im_start|>assistant\\n' }}"
+    "{%- if enable_thinking is defined and enable_thinking is false %}"
+    "{{- '<think>\\n\\n</think>\\n\\n' }}"
+    "{%- endif %}"
+    "{%- endif %}"
+)
+
+DEFAULT_CORPUS = [
+    "def add(a, b):\n    return a + b\n",
+    "The function should return the sum of the list. Let me think about edge cases.",
+    "```python\ndef solve(x):\n    return sorted(x)\n```",
+    "I will check the tests and the verifier before writing the code.",
+]
+
+
+def train_tokenizer(corpus: Iterable[str] | None = None, vocab_size: int = 512) -> PreTrainedTokenizerFast:
+    """Train a byte-level BPE tokenizer on ``corpus`` (any text round-trips) with chat special tokens."""
+    texts = list(corpus) if corpus is not None else list(DEFAULT_CORPUS)
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(texts, trainer=trainer)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        eos_token="<|im_end|>",
+        pad_token="<|pad|>",
+        bos_token=None,
+        unk_token=None,
+        additional_special_tokens=["<|im_start|>", "<|endoftext|>"],
+    )
+    fast.chat_template = CHAT_TEMPLATE
+    fast.padding_side = "left"
+    return fast
+
+
+def tiny_causal_lm(
+    tokenizer: PreTrainedTokenizerFast,
+    *,
+    layers: int = 2,
+    hidden: int = 64,
+    heads: int = 4,
+    max_positions: int = 1024,
+    seed: int = 0,
+) -> LlamaForCausalLM:
+    """A randomly initialised few-layer Llama-architecture causal LM sized to ``tokenizer``."""
+    import torch
+
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden,
+        intermediate_size=hidden * 2,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        num_key_value_heads=heads,
+        max_position_embeddings=max_positions,
+        tie_word_embeddings=True,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=None,
+    )
+    torch.manual_seed(seed)
+    model = LlamaForCausalLM(config)
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model.generation_config.bos_token_id = None
+    model.eval()
+    return model

@@ -1,0 +1,1 @@
+"""Shared fixtures and skip markers (see ``tests/helpers.py``)."""
