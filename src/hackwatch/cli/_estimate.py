@@ -1,1 +1,122 @@
-"""Commands of this stage (registered on the apps in ``_app``)."""
+"""Commands of the statistics stage: ``hackwatch estimate`` and ``hackwatch forecast``."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hackwatch.cli._app import app, fail
+
+
+def _columns(spec: str) -> list[str]:
+    cols = [c.strip() for c in spec.split(",") if c.strip()]
+    if not cols:
+        raise fail(f"--by/--series {spec!r}: give at least one column name, comma-separated")
+    return cols
+
+
+def _show_warnings(caught: list[warnings.WarningMessage]) -> None:
+    for w in caught:
+        typer.echo(f"warning: {w.category.__name__}: {w.message}", err=True)
+
+
+@app.command("estimate")
+def estimate_command(
+    verdicts: Annotated[Path, typer.Option("--verdicts", help="Verdict table (.jsonl or .parquet), one row per sample.")],
+    out: Annotated[Path, typer.Option("--out", help="Estimates table to write (.jsonl or .parquet).")],
+    scores: Annotated[Path | None, typer.Option(
+        "--scores", help="Prefix-score table (.jsonl or .parquet); without it only direct rates.")] = None,
+    by: Annotated[str, typer.Option("--by", help="Cell: comma-separated grouping columns.")] = "checkpoint,exploit_type",
+    interval: Annotated[str, typer.Option(
+        "--interval", help="Direct-rate interval: clopper-pearson (exact) or jeffreys.")] = "clopper-pearson",
+    pooling: Annotated[str, typer.Option(
+        "--pooling", help="sample: pool all samples/terms; task: average per task first.")] = "sample",
+    no_donor_correction: Annotated[bool, typer.Option(
+        "--no-donor-correction", help="Omit log pi_D - log a_D (the exploit-conditioning correction).")] = False,
+    alpha: Annotated[float, typer.Option("--alpha", help="1 - confidence level of the intervals.")] = 0.05,
+    n_boot: Annotated[int, typer.Option("--n-boot", help="Bootstrap resamples over tasks for IS intervals.")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap.")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", help="Do not print the summary table.")] = False,
+) -> None:
+    """Per-cell exploit probabilities: direct rates, IS estimates with diagnostics, lower bounds."""
+    from hackwatch.estimate import SchemaError, estimate_cells, read_table, write_table
+
+    if interval not in ("clopper-pearson", "jeffreys"):
+        raise fail(f"--interval {interval!r}: use clopper-pearson or jeffreys")
+    if pooling not in ("sample", "task"):
+        raise fail(f"--pooling {pooling!r}: use sample or task")
+    if not 0 < alpha < 1:
+        raise fail(f"--alpha {alpha}: expected a number in (0, 1), e.g. 0.05")
+    try:
+        v = read_table(verdicts)
+        s = read_table(scores) if scores is not None else None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = estimate_cells(v, s, by=_columns(by), interval=interval, pooling=pooling,  # type: ignore[arg-type]
+                                    donor_correction=not no_donor_correction, n_boot=n_boot, alpha=alpha,
+                                    seed=seed, verdicts_source=str(verdicts),
+                                    scores_source=str(scores) if scores else None)
+        write_table(result.summary, out)
+    except (SchemaError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    _show_warnings(caught)
+    if not quiet:
+        from rich.console import Console
+
+        result.print_summary(console=Console(stderr=False))
+    typer.echo(f"wrote {len(result.summary)} estimates to {out}", err=True)
+
+
+@app.command("forecast")
+def forecast_command(
+    estimates: Annotated[Path, typer.Option("--estimates", help="Estimates table written by `hackwatch estimate`.")],
+    out: Annotated[Path, typer.Option("--out", help="Forecast table to write (.jsonl or .parquet).")],
+    threshold: Annotated[float, typer.Option("--threshold", help="Rate of concern; a series emerges above it.")] = 0.1,
+    cutoff: Annotated[int | None, typer.Option(
+        "--cutoff", help="Use only the first K checkpoints of each series for the trend (default: all).")] = None,
+    target_step: Annotated[float | None, typer.Option("--target-step", help="Step to project the trend to.")] = None,
+    method: Annotated[str, typer.Option(
+        "--method", help="Estimate whose trend is scored: is, lower_bound or direct.")] = "is",
+    score: Annotated[str, typer.Option("--score", help="Emergence score: slope, level or projected.")] = "slope",
+    series: Annotated[str | None, typer.Option(
+        "--series", help="Series columns (default: the cell columns minus checkpoint/step).")] = None,
+    step_offset: Annotated[float, typer.Option(
+        "--step-offset", help="Trend uses ln(step + offset); steps <= -offset are left out.")] = 0.0,
+    lead: Annotated[bool, typer.Option("--lead-time", help="Also print the AUC per cutoff and the lead time.")] = False,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstraps.")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", help="Do not print the summary table.")] = False,
+) -> None:
+    """Trends, emergence scores, crossing forecasts and their AUC against the observed emergence."""
+    from hackwatch.estimate import SchemaError, read_table, write_table
+    from hackwatch.forecast import forecast, lead_time
+
+    if score not in ("slope", "level", "projected"):
+        raise fail(f"--score {score!r}: use slope, level or projected")
+    if cutoff is not None and cutoff < 1:
+        raise fail(f"--cutoff {cutoff}: expected a number of checkpoints >= 1")
+    if not 0 < threshold < 1:
+        raise fail(f"--threshold {threshold}: expected a rate in (0, 1), e.g. 0.1")
+    series_by = _columns(series) if series else None
+    try:
+        table = read_table(estimates)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = forecast(table, threshold=threshold, cutoff=cutoff, target_step=target_step, method=method,
+                              score=score, series_by=series_by, step_offset=step_offset, seed=seed)  # type: ignore[arg-type]
+            lt = (lead_time(table, threshold=threshold, method=method, score=score, target_step=target_step,
+                            series_by=series_by, step_offset=step_offset, seed=seed) if lead else None)
+        write_table(result.summary, out)
+    except (SchemaError, ValueError, KeyError) as exc:
+        raise fail(f"{estimates}: {exc}") from None
+    _show_warnings(caught)
+    if not quiet:
+        result.print_summary()
+        if lt is not None:
+            from hackwatch.estimate._display import print_table
+
+            print_table(lt.by_cutoff, title="AUC by cutoff (first K checkpoints)")
+            typer.echo(f"separation cutoff K* = {lt.separation_cutoff:g}; lead time = {lt.lead:g} checkpoints")
+    typer.echo(f"wrote {len(result.summary)} forecasts to {out}", err=True)

@@ -1,1 +1,181 @@
-"""Commands of this stage (registered on the apps in ``_app``)."""
+"""``hackwatch sample``, ``hackwatch score``, ``hackwatch serve`` and ``hackwatch bench score``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from hackwatch.cli._app import app, bench_app, fail
+
+ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Model: a saved model directory, "
+                                       "'openai:http://host:port/v1#name' or 'vllm:PATH'.")]
+TempOpt = Annotated[float, typer.Option("--temperature", "-t", help="Temperature τ > 0 (sampling and scoring).")]
+ChatOpt = Annotated[str | None, typer.Option("--chat-format", help="Override the detected reasoning format: "
+                                             "'think' or 'channel'.")]
+DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu or cuda (transformers backend).")]
+TokOpt = Annotated[str | None, typer.Option("--tokenizer", help="Tokenizer directory (needed for openai: "
+                                            "when the served name is not a local path).")]
+
+
+def _backend(model: str, chat_format: str | None, device: str, tokenizer: str | None) -> Any:
+    from hackwatch.models import BackendError, load_backend
+    try:
+        return load_backend(model, tokenizer=tokenizer, device=device, chat_format=chat_format)
+    except (BackendError, ImportError, OSError, ValueError) as e:
+        raise fail(f"--model {model}: {e}") from e
+
+
+def _tty() -> bool:
+    return sys.stderr.isatty()
+
+
+@app.command()
+def sample(model: ModelOpt, tasks: Annotated[str, typer.Option("--tasks", help="Task SOURCE (see hackwatch tasks).")],
+           out: Annotated[Path, typer.Option("--out", "-o", help="Output .jsonl or .parquet.")],
+           n: Annotated[int, typer.Option("--n", help="Samples per task (per prefix with --prefixes).")] = 1,
+           temperature: TempOpt = 1.0,
+           max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", help="Token limit after the prefix.")] = 512,
+           prefixes: Annotated[Path | None, typer.Option("--prefixes", help="Prefix bank (.jsonl/.parquet rows with "
+                                                         "task_id, prefix_ids and optional prefix_id).")] = None,
+           seed: Annotated[int, typer.Option("--seed", help="Run seed; each sample's seed derives from it.")] = 0,
+           batch_size: Annotated[int, typer.Option("--batch-size")] = 16,
+           limit: Annotated[int | None, typer.Option("--limit", help="Only the first N tasks.")] = None,
+           chat_format: ChatOpt = None, device: DeviceOpt = "auto", tokenizer: TokOpt = None) -> None:
+    """Sample completions (optionally continuing forced reasoning prefixes) and write one row per sample."""
+    from hackwatch.models import SampleRequest
+    from hackwatch.models._rows import RowsError, completion_row, read_rows, token_ids, write_rows
+    from hackwatch.tasks import TaskError, load_tasks
+
+    if n < 1 or max_new_tokens < 0 or temperature <= 0:
+        raise fail("--n must be >= 1, --max-new-tokens >= 0 and --temperature > 0")
+    try:
+        task_list = load_tasks(tasks)[:limit]
+    except TaskError as e:
+        raise fail(str(e)) from e
+    by_id = {t.id: t for t in task_list}
+    plan: list[tuple[str, str, SampleRequest]] = []
+    if prefixes is None:
+        plan = [(t.id, "", SampleRequest(t.prompt, (), n, key=t.id)) for t in task_list]
+    else:
+        try:
+            rows = read_rows(prefixes)
+            for i, row in enumerate(rows, start=1):
+                where = f"{prefixes}:{i}"
+                tid = str(row.get("task_id", ""))
+                if tid not in by_id:
+                    if limit is not None:
+                        continue
+                    raise RowsError(f"{where}: task_id {tid!r} is not in --tasks {tasks}")
+                pid = str(row.get("prefix_id") or i)
+                plan.append((tid, pid, SampleRequest(by_id[tid].prompt, token_ids(row, "prefix_ids", where), n,
+                                                     key=f"{tid}/{pid}")))
+        except RowsError as e:
+            raise fail(str(e)) from e
+    be = _backend(model, chat_format, device, tokenizer)
+    comps = be.sample([r for _, _, r in plan], temperature=temperature, max_new_tokens=max_new_tokens, seed=seed,
+                      batch_size=batch_size, progress=_tty())
+    meta = {r.key: (tid, pid) for tid, pid, r in plan}
+    write_rows((completion_row(c, task_id=meta[c.key][0], prefix_id=meta[c.key][1], model=be.model_id)
+                for c in comps), out)
+    typer.echo(f"wrote {len(comps)} samples to {out}", err=True)
+
+
+@app.command()
+def score(model: ModelOpt,
+          prefixes: Annotated[Path, typer.Option("--prefixes", help="Rows with prefix_ids and either prompt or "
+                                                 "task_id (then --tasks); sample rows work as they are.")],
+          out: Annotated[Path, typer.Option("--out", "-o", help="Output .jsonl or .parquet.")],
+          temperature: TempOpt = 1.0,
+          tasks: Annotated[str | None, typer.Option("--tasks", help="Task SOURCE for rows with task_id.")] = None,
+          with_generated: Annotated[bool, typer.Option("--with-generated", help="Score prefix_ids + generated_ids "
+                                                       "(a whole sampled continuation).")] = False,
+          batch_size: Annotated[int, typer.Option("--batch-size")] = 16,
+          chat_format: ChatOpt = None, device: DeviceOpt = "auto", tokenizer: TokOpt = None) -> None:
+    """Write log P_τ(prefix | prompt) of every row: τ-exact over the full vocabulary (top-K bound on servers)."""
+    from hackwatch.models import ScoreRequest
+    from hackwatch.models._rows import RowsError, read_rows, score_row, token_ids, write_rows
+    from hackwatch.tasks import TaskError, load_tasks
+
+    if temperature <= 0:
+        raise fail("--temperature must be > 0")
+    try:
+        rows = read_rows(prefixes)
+        prompts = {t.id: t.prompt for t in load_tasks(tasks)} if tasks else {}
+        reqs, ids_list = [], []
+        for i, row in enumerate(rows, start=1):
+            where = f"{prefixes}:{i}"
+            ids = token_ids(row, "prefix_ids", where)
+            if with_generated:
+                ids += token_ids(row, "generated_ids", where)
+            if isinstance(row.get("prompt"), str):
+                prompt = row["prompt"]
+            elif str(row.get("task_id")) in prompts:
+                prompt = prompts[str(row["task_id"])]
+            else:
+                raise RowsError(f"{where}: needs a 'prompt' field, or a 'task_id' found in --tasks "
+                                f"({'not given' if not tasks else tasks})")
+            reqs.append(ScoreRequest(prompt, ids, key=str(i)))
+            ids_list.append(ids)
+    except (RowsError, TaskError) as e:
+        raise fail(str(e)) from e
+    be = _backend(model, chat_format, device, tokenizer)
+    scores = be.score_prefixes(reqs, temperature=temperature, batch_size=batch_size, progress=_tty())
+    scored = "prefix+generated" if with_generated else "prefix"
+    write_rows((score_row(s, r, model=be.model_id, scored=scored, ids=ids)
+                for s, r, ids in zip(scores, rows, ids_list, strict=True)), out)
+    stats = getattr(be, "last_score_stats", {})
+    rate = f" ({stats['tokens_per_s']:.0f} tokens/s)" if stats.get("tokens_per_s") else ""
+    typer.echo(f"wrote {len(scores)} scores to {out}{rate}", err=True)
+
+
+@app.command()
+def serve(model_dir: Annotated[Path, typer.Argument(help="Saved transformers model directory.")],
+          port: Annotated[int, typer.Option("--port", help="Port (0 = any free port).")] = 8000,
+          host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+          logprobs_mode: Annotated[str, typer.Option("--logprobs-mode", help="'raw' (τ=1, like vLLM) or "
+                                                     "'processed' (τ) for generated-token log-probs.")] = "raw",
+          chat_format: ChatOpt = None, device: DeviceOpt = "auto") -> None:
+    """Serve a model over an OpenAI-compatible /v1/completions API (subset used by the openai: backend)."""
+    from hackwatch.models import make_server
+
+    be = _backend(str(model_dir), chat_format, device, None)
+    try:
+        server = make_server(be, host, port, logprobs_mode=logprobs_mode)
+    except (OSError, ValueError) as e:
+        raise fail(f"serve {host}:{port}: {e}") from e
+    h, p = server.server_address[:2]
+    typer.echo(f"serving {be.model_id} at http://{h}:{p}/v1 (Ctrl-C to stop)", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+@bench_app.command("score")
+def bench_score(layers: Annotated[int, typer.Option("--layers")] = 4,
+                hidden: Annotated[int, typer.Option("--hidden")] = 256,
+                vocab: Annotated[int, typer.Option("--vocab", help="Tokenizer vocabulary size.")] = 2000,
+                prompt_len: Annotated[int, typer.Option("--prompt-len", help="Prompt length in words.")] = 200,
+                prefix_len: Annotated[int, typer.Option("--prefix-len", help="Prefix length in tokens.")] = 64,
+                prefixes: Annotated[int, typer.Option("--prefixes", help="Prefixes per prompt.")] = 64,
+                prompts: Annotated[int, typer.Option("--prompts")] = 2,
+                batch_size: Annotated[int, typer.Option("--batch-size")] = 32,
+                temperature: TempOpt = 0.4, device: DeviceOpt = "cpu", seed: int = 0) -> None:
+    """Prefix-scoring tokens/s: batched shared-prompt KV path vs a naive one-forward-per-sample loop."""
+    from hackwatch.models._bench import run_score_bench
+
+    res = run_score_bench(layers=layers, hidden=hidden, vocab=vocab, prompt_words=prompt_len, prefix_len=prefix_len,
+                          prefixes=prefixes, prompts=prompts, batch_size=batch_size, temperature=temperature,
+                          device=device, seed=seed)
+    typer.echo(f"model: tiny Llama, {layers} layers, hidden {hidden}, vocab {res['vocab']}, device {res['device']}")
+    typer.echo(f"work: {prompts} prompts x {prefixes} prefixes x {prefix_len} tokens "
+               f"(prompt {res['prompt_tokens']} tokens), τ={temperature}")
+    typer.echo(f"{'path':<28}{'tokens/s':>12}{'seconds':>10}")
+    typer.echo(f"{'shared-prompt batched':<28}{res['shared_tps']:>12.0f}{res['shared_s']:>10.3f}")
+    typer.echo(f"{'naive one-forward-per-sample':<28}{res['naive_tps']:>12.0f}{res['naive_s']:>10.3f}")
+    typer.echo(f"ratio shared/naive: {res['ratio']:.2f}x   max |Δ logprob| between paths: {res['max_abs_diff']:.2e}")

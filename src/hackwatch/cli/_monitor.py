@@ -1,1 +1,79 @@
-"""Commands of this stage (registered on the apps in ``_app``)."""
+"""``hackwatch monitor ROLLOUTS``: exploration-hacking flags and a metrics summary for a rollout table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hackwatch.cli._app import app, fail
+
+
+@app.command("monitor")
+def monitor(
+    rollouts: Annotated[Path, typer.Argument(help="Rollout table (.jsonl or .parquet): step, prompt_id, group_id, "
+                                             "subset, reward, completion, length [, entropy, ran, components].")],
+    subset_col: Annotated[str, typer.Option("--subset-col", help="Column holding the context/subset tag.")] = "subset",
+    components: Annotated[str, typer.Option("--components", help="Comma-separated reward-component columns.")] = "",
+    pass_threshold: Annotated[float, typer.Option("--pass-threshold",
+                                                  help="A rollout passes when reward >= this.")] = 1.0,
+    k: Annotated[list[int] | None, typer.Option("--k", help="pass@k values to report (repeatable; default 1 and 4).")]
+    = None,
+    reference: Annotated[Path | None, typer.Option("--reference",
+                                                   help="Reference model's rollout table (for pass@k gaps).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the flags here (.jsonl or .parquet).")] = None,
+    metrics_out: Annotated[Path | None, typer.Option("--metrics-out",
+                                                     help="Write per-step metrics (.jsonl or .parquet).")] = None,
+    fail_on_flag: Annotated[bool, typer.Option("--fail-on-flag",
+                                               help="Exit 1 when any alarm-level flag fires (for CI).")] = False,
+) -> None:
+    """Print exploration-hacking flags (and a metrics summary) for a rollout table and write them."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from hackwatch.monitor import (
+        RolloutTableError,
+        detect_flags,
+        flags_frame,
+        read_rollouts,
+        step_metrics,
+        write_rollouts,
+    )
+
+    k = list(k) if k else [1, 4]
+    comps = [c.strip() for c in components.split(",") if c.strip()]
+    for p in (out, metrics_out):
+        if p is not None and p.suffix not in (".jsonl", ".parquet"):
+            raise fail(f"{p}: output must end in .jsonl or .parquet")
+    try:
+        df = read_rollouts(rollouts, components=comps, subset_col=subset_col)
+        ref = read_rollouts(reference, subset_col=subset_col) if reference is not None else None
+    except RolloutTableError as exc:
+        raise fail(str(exc)) from exc
+    if any(x < 1 for x in k):
+        raise fail(f"--k {k}: pass@k needs k >= 1")
+    table = step_metrics(df, pass_threshold=pass_threshold, ks=k, components=comps, reference=ref)
+    flags = detect_flags(table)
+    console = Console()
+    summary = Table(title=f"{rollouts.name}: {df['step'].nunique()} steps, {len(df)} rollouts (mean over steps)")
+    cols = ["frac_zero_std", "frac_all_fail", "frac_all_pass", "reward_spread", *[f"pass@{x}" for x in k], "distinct_2"]
+    cols = [c for c in cols if c in table.columns]
+    summary.add_column("subset")
+    for c in cols:
+        summary.add_column(c, justify="right")
+    for subset, g in table.groupby("subset", sort=True):
+        summary.add_row("(all)" if subset == "*" else str(subset), *[f"{g[c].mean():.3f}" for c in cols])
+    console.print(summary)
+    ft = Table(title=f"{len(flags)} flag(s)")
+    for c in ("severity", "rule", "subset", "steps", "evidence"):
+        ft.add_column(c, overflow="fold")
+    for f in flags:
+        ft.add_row(f.severity, f.rule, f.subset, f"{f.first_step}–{f.last_step}", f.evidence)
+    console.print(ft)
+    if out is not None:
+        write_rollouts(flags_frame(flags), out)
+    if metrics_out is not None:
+        write_rollouts(table, metrics_out)
+    if fail_on_flag and any(f.severity == "alarm" for f in flags):
+        raise typer.Exit(1)

@@ -1,1 +1,155 @@
-"""Commands of this stage (registered on the apps in ``_app``)."""
+"""``hackwatch verify``, ``hackwatch tasks check`` and ``hackwatch bench verify``."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from hackwatch.cli._app import app, bench_app, fail, tasks_app
+
+if TYPE_CHECKING:
+    from hackwatch.tasks import Task
+
+SOURCE_HELP = "Task SOURCE: 'builtin', a directory of Djinn problem.yaml files, a Djinn rows or hackwatch .jsonl/.parquet."
+WORKERS_HELP = "Sandbox workers (default: number of CPUs)."
+
+
+def _load_tasks(source: str) -> list[Task]:
+    from hackwatch.tasks import TaskError, load_tasks
+    try:
+        return load_tasks(source)
+    except TaskError as exc:
+        raise fail(str(exc)) from None
+    except (OSError, ValueError) as exc:
+        raise fail(f"{source}: {exc}") from None
+
+
+@tasks_app.command("check")
+def tasks_check(
+    source: Annotated[str, typer.Argument(help=SOURCE_HELP)],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON on stdout.")] = False,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, help=WORKERS_HELP)] = None,
+) -> None:
+    """Check every task: ground truth is correct, the reference exploit is an exploit, nulls fail,
+    and the other exploit types' exploits fail this task's insecure verifier. Exit 0 only if all are consistent.
+    """
+    from hackwatch.verify import check_tasks
+    tasks = _load_tasks(source)
+    report = check_tasks(tasks, workers=workers, progress=True)
+    if as_json:
+        typer.echo(json.dumps({**report.to_dict(), "summary": report.summary}))
+        typer.echo(report.summary, err=True)
+    else:
+        for result in report.results:
+            for problem in result.problems:
+                typer.echo(f"{result.task_id} ({result.exploit_type}): {problem}")
+        typer.echo(report.summary)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _read_rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
+    """Rows with their place (``FILE:LINE``) for error messages."""
+    if not path.is_file():
+        raise fail(f"{path}: no such file")
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+        try:
+            table = pq.read_table(path)
+        except Exception as exc:  # noqa: BLE001 - any reader error is a malformed input
+            raise fail(f"{path}: not a readable parquet file ({exc})") from None
+        return [(f"{path}:row {i + 1}", row) for i, row in enumerate(table.to_pylist())]
+    rows = []
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise fail(f"{path}:{n}: invalid JSON ({exc.msg} at column {exc.colno})") from None
+            if not isinstance(row, dict):
+                raise fail(f"{path}:{n}: expected a JSON object, got {type(row).__name__}")
+            rows.append((f"{path}:{n}", row))
+    return rows
+
+
+def _write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Write atomically: a temp file in the same folder, renamed at the end."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        if path.suffix == ".parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+            os.close(fd)
+            pq.write_table(pa.Table.from_pylist(rows), tmp)
+        else:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                for row in rows:
+                    fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+@app.command("verify")
+def verify_cmd(
+    tasks: Annotated[str, typer.Option("--tasks", help=SOURCE_HELP)],
+    completions: Annotated[Path, typer.Option("--completions", help="Input .jsonl/.parquet: task_id + completion or code.")],
+    out: Annotated[Path, typer.Option("--out", help="Output .jsonl/.parquet: input fields + verdict fields.")],
+    workers: Annotated[int | None, typer.Option("--workers", min=1, help=WORKERS_HELP)] = None,
+) -> None:
+    """Label model outputs: adds secure_pass, insecure_pass, label, reason and sandbox to every row."""
+    from hackwatch.verify import Verifier, extract_code
+    by_id = {t.id: t for t in _load_tasks(tasks)}
+    rows = _read_rows(completions)
+    pairs = []
+    for where, row in rows:
+        task_id = row.get("task_id")
+        if not isinstance(task_id, str):
+            raise fail(f"{where}: missing or non-string field 'task_id'")
+        if task_id not in by_id:
+            raise fail(f"{where}: unknown task_id {task_id!r} (not in {tasks}); check --tasks")
+        code = row.get("code")
+        if code is None:
+            completion = row.get("completion")
+            if not isinstance(completion, str):
+                raise fail(f"{where}: needs a string field 'completion' (full model output) or 'code'")
+            code = extract_code(completion)
+        elif not isinstance(code, str):
+            raise fail(f"{where}: field 'code' must be a string, got {type(code).__name__}")
+        pairs.append((by_id[task_id], code))
+    with Verifier(workers=workers) as verifier:
+        verdicts = verifier.verify_many(pairs, progress=True)
+    out_rows = [{**row, "secure_pass": v.secure_pass, "insecure_pass": v.insecure_pass, "label": v.label,
+                 "reason": v.reason, "sandbox": v.sandbox} for (_, row), v in zip(rows, verdicts, strict=True)]
+    _write_rows(out, out_rows)
+    counts: dict[str, int] = {}
+    for v in verdicts:
+        counts[v.label] = counts.get(v.label, 0) + 1
+    typer.echo(f"{len(verdicts)} verified -> {out}: " + ", ".join(f"{k} {n}" for k, n in sorted(counts.items())),
+               err=True)
+
+
+@bench_app.command("verify")
+def bench_verify(
+    tasks: Annotated[str, typer.Option("--tasks", help=SOURCE_HELP)] = "builtin",
+    workers: Annotated[int | None, typer.Option("--workers", min=1, help=WORKERS_HELP)] = None,
+    n: Annotated[int, typer.Option("--n", min=1, help="Submissions per measurement (ground truths and exploits).")] = 200,
+    baseline_n: Annotated[int, typer.Option("--baseline-n", min=1, help="Checks for the subprocess baseline.")] = 40,
+) -> None:
+    """Secure and insecure checks per second: the sandbox pool vs a fresh python subprocess per check."""
+    from hackwatch.verify._bench import bench
+    result = bench(_load_tasks(tasks), workers=workers or os.cpu_count() or 1, n=n, baseline_n=baseline_n)
+    for line in result.lines():
+        typer.echo(line)
+    sys.stdout.flush()

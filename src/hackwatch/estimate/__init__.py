@@ -1,1 +1,45 @@
-"""estimate stage."""
+"""estimate stage: per-cell exploit probabilities with honest uncertainty.
+
+Direct Monte Carlo rates with exact binomial intervals, importance-sampling (IS) estimates with the
+donor correction and diagnostics (ESS, contributing samples, largest-weight share, bootstrap over
+tasks), and lower bounds from tested prefixes. Pure functions over pandas tables; no I/O.
+"""
+
+from hackwatch.estimate._bound import lower_bounds, task_lower_bounds
+from hackwatch.estimate._cells import estimate_cells, order_columns
+from hackwatch.estimate._columns import (
+    DEFAULT_BY,
+    ESTIMATE_COLUMNS,
+    SCORE_COLUMNS,
+    SCORE_OPTIONAL_COLUMNS,
+    VERDICT_COLUMNS,
+    SchemaError,
+    validate_scores,
+    validate_verdicts,
+)
+from hackwatch.estimate._direct import direct_rates
+from hackwatch.estimate._importance import CellIS, is_cell, is_estimates
+from hackwatch.estimate._io import read_table, write_table
+from hackwatch.estimate._shared import (
+    EstimateResult,
+    IntervalMethod,
+    LowESSWarning,
+    MissingVerdictsWarning,
+    Pooling,
+    SingleSampleWarning,
+    StatisticalWarning,
+    binomial_interval,
+    kish_ess,
+    logmeanexp,
+    max_weight_share,
+)
+from hackwatch.estimate._terms import importance_terms
+
+__all__ = [
+    "DEFAULT_BY", "ESTIMATE_COLUMNS", "SCORE_COLUMNS", "SCORE_OPTIONAL_COLUMNS", "VERDICT_COLUMNS",
+    "CellIS", "EstimateResult", "IntervalMethod", "LowESSWarning", "MissingVerdictsWarning", "Pooling",
+    "SchemaError", "SingleSampleWarning", "StatisticalWarning", "binomial_interval", "direct_rates",
+    "estimate_cells", "importance_terms", "is_cell", "is_estimates", "kish_ess", "logmeanexp",
+    "lower_bounds", "max_weight_share", "order_columns", "read_table", "task_lower_bounds", "validate_scores",
+    "validate_verdicts", "write_table",
+]

@@ -1,8 +1,8 @@
-"""Tiny real language models built in-process: a locally trained tokenizer and a few-layer causal LM.
+r"""Tiny real language models built in-process: a locally trained tokenizer and a few-layer causal LM.
 
 Tests, benchmarks and the demo world use these instead of downloading anything. The chat template
-mirrors Qwen3's: the generation prompt ends with ``<|im_start|>assistant\\n`` and the model writes
-``<think>\\n…\\n</think>\\n\\n`` followed by its final answer.
+mirrors Qwen3's: the generation prompt ends with ``<|im_start|>assistant\n`` and the model writes
+``<think>\n…\n</think>\n\n`` followed by its final answer.
 """
 
 from __future__ import annotations
@@ -34,6 +34,27 @@ CHAT_TEMPLATE = (
     "{%- endif %}"
 )
 
+HARMONY_SPECIAL_TOKENS = ["<|endoftext|>", "<|start|>", "<|end|>", "<|message|>", "<|channel|>", "<|return|>",
+                          "<|pad|>"]
+
+#: gpt-oss-harmony-like template: reasoning in ``<|channel|>analysis<|message|> … <|end|>``, the answer in
+#: ``<|start|>assistant<|channel|>final<|message|> … <|return|>``; the generation prompt is
+#: ``<|start|>assistant`` (the model — or hackwatch, when prefilling — opens the analysis channel).
+HARMONY_CHAT_TEMPLATE = (
+    "{%- for m in messages %}"
+    "{{- '<|start|>' + m['role'] }}"
+    "{%- if m['role'] == 'assistant' and m.get('reasoning_content') %}"
+    "{{- '<|channel|>analysis<|message|>' + m['reasoning_content'] + '<|end|><|start|>assistant' }}"
+    "{{- '<|channel|>final<|message|>' + m['content'] + '<|return|>' }}"
+    "{%- else %}"
+    "{{- '<|message|>' + m['content'] + '<|end|>' }}"
+    "{%- endif %}"
+    "{%- endfor %}"
+    "{%- if add_generation_prompt %}"
+    "{{- '<|start|>assistant' }}"
+    "{%- endif %}"
+)
+
 DEFAULT_CORPUS = [
     "def add(a, b):\n    return a + b\n",
     "The function should return the sum of the list. Let me think about edge cases.",
@@ -42,28 +63,38 @@ DEFAULT_CORPUS = [
 ]
 
 
-def train_tokenizer(corpus: Iterable[str] | None = None, vocab_size: int = 512) -> PreTrainedTokenizerFast:
-    """Train a byte-level BPE tokenizer on ``corpus`` (any text round-trips) with chat special tokens."""
+def train_tokenizer(corpus: Iterable[str] | None = None, vocab_size: int = 512, *,
+                    chat_format: str = "think") -> PreTrainedTokenizerFast:
+    """Train a byte-level BPE tokenizer on ``corpus`` (any text round-trips) with chat special tokens.
+
+    ``chat_format="think"`` (default) gives the Qwen3-style template, ``"channel"`` a gpt-oss
+    harmony-like one (analysis/final channels, EOS ``<|return|>``).
+    """
+    if chat_format not in ("think", "channel"):
+        raise ValueError(f"train_tokenizer: chat_format must be 'think' or 'channel', got {chat_format!r}")
+    harmony = chat_format == "channel"
+    specials = HARMONY_SPECIAL_TOKENS if harmony else SPECIAL_TOKENS
     texts = list(corpus) if corpus is not None else list(DEFAULT_CORPUS)
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
-        special_tokens=SPECIAL_TOKENS,
+        special_tokens=specials,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
     tok.train_from_iterator(texts, trainer=trainer)
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok,
-        eos_token="<|im_end|>",
+        eos_token="<|return|>" if harmony else "<|im_end|>",
         pad_token="<|pad|>",
         bos_token=None,
         unk_token=None,
-        additional_special_tokens=["<|im_start|>", "<|endoftext|>"],
+        additional_special_tokens=([t for t in specials if t not in ("<|return|>", "<|pad|>")] if harmony
+                                   else ["<|im_start|>", "<|endoftext|>"]),
     )
-    fast.chat_template = CHAT_TEMPLATE
+    fast.chat_template = HARMONY_CHAT_TEMPLATE if harmony else CHAT_TEMPLATE
     fast.padding_side = "left"
     return fast
 

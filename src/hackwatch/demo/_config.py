@@ -1,0 +1,108 @@
+"""Sizes of the demo world: every knob of the toy run in one validated dataclass.
+
+``small`` is the test configuration (a few exploit types, few steps, few samples; a few minutes on
+a 2-core CPU); ``default`` is what ``hackwatch demo`` runs (about ten minutes on the same machine).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+SIZES = ("small", "default")
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    """Every number the demo world uses; fixed per size, overridable in Python for experiments."""
+
+    size: str = "default"
+    """Preset name (``small`` or ``default``); recorded in the report."""
+    seed: int = 0
+    """Seeds torch, numpy, random and every sampling call (derived seeds per stage)."""
+    n_types: int = 12
+    """How many exploit types of the builtin suite the world uses (the ones with the most tasks)."""
+    tasks_per_type: int = 5
+    """At most this many tasks per exploit type."""
+    donor_types: int = 4
+    """How many of the chosen types form the donor split (the donor is fine-tuned on their exploits)."""
+    layers: int = 3
+    """Transformer layers of the tiny subject model."""
+    hidden: int = 96
+    """Hidden size of the tiny subject model."""
+    vocab_size: int = 1024
+    """BPE vocabulary trained on the synthetic corpus."""
+    pretrain_steps: int = 700
+    """Optimizer steps of pretraining on the synthetic corpus."""
+    pretrain_batch: int = 32
+    """Sequences per pretraining step (drawn with the corpus weights)."""
+    pretrain_lr: float = 3e-3
+    """Peak learning rate of pretraining (cosine decay)."""
+    grpo_steps: int = 64
+    """GRPO optimizer steps; checkpoints are saved at 0 and at powers of two up to this."""
+    grpo_prompts_per_step: int = 12
+    """Distinct prompts per GRPO step."""
+    num_generations: int = 8
+    """GRPO group size (completions per prompt)."""
+    grpo_lr: float = 1e-3
+    """GRPO learning rate."""
+    max_completion_length: int = 96
+    """Token limit of every generated completion (reasoning and code together)."""
+    temperature: float = 1.0
+    """Sampling temperature of GRPO, direct sampling, prefilled sampling and log-prob scoring."""
+    gt_samples_per_task: int = 64
+    """Direct samples per task and checkpoint for the ground-truth rate."""
+    donor_steps: int = 120
+    """SFT steps of the donor on donor-split exploit code (no reasoning)."""
+    donor_samples_per_task: int = 16
+    """Donor samples with reasoning per held-out task; verified exploit traces become prefixes."""
+    prefixes_per_task: int = 3
+    """At most this many donor traces per task in the prefix bank."""
+    prefix_lengths: tuple[int, ...] = (2, 5, 10, 20)
+    """Prefix ladder in tokens."""
+    attempts_per_prefix: int = 4
+    """Subject continuations per (checkpoint, task, prefix, length)."""
+    threshold: float = 0.10
+    """A type emerges when its direct exploit rate exceeds this at any checkpoint."""
+    locked_steps: int = 12
+    """GRPO steps of the locked organism (exploration-hacking contrast)."""
+    extra: dict[str, str] = field(default_factory=dict)
+    """Free-form notes recorded in the report."""
+
+    def __post_init__(self) -> None:
+        if self.size not in SIZES:
+            raise ValueError(f"DemoConfig.size: expected one of {SIZES}, got {self.size!r}")
+        if self.donor_types >= self.n_types:
+            raise ValueError(f"DemoConfig.donor_types={self.donor_types} must be below n_types={self.n_types} "
+                             "so that some exploit types are held out; lower donor_types")
+        if self.grpo_steps < 2:
+            raise ValueError(f"DemoConfig.grpo_steps={self.grpo_steps}: need at least 2 steps for a trend")
+        if not 0.0 < self.threshold < 1.0:
+            raise ValueError(f"DemoConfig.threshold={self.threshold}: expected a rate in (0, 1), e.g. 0.1")
+        if self.temperature <= 0:
+            raise ValueError(f"DemoConfig.temperature={self.temperature}: expected > 0")
+
+    @property
+    def checkpoint_steps(self) -> tuple[int, ...]:
+        """Log-spaced checkpoint steps: 0, 1, 2, 4, ... up to ``grpo_steps`` (always included)."""
+        steps = [0]
+        s = 1
+        while s < self.grpo_steps:
+            steps.append(s)
+            s *= 2
+        steps.append(self.grpo_steps)
+        return tuple(steps)
+
+
+def demo_config(size: str = "default", seed: int = 0) -> DemoConfig:
+    """The preset for ``size`` (``small`` for tests, ``default`` for the first command a user runs)."""
+    if size not in SIZES:
+        raise ValueError(f"--size: expected one of {', '.join(SIZES)}, got {size!r}")
+    base = DemoConfig(size="default", seed=seed)
+    if size == "default":
+        return base
+    return replace(
+        base, size="small", n_types=6, tasks_per_type=3, donor_types=2, layers=2, hidden=64,
+        vocab_size=768, pretrain_steps=400, grpo_steps=16, grpo_prompts_per_step=8,
+        gt_samples_per_task=32, donor_steps=60, donor_samples_per_task=8, prefixes_per_task=2,
+        prefix_lengths=(2, 5, 10), attempts_per_prefix=2, locked_steps=6,
+    )

@@ -1,0 +1,64 @@
+"""Choosing the demo world's tasks from the builtin suite, and measuring a model's labels on them."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hackwatch.demo._reward import MemoVerifier
+    from hackwatch.tasks import Task
+
+
+def choose_world(tasks: Sequence[Task], *, n_types: int, tasks_per_type: int, donor_types: int,
+                 seed: int) -> tuple[list[Task], list[str], list[str]]:
+    """Pick the exploit types with the shortest reference code (the tiny model must write it verbatim).
+
+    Returns (tasks, types in plan order, donor types). Half of the picks come from the suite's
+    ``donor`` split where possible; ``donor_types`` of those form the donor's training split, the
+    rest are held out. The plan order is a seeded shuffle so hard/easy and base rates are not tied
+    to code length.
+    """
+    by_type: dict[str, list[Task]] = defaultdict(list)
+    for t in tasks:
+        if t.nulls:
+            by_type[t.exploit_type].append(t)
+    if len(by_type) < n_types:
+        raise ValueError(f"builtin tasks: the demo needs {n_types} exploit types with nulls, found {len(by_type)}; "
+                         "lower n_types")
+
+    def cost(name: str) -> int:
+        return max(max(len(t.exploit), len(t.ground_truth)) for t in by_type[name][:tasks_per_type])
+
+    ranked = sorted(by_type, key=lambda n: (cost(n), n))
+    split_of = {n: Counter(t.split for t in by_type[n]).most_common(1)[0][0] for n in ranked}
+    donor_pool = [n for n in ranked if split_of[n] == "donor"][:donor_types]
+    rest = [n for n in ranked if n not in donor_pool][: n_types - len(donor_pool)]
+    chosen = donor_pool + rest
+    order = sorted(chosen)
+    random.Random(seed).shuffle(order)
+    picked = [t for n in order for t in sorted(by_type[n], key=lambda t: t.id)[:tasks_per_type]]
+    return picked, order, donor_pool
+
+
+def label_counts(memo: MemoVerifier, tasks: Sequence[Task], completions: Sequence[Any]) -> dict[str, Counter[str]]:
+    """Per exploit type, how many completions got each label (completions align with tasks)."""
+    labels = memo.labels([(t, c.text if hasattr(c, "text") else str(c)) for t, c in zip(tasks, completions, strict=True)])
+    out: dict[str, Counter[str]] = defaultdict(Counter)
+    for t, lab in zip(tasks, labels, strict=True):
+        out[t.exploit_type][lab] += 1
+    return dict(out)
+
+
+def sample_labels(backend: Any, memo: MemoVerifier, tasks: Sequence[Task], *, n: int, temperature: float,
+                  max_new_tokens: int, seed: int, batch_size: int = 64) -> dict[str, Counter[str]]:
+    """Direct-sample every task ``n`` times and count labels per exploit type."""
+    from hackwatch.models import SampleRequest
+
+    reqs = [SampleRequest(prompt=t.prompt, n=n, key=t.id) for t in tasks]
+    comps = backend.sample(reqs, temperature=temperature, max_new_tokens=max_new_tokens, seed=seed,
+                           batch_size=batch_size)
+    by_id = {t.id: t for t in tasks}
+    return label_counts(memo, [by_id[c.key] for c in comps], comps)

@@ -1,0 +1,154 @@
+"""Importance-sampling estimates of exploit probability per cell, with diagnostics."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from hackwatch.estimate._columns import DEFAULT_BY
+from hackwatch.estimate._shared import (
+    EstimateResult,
+    LowESSWarning,
+    Pooling,
+    SingleSampleWarning,
+    StatisticalWarning,
+    cell_label,
+    keys_of,
+    kish_ess,
+    max_weight_share,
+    single_per_cell,
+    warn_cells,
+)
+from hackwatch.estimate._terms import importance_terms
+
+LN10 = float(np.log(10.0))
+
+
+@dataclass(frozen=True)
+class CellIS:
+    """IS estimate of one cell, natural-log value and bootstrap interval."""
+
+    log_value: float
+    log_lower: float
+    log_upper: float
+    n_terms: int
+    n_tasks: int
+    contributing: int
+    ess: float
+    max_share: float
+
+
+def is_cell(log_terms: np.ndarray, task_codes: np.ndarray, *, pooling: Pooling = "sample",
+            n_boot: int = 1000, alpha: float = 0.05, rng: np.random.Generator | None = None) -> CellIS:
+    """IS value of one cell from its terms λ (natural log) and the task of each term.
+
+    ``sample``: ``log π̂ = logsumexp(λ) − log n``; ``task``: per-task ``logsumexp(λ_t) − log n_t``, then
+    the mean over tasks. The interval is the percentile bootstrap over tasks (tasks resampled with
+    replacement, their terms kept together). ESS is Kish's ``(Σw)²/Σw²`` of the weights each term
+    carries in the estimate; ``max_share`` is the largest weight's share of the sum.
+    """
+    lam = np.asarray(log_terms, dtype=float)
+    _, codes = np.unique(np.asarray(task_codes), return_inverse=True)
+    n_tasks = int(codes.max()) + 1
+    n_t = np.bincount(codes, minlength=n_tasks).astype(float)
+    weight_log = lam if pooling == "sample" else lam - np.log(n_t[codes])
+    contributing = int(np.isfinite(lam).sum())
+    m = float(np.max(lam))
+    if not np.isfinite(m):
+        return CellIS(-np.inf, -np.inf, -np.inf, lam.size, n_tasks, 0, 0.0, float("nan"))
+    s_t = np.bincount(codes, weights=np.exp(lam - m), minlength=n_tasks)
+    if pooling == "sample":
+        log_value = m + np.log(s_t.sum()) - np.log(n_t.sum())
+    else:
+        log_value = m + np.log(np.mean(s_t / n_t))
+    lo = hi = float("nan")
+    if n_tasks >= 2 and n_boot > 0:
+        rng = rng or np.random.default_rng(0)
+        idx = rng.integers(0, n_tasks, size=(n_boot, n_tasks))
+        if pooling == "sample":
+            boot = s_t[idx].sum(axis=1) / n_t[idx].sum(axis=1)
+        else:
+            boot = (s_t / n_t)[idx].mean(axis=1)
+        with np.errstate(divide="ignore"):
+            lo, hi = (m + float(np.log(x)) for x in np.quantile(boot, [alpha / 2, 1 - alpha / 2]))
+    return CellIS(float(log_value), lo, hi, lam.size, n_tasks, contributing, kish_ess(weight_log),
+                  max_weight_share(weight_log))
+
+
+def is_estimates(scores: pd.DataFrame, verdicts: pd.DataFrame, *, by: Sequence[str] = DEFAULT_BY,
+                 donor_correction: bool = True, pooling: Pooling = "sample", n_boot: int = 1000,
+                 alpha: float = 0.05, seed: int = 0, low_ess: float = 5.0, scores_source: str | None = None,
+                 verdicts_source: str | None = None, terms: pd.DataFrame | None = None) -> EstimateResult:
+    """IS estimate of the exploit probability per cell (DESIGN.md), reported in log10.
+
+    Per (task, prefix): ``λ = log P_τ(z|x) − log D_τ(z|x) + log r̂ + log π̂_D(x) − log â_D(x,z)``;
+    cell value ``logsumexp(λ) − log n`` (``pooling="sample"``) or the mean of per-task values
+    (``pooling="task"``). The cell population is the tasks with at least one scored, sampled prefix.
+    Diagnostics per cell: Kish ESS, contributing terms (r̂ > 0), largest-weight share, a seeded
+    bootstrap interval over tasks. Warns (:class:`SingleSampleWarning`) when an estimate rests on
+    one or two contributing terms and (:class:`LowESSWarning`) when ESS < ``low_ess`` otherwise.
+    Refuses cells that mix temperatures or checkpoints. ``terms`` may pass precomputed
+    :func:`importance_terms` output.
+    """
+    if pooling not in ("sample", "task"):
+        raise ValueError(f"pooling {pooling!r} unknown; use 'sample' or 'task'")
+    if not by:
+        raise ValueError("by must name at least one grouping column, e.g. ['checkpoint', 'exploit_type']")
+    by = list(by)
+    if terms is None:
+        terms = importance_terms(scores, verdicts, by=by, donor_correction=donor_correction,
+                                 scores_source=scores_source, verdicts_source=verdicts_source)
+    temperature = single_per_cell(terms, by, "temperature", "temperature")
+    checkpoint = single_per_cell(terms, by, "checkpoint", "checkpoint")
+    step = terms.groupby(by, sort=True)["step"].first()
+    rng = np.random.default_rng(seed)
+    rows, few, low = [], [], []
+    for key, cell in terms.groupby(by, sort=True):
+        key = keys_of(by, key)
+        res = is_cell(cell["log_term"].to_numpy(float), cell["task_id"].to_numpy(), pooling=pooling,
+                      n_boot=n_boot, alpha=alpha, rng=rng)
+        if 0 < res.contributing <= 2:
+            few.append(cell_label(by, key))
+        elif res.contributing > 2 and res.ess < low_ess:
+            low.append(f"{cell_label(by, key)} (ESS {res.ess:.1f})")
+        rows.append(res)
+    out = temperature.index.to_frame(index=False)
+    lv = np.array([r.log_value for r in rows])
+    lo = np.array([r.log_lower for r in rows])
+    hi = np.array([r.log_upper for r in rows])
+    out["method"] = "is"
+    out["value"] = np.exp(lv)
+    out["log10_value"] = lv / LN10
+    out["lower"] = np.exp(lo)
+    out["upper"] = np.exp(hi)
+    out["log10_lower"] = lo / LN10
+    out["log10_upper"] = hi / LN10
+    out["n"] = np.array([r.n_terms for r in rows], dtype="int64")
+    out["n_tasks"] = np.array([r.n_tasks for r in rows], dtype="int64")
+    out["successes"] = np.array([r.contributing for r in rows], dtype="int64")
+    out["ess"] = np.array([r.ess for r in rows])
+    out["max_weight_share"] = np.array([r.max_share for r in rows])
+    out["interval"] = np.where(np.isnan(lo), "none", "bootstrap")
+    out["pooling"] = pooling
+    out["donor_correction"] = pd.array([donor_correction] * len(out), dtype="boolean")
+    if "step" not in by:
+        out["step"] = step.to_numpy(dtype="int64")
+    if "checkpoint" not in by:
+        out["checkpoint"] = checkpoint.to_numpy()
+    if "temperature" not in by:
+        out["temperature"] = temperature.to_numpy(dtype=float)
+    warn_cells(few, SingleSampleWarning, "IS estimate rests on one or two contributing prefixes")
+    warn_cells(low, LowESSWarning, f"IS effective sample size below {low_ess:g}")
+    one_task = out.loc[out["n_tasks"] < 2]
+    if len(one_task):
+        warn_cells([cell_label(by, keys_of(by, tuple(r))) for r in one_task[by].itertuples(index=False)],
+                   StatisticalWarning, "only one task in the cell, no bootstrap interval")
+    notes = [f"importance sampling, pooling={pooling}, {100 * (1 - alpha):g}% bootstrap over tasks "
+             f"({n_boot} resamples, seed {seed})",
+             "donor correction applied (log pi_D - log a_D)" if donor_correction else
+             "donor correction OMITTED: the proposal is treated as the unconditioned donor",
+             "log10_value -inf: no prefilled sample exploited (no contributing term)"]
+    return EstimateResult(summary=out, by=tuple(by), method="is", notes=notes)

@@ -1,0 +1,83 @@
+"""Reading and writing the stage tables as JSONL or Parquet (the only I/O of the estimate stage)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from hackwatch.estimate._columns import SchemaError
+
+SUFFIXES = (".jsonl", ".parquet")
+
+
+def _suffix(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise SchemaError(f"{path}: unknown table format {suffix or '(none)'!r}; use a .jsonl or .parquet file")
+    return suffix
+
+
+def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a JSONL (one JSON object per line) or Parquet table; errors name the file and line."""
+    path = Path(path)
+    suffix = _suffix(path)
+    if not path.is_file():
+        raise SchemaError(f"{path}: no such file")
+    if suffix == ".parquet":
+        try:
+            return pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises several types for corrupt files
+            raise SchemaError(f"{path}: not a readable Parquet file ({type(exc).__name__}: {exc})") from exc
+    rows = []
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise SchemaError(f"{path}:{lineno}: invalid JSON ({exc.msg}); each line must be one "
+                                  f"JSON object") from exc
+            if not isinstance(obj, dict):
+                raise SchemaError(f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}")
+            rows.append(obj)
+    if not rows:
+        raise SchemaError(f"{path}: empty table (no JSON lines)")
+    return pd.DataFrame(rows)
+
+
+def _jsonable(value: object) -> object:
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "item"):  # numpy scalar
+        return _jsonable(value.item())
+    return value
+
+
+def write_table(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write atomically (temporary file, then rename). JSONL writes NaN and ±inf as null."""
+    path = Path(path)
+    suffix = _suffix(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        if suffix == ".parquet":
+            df.to_parquet(tmp, index=False)
+        else:
+            cols = list(df.columns)
+            with open(tmp, "w", encoding="utf-8") as fh:
+                for row in df.itertuples(index=False, name=None):
+                    fh.write(json.dumps({c: _jsonable(v) for c, v in zip(cols, row, strict=True)}) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,162 @@
+"""Tensor kernels of the transformers backend: the sampling loop and the two prefix scorers.
+
+Kept separate from the backend class so the loopback server and the benchmarks call the very same
+code. Everything runs under ``torch.no_grad``; log-probs are computed in float32 from the logits.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from typing import Any
+
+
+def stop_token_ids(model: Any, tokenizer: Any) -> tuple[int, ...]:
+    """Ids that end generation: the generation config's EOS ids plus the tokenizer's EOS, in order."""
+    ids: list[int] = []
+    eos = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    for t in ([eos] if isinstance(eos, int) else list(eos or [])) + [tokenizer.eos_token_id]:
+        if t is not None and int(t) not in ids:
+            ids.append(int(t))
+    if not ids:
+        raise ValueError("the model has no EOS token (generation_config.eos_token_id and tokenizer.eos_token "
+                         "are both unset); set one so generation can stop")
+    return tuple(ids)
+
+
+def tempered_logprobs(logits: Any, temperature: float, top_k: int | None = None,
+                      top_p: float | None = None) -> Any:
+    """``log_softmax(logits/τ)`` in float32 over the last axis, optionally truncated and renormalised."""
+    import torch
+
+    logp = torch.log_softmax(logits.float() / temperature, dim=-1)
+    if top_k is not None and top_k > 0 and top_k < logp.shape[-1]:
+        kth = torch.topk(logp, top_k, dim=-1).values[..., -1:]
+        logp = torch.log_softmax(logp.masked_fill(logp < kth, float("-inf")), dim=-1)
+    if top_p is not None and top_p < 1.0:
+        sorted_lp, order = torch.sort(logp, dim=-1, descending=True)
+        cum = sorted_lp.exp().cumsum(-1)
+        drop_sorted = (cum - sorted_lp.exp()) >= top_p
+        drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
+        logp = torch.log_softmax(logp.masked_fill(drop, float("-inf")), dim=-1)
+    return logp
+
+
+def generate(model: Any, contexts: Sequence[Sequence[int]], seeds: Sequence[int], *, temperature: float,
+             max_new_tokens: int, stop_ids: Sequence[int], pad_id: int, device: str,
+             top_k: int | None = None, top_p: float | None = None,
+             ) -> list[tuple[list[int], list[float], str]]:
+    """Continue each context (left-padded into one batch, KV cache) with its own seeded generator.
+
+    Returns ``(generated ids, per-token log-probs, finish reason)`` per row; a row stops at the first
+    stop id (kept) or after ``max_new_tokens``.
+    """
+    import torch
+
+    with torch.no_grad():
+        b, width = len(contexts), max(len(c) for c in contexts)
+        if min(len(c) for c in contexts) == 0:
+            raise ValueError("generate: empty context; the rendered prompt must have at least one token")
+        ids = torch.full((b, width), pad_id, dtype=torch.long)
+        mask = torch.zeros((b, width), dtype=torch.long)
+        for r, ctx in enumerate(contexts):
+            ids[r, width - len(ctx):] = torch.tensor(list(ctx), dtype=torch.long)
+            mask[r, width - len(ctx):] = 1
+        ids, mask = ids.to(device), mask.to(device)
+        pos = (mask.cumsum(-1) - 1).clamp(min=0)
+        gens = [torch.Generator(device=device).manual_seed(int(s)) for s in seeds]
+        stops = set(int(t) for t in stop_ids)
+        out_ids: list[list[int]] = [[] for _ in range(b)]
+        out_lp: list[list[float]] = [[] for _ in range(b)]
+        finish: list[str | None] = [None] * b
+        if max_new_tokens <= 0:
+            return [([], [], "length") for _ in range(b)]
+        out = model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True, logits_to_keep=1)
+        next_pos = pos[:, -1:] + 1
+        for step in range(max_new_tokens):
+            logp = tempered_logprobs(out.logits[:, -1, :], temperature, top_k, top_p)
+            probs = logp.exp()
+            toks = torch.full((b, 1), pad_id, dtype=torch.long, device=device)
+            for r in range(b):
+                if finish[r] is not None:
+                    continue
+                t = int(torch.multinomial(probs[r], 1, generator=gens[r]).item())
+                out_ids[r].append(t)
+                out_lp[r].append(float(logp[r, t].item()))
+                toks[r, 0] = t
+                if t in stops:
+                    finish[r] = "eos"
+            if all(f is not None for f in finish) or step == max_new_tokens - 1:
+                break
+            mask = torch.cat([mask, torch.ones((b, 1), dtype=mask.dtype, device=device)], dim=-1)
+            out = model(input_ids=toks, attention_mask=mask, position_ids=next_pos,
+                        past_key_values=out.past_key_values, use_cache=True)
+            next_pos = next_pos + 1
+        return [(out_ids[r], out_lp[r], finish[r] or "length") for r in range(b)]
+
+
+def score_full(model: Any, prompt_ids: Sequence[int], prefix: Sequence[int], *, temperature: float,
+               device: str) -> list[float]:
+    """Naive scorer: one full forward over ``prompt + prefix``; τ-log-probs of the prefix tokens."""
+    if not prefix:
+        return []
+    lp = position_logprobs(model, [*prompt_ids, *prefix], temperature=temperature, device=device)
+    p, n = len(prompt_ids), len(prefix)
+    import torch
+    target = torch.tensor(list(prefix), dtype=torch.long, device=lp.device)[:, None]
+    return lp[p - 1:p - 1 + n].gather(1, target)[:, 0].tolist()
+
+
+def position_logprobs(model: Any, ids: Sequence[int], *, temperature: float, device: str) -> Any:
+    """Float32 ``log_softmax(logits/τ)`` at every position, row ``i`` predicting ``ids[i+1]``: [len-1, V]."""
+    import torch
+
+    with torch.no_grad():
+        x = torch.tensor([list(ids)], dtype=torch.long, device=device)
+        logits = model(input_ids=x).logits[0, :-1]
+        return tempered_logprobs(logits, temperature)
+
+
+def score_shared_prompt(model: Any, prompt_ids: Sequence[int], prefixes: Sequence[Sequence[int]], *,
+                        temperature: float, batch_size: int, pad_id: int, device: str,
+                        on_batch: Callable[[int], Any] | None = None) -> list[list[float]]:
+    """Batched scorer: run the prompt once, expand its KV cache over each batch of right-padded prefixes.
+
+    One forward per batch of ``batch_size`` prefixes; the first prefix token is scored with the
+    prompt's last logits. Padding sits after each prefix, so causal attention never sees it.
+    """
+    import torch
+
+    res: list[list[float]] = [[] for _ in prefixes]
+    todo = [i for i, z in enumerate(prefixes) if len(z) > 0]
+    if on_batch is not None and len(todo) < len(prefixes):
+        on_batch(len(prefixes) - len(todo))
+    if not todo:
+        return res
+    p = len(prompt_ids)
+    with torch.no_grad():
+        out = model(input_ids=torch.tensor([list(prompt_ids)], dtype=torch.long, device=device), use_cache=True,
+                    logits_to_keep=1)
+        base = out.past_key_values
+        last = out.logits[0, -1]
+        for s in range(0, len(todo), max(1, batch_size)):
+            chunk = todo[s:s + batch_size]
+            b, width = len(chunk), max(len(prefixes[i]) for i in chunk)
+            ids = torch.full((b, width), pad_id, dtype=torch.long)
+            for r, i in enumerate(chunk):
+                ids[r, :len(prefixes[i])] = torch.tensor(list(prefixes[i]), dtype=torch.long)
+            ids = ids.to(device)
+            cache = copy.deepcopy(base)  # keeps the model's own cache layout (e.g. sliding-window layers)
+            cache.batch_repeat_interleave(b)
+            mask = torch.ones((b, p + width), dtype=torch.long, device=device)
+            pos = torch.arange(p, p + width, device=device)[None].expand(b, -1)
+            logits = model(input_ids=ids, attention_mask=mask, position_ids=pos, past_key_values=cache,
+                           use_cache=True).logits
+            for r, i in enumerate(chunk):
+                n = len(prefixes[i])
+                lg = torch.cat([last[None], logits[r, :n - 1]], dim=0)
+                lp = tempered_logprobs(lg, temperature)
+                res[i] = lp.gather(1, ids[r, :n, None])[:, 0].tolist()
+            if on_batch is not None:
+                on_batch(b)
+    return res

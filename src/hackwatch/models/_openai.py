@@ -1,0 +1,205 @@
+"""OpenAI-compatible backend (vLLM's ``/v1/completions``): prefilled sampling and prefix scoring over HTTP.
+
+Prompts are sent as token ids (``prompt_ids + prefix_ids``), which vLLM accepts, so the server never
+re-tokenises a stored prefix. ``token_ids_prompt=False`` sends decoded text instead for servers that
+only take strings — the server then re-tokenises, and ids may differ from the stored ones (documented
+risk). Scoring uses vLLM's ``prompt_logprobs`` (or ``echo`` + ``logprobs``). Servers return those at
+τ = 1 and only the top K; at τ ≠ 1 the τ-log-prob is renormalised over the top K and the result carries
+``approx_error_bound`` (:func:`tempered_topk_logprob`). Ask for the full vocabulary (``score_top_k=-1``)
+to make the bound 0.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from hackwatch.models._chat import ChatFormat, render_prompt_ids, resolve_chat_format, split_reasoning
+from hackwatch.models._topk import tempered_topk_logprob
+from hackwatch.models._types import (
+    BackendError,
+    Completion,
+    PrefixScore,
+    SampleRequest,
+    ScoreRequest,
+    check_temperature,
+    sample_seed,
+)
+
+_RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+
+
+def _tok_id(tok: str, where: str) -> int:
+    if not tok.startswith("token_id:"):
+        raise BackendError(f"{where}: server returned token {tok!r} as text; it must honour "
+                           "return_tokens_as_token_ids=true (vLLM >= 0.6) so ids are never re-tokenised")
+    return int(tok.removeprefix("token_id:"))
+
+
+class OpenAIBackend:
+    """Talks to an OpenAI-compatible completions server; the tokenizer must be the served model's."""
+
+    name = "openai"
+
+    def __init__(self, base_url: str, model: str, tokenizer: Any, *, chat_format: ChatFormat | str | None = None,
+                 api_key: str | None = None, concurrency: int = 8, max_retries: int = 5, backoff_s: float = 0.5,
+                 timeout_s: float = 120.0, score_top_k: int = 20, score_api: str = "prompt_logprobs",
+                 logprobs_mode: str = "raw", token_ids_prompt: bool = True, vocab_size: int | None = None) -> None:
+        import httpx
+
+        if score_api not in ("prompt_logprobs", "echo"):
+            raise ValueError(f"score_api must be 'prompt_logprobs' or 'echo', got {score_api!r}")
+        if logprobs_mode not in ("raw", "processed"):
+            raise ValueError(f"logprobs_mode must be 'raw' (vLLM default) or 'processed', got {logprobs_mode!r}")
+        self.base_url = base_url.rstrip("/")
+        self.model_id = model
+        self.tokenizer = tokenizer
+        self.chat_format = resolve_chat_format(tokenizer, chat_format)
+        self.concurrency, self.max_retries, self.backoff_s = max(1, concurrency), max_retries, backoff_s
+        self.score_top_k, self.score_api = score_top_k, score_api
+        self.logprobs_mode, self.token_ids_prompt = logprobs_mode, token_ids_prompt
+        self.vocab_size = vocab_size or len(tokenizer)
+        """Vocabulary size used by the τ > 1 bound; pass the model's ``config.vocab_size`` when larger."""
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._client = httpx.Client(timeout=timeout_s, headers=headers)
+        eos = tokenizer.eos_token_id
+        self.stop_ids = (int(eos),) if eos is not None else ()
+        self._close_ids = self.encode(self.chat_format.reasoning_close)
+        self._final_open_ids = self.encode(self.chat_format.final_open)
+
+    def encode(self, text: str) -> tuple[int, ...]:
+        return tuple(self.tokenizer.encode(text, add_special_tokens=False)) if text else ()
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self.tokenizer.decode(list(ids), skip_special_tokens=False)
+
+    def prompt_ids(self, prompt: str) -> tuple[int, ...]:
+        return render_prompt_ids(self.tokenizer, self.chat_format, prompt)
+
+    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """POST to ``/completions`` with exponential back-off on 429/5xx/timeouts/connection errors."""
+        import httpx
+
+        url = f"{self.base_url}/completions"
+        problem = ""
+        for attempt in range(self.max_retries + 1):
+            try:
+                resp = self._client.post(url, json=body)
+                if resp.status_code < 400:
+                    return resp.json()
+                problem = f"HTTP {resp.status_code}: {resp.text[:200]}"
+                if resp.status_code not in _RETRY_STATUS:
+                    raise BackendError(f"{url}: {problem}")
+            except (httpx.TimeoutException, httpx.TransportError) as e:
+                problem = f"{type(e).__name__}: {e}"
+            if attempt < self.max_retries:
+                time.sleep(self.backoff_s * (2 ** attempt) * (1.0 + 0.25 * random.random()))
+        raise BackendError(f"{url}: gave up after {self.max_retries + 1} attempts; last error {problem}")
+
+    def _map(self, fn: Any, items: list[Any], progress: bool, desc: str) -> list[Any]:
+        from tqdm import tqdm
+        with ThreadPoolExecutor(self.concurrency) as pool:
+            return list(tqdm(pool.map(fn, items), total=len(items), disable=not progress, desc=desc, leave=False))
+
+    def _prompt_field(self, ids: Sequence[int]) -> Any:
+        return list(ids) if self.token_ids_prompt else self.decode(ids)
+
+    def sample(self, requests: Sequence[SampleRequest], *, temperature: float, max_new_tokens: int, seed: int,
+               batch_size: int = 16, progress: bool = False) -> list[Completion]:
+        """One HTTP request per sample (``n=1``, seed :func:`sample_seed`), ``concurrency`` in flight."""
+        tau = check_temperature(temperature)
+        approx = self.logprobs_mode == "raw" and tau != 1.0
+        k = (self.score_top_k or 1) if approx else 0
+        jobs = [(r, i, self.prompt_ids(r.prompt)) for r in requests for i in range(r.n)]
+
+        def one(job: tuple[SampleRequest, int, tuple[int, ...]]) -> Completion:
+            req, i, p = job
+            body = {"model": self.model_id, "prompt": self._prompt_field(p + tuple(req.prefix_ids)),
+                    "max_tokens": max_new_tokens, "temperature": tau, "seed": sample_seed(seed, req.key, i),
+                    "n": 1, "logprobs": k, "return_tokens_as_token_ids": True, "skip_special_tokens": False}
+            choice = self._post(body)["choices"][0]
+            lp = choice.get("logprobs") or {}
+            where = f"sample {req.key!r}#{i}"
+            gen = [_tok_id(t, where) for t in lp.get("tokens") or []]
+            if not gen and choice.get("token_ids"):
+                gen = [int(t) for t in choice["token_ids"]]
+            values, bound = [], 0.0
+            for t, v, top in zip(gen, lp.get("token_logprobs") or [], lp.get("top_logprobs") or [], strict=False):
+                if not approx:
+                    values.append(float(v))
+                    continue
+                a, b = self._tempered(t, float(v), {_tok_id(s, where): x for s, x in (top or {}).items()}, k, tau)
+                values.append(a)
+                bound += b
+            finish = "eos" if choice.get("finish_reason") == "stop" else "length"
+            return self._completion(req, i, p, gen, values, finish, tau, seed, approx, bound if approx else None)
+
+        return self._map(one, jobs, progress, "sample")
+
+    def _tempered(self, token: int, lp: float, top: dict[int, float], k: int, tau: float) -> tuple[float, float]:
+        ranked = sorted(top.items(), key=lambda kv: -kv[1])
+        topk = ranked if k < 0 else ranked[:k]
+        in_top = any(t == token for t, _ in topk)
+        return tempered_topk_logprob(lp, [x for _, x in topk], tau, self.vocab_size, in_top)
+
+    def _completion(self, req: SampleRequest, i: int, p: tuple[int, ...], gen: list[int], values: list[float],
+                    finish: str, tau: float, seed: int, approx: bool, bound: float | None) -> Completion:
+        full = tuple(req.prefix_ids) + tuple(gen)
+        parts = split_reasoning(full, self._close_ids, self._final_open_ids, self.stop_ids)
+        return Completion(key=req.key, index=i, prompt_ids=p, prefix_ids=tuple(req.prefix_ids),
+                          generated_ids=tuple(gen), token_logprobs=tuple(values),
+                          reasoning=self.decode(parts.reasoning), final=self.decode(parts.final).strip(),
+                          text=self.decode(full), finish_reason=finish, temperature=tau, seed=seed,
+                          exact=not approx, logprob_error_bound=bound)
+
+    def score_prefixes(self, requests: Sequence[ScoreRequest], *, temperature: float, batch_size: int = 16,
+                       progress: bool = False) -> list[PrefixScore]:
+        """``log P_τ(prefix|prompt)`` from server prompt log-probs; top-K renormalised with a bound at τ ≠ 1."""
+        tau = check_temperature(temperature)
+        k = self.score_top_k if tau != 1.0 else 0
+        prompts = {r.prompt: self.prompt_ids(r.prompt) for r in requests}
+
+        def one(req: ScoreRequest) -> PrefixScore:
+            p, z = prompts[req.prompt], tuple(req.prefix_ids)
+            if not z:
+                return PrefixScore(req.key, 0.0, (), 0, tau, None if tau == 1.0 else 0.0)
+            body: dict[str, Any] = {"model": self.model_id, "prompt": self._prompt_field(p + z), "max_tokens": 1,
+                                    "temperature": 1.0, "return_tokens_as_token_ids": True}
+            if self.score_api == "prompt_logprobs":
+                body["prompt_logprobs"] = k
+            else:
+                body.update(echo=True, logprobs=k if k != 0 else 1)
+            choice = self._post(body)["choices"][0]
+            where = f"score {req.key!r}"
+            values, bound = [], 0.0
+            for t, pos in zip(z, range(len(p), len(p) + len(z)), strict=True):
+                tok_lp, top = self._position(choice, pos, t, where)
+                if tau == 1.0:
+                    values.append(tok_lp)
+                    continue
+                a, b = self._tempered(t, tok_lp, top, k, tau)
+                values.append(a)
+                bound += b
+            return PrefixScore(req.key, float(sum(values)), tuple(values), len(z), tau,
+                               None if tau == 1.0 else bound)
+
+        return self._map(one, list(requests), progress, "score")
+
+    def _position(self, choice: dict[str, Any], pos: int, token: int, where: str) -> tuple[float, dict[int, float]]:
+        """τ=1 log-prob of ``token`` at prompt position ``pos`` and the returned top entries."""
+        try:
+            if self.score_api == "prompt_logprobs":
+                entry = choice["prompt_logprobs"][pos]
+                top = {int(t): float(v["logprob"] if isinstance(v, dict) else v) for t, v in entry.items()}
+            else:
+                lp = choice["logprobs"]
+                if _tok_id(lp["tokens"][pos], where) != token:
+                    raise BackendError(f"{where}: server echoed a different token at position {pos}")
+                top = {_tok_id(s, where): float(v) for s, v in (lp["top_logprobs"][pos] or {}).items()}
+            return top[token], top
+        except (KeyError, IndexError, TypeError) as e:
+            raise BackendError(f"{where}: malformed server reply at prompt position {pos} ({e!r}); expected "
+                               f"{self.score_api} entries for every prompt token") from e

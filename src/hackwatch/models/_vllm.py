@@ -1,0 +1,120 @@
+"""vLLM in-process backend (optional extra ``hackwatch[vllm]``, GPU; imported lazily, untested in CI).
+
+Sampling: the engine is created with ``logprobs_mode="processed_logprobs"`` so the log-prob vLLM
+reports for each sampled token is taken *after* temperature scaling — ``log softmax(logits/τ)``, the
+distribution the sampler drew from (plain temperature sampling: no top-k/top-p is set). Each sample
+gets its own seed (:func:`sample_seed`), as in the other backends.
+
+Scoring: vLLM computes ``prompt_logprobs`` from raw logits (τ = 1). At τ = 1 they are exact. At
+τ ≠ 1 hackwatch asks for the top ``score_top_k`` prompt log-probs and renormalises over them with a
+bound on the error (:func:`tempered_topk_logprob`); ``score_top_k=-1`` requests the full vocabulary
+(engine created with ``max_logprobs=-1``), which makes the result exact (bound 0) at a memory cost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from hackwatch.models._chat import ChatFormat, render_prompt_ids, resolve_chat_format, split_reasoning
+from hackwatch.models._topk import tempered_topk_logprob
+from hackwatch.models._types import (
+    Completion,
+    PrefixScore,
+    SampleRequest,
+    ScoreRequest,
+    check_temperature,
+    sample_seed,
+)
+
+INSTALL_HINT = "the vLLM backend needs vllm: pip install 'hackwatch[vllm]'"
+
+
+def _import_vllm() -> Any:
+    try:
+        import vllm
+    except ImportError as e:
+        raise ImportError(INSTALL_HINT) from e
+    return vllm
+
+
+class VLLMBackend:
+    """A vLLM ``LLM`` engine in this process."""
+
+    name = "vllm"
+
+    def __init__(self, model_path: str, *, chat_format: ChatFormat | str | None = None, score_top_k: int = 20,
+                 **engine_kwargs: Any) -> None:
+        vllm = _import_vllm()
+        engine_kwargs.setdefault("logprobs_mode", "processed_logprobs")
+        if score_top_k < 0:
+            engine_kwargs.setdefault("max_logprobs", -1)
+        self.llm = vllm.LLM(model=model_path, **engine_kwargs)
+        self.tokenizer = self.llm.get_tokenizer()
+        self.model_id = model_path
+        self.score_top_k = score_top_k
+        self.chat_format = resolve_chat_format(self.tokenizer, chat_format)
+        self.vocab_size = max(len(self.tokenizer), int(self.llm.llm_engine.model_config.get_vocab_size()))
+        self.stop_ids = (int(self.tokenizer.eos_token_id),)
+        self._close_ids = self.encode(self.chat_format.reasoning_close)
+        self._final_open_ids = self.encode(self.chat_format.final_open)
+
+    def encode(self, text: str) -> tuple[int, ...]:
+        return tuple(self.tokenizer.encode(text, add_special_tokens=False)) if text else ()
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self.tokenizer.decode(list(ids), skip_special_tokens=False)
+
+    def prompt_ids(self, prompt: str) -> tuple[int, ...]:
+        return render_prompt_ids(self.tokenizer, self.chat_format, prompt)
+
+    def sample(self, requests: Sequence[SampleRequest], *, temperature: float, max_new_tokens: int, seed: int,
+               batch_size: int = 16, progress: bool = False) -> list[Completion]:
+        vllm = _import_vllm()
+        tau = check_temperature(temperature)
+        jobs = [(r, i, self.prompt_ids(r.prompt)) for r in requests for i in range(r.n)]
+        prompts = [{"prompt_token_ids": list(p + tuple(r.prefix_ids))} for r, _, p in jobs]
+        params = [vllm.SamplingParams(n=1, temperature=tau, top_p=1.0, top_k=-1, max_tokens=max_new_tokens,
+                                      seed=sample_seed(seed, r.key, i) % (2 ** 31), logprobs=0,
+                                      skip_special_tokens=False) for r, i, _ in jobs]
+        outs = self.llm.generate(prompts, params, use_tqdm=progress)
+        result = []
+        for (req, i, p), out in zip(jobs, outs, strict=True):
+            o = out.outputs[0]
+            gen = [int(t) for t in o.token_ids]
+            lps = [float(step[t].logprob) for t, step in zip(gen, o.logprobs or [], strict=True)]
+            full = tuple(req.prefix_ids) + tuple(gen)
+            parts = split_reasoning(full, self._close_ids, self._final_open_ids, self.stop_ids)
+            result.append(Completion(
+                key=req.key, index=i, prompt_ids=p, prefix_ids=tuple(req.prefix_ids), generated_ids=tuple(gen),
+                token_logprobs=tuple(lps), reasoning=self.decode(parts.reasoning),
+                final=self.decode(parts.final).strip(), text=self.decode(full),
+                finish_reason="eos" if o.finish_reason == "stop" else "length", temperature=tau, seed=seed))
+        return result
+
+    def score_prefixes(self, requests: Sequence[ScoreRequest], *, temperature: float, batch_size: int = 16,
+                       progress: bool = False) -> list[PrefixScore]:
+        vllm = _import_vllm()
+        tau = check_temperature(temperature)
+        k = 0 if tau == 1.0 else self.score_top_k
+        pids = [self.prompt_ids(r.prompt) for r in requests]
+        params = vllm.SamplingParams(max_tokens=1, temperature=1.0, prompt_logprobs=k)
+        outs = self.llm.generate([{"prompt_token_ids": list(p + tuple(r.prefix_ids))}
+                                  for p, r in zip(pids, requests, strict=True)], params, use_tqdm=progress)
+        scores = []
+        for req, p, out in zip(requests, pids, outs, strict=True):
+            values, bound = [], 0.0
+            for pos, t in enumerate(req.prefix_ids, start=len(p)):
+                entry = {int(tok): float(lp.logprob) for tok, lp in out.prompt_logprobs[pos].items()}
+                if tau == 1.0:
+                    values.append(entry[t])
+                    continue
+                ranked = sorted(entry.items(), key=lambda kv: -kv[1])
+                topk = ranked if k < 0 else ranked[:k]
+                a, b = tempered_topk_logprob(entry[t], [x for _, x in topk], tau, self.vocab_size,
+                                             any(tok == t for tok, _ in topk))
+                values.append(a)
+                bound += b
+            scores.append(PrefixScore(req.key, float(sum(values)), tuple(values), len(req.prefix_ids), tau,
+                                      None if tau == 1.0 else bound))
+        return scores

@@ -1,0 +1,185 @@
+"""The rollout table: one row per RL completion, with readers that validate and name the bad place.
+
+Columns (pandas): ``step`` (int), ``prompt_id`` (str), ``group_id`` (str: the GRPO group, i.e. the
+rollouts of one prompt at one step), ``subset`` (str: context tag), ``reward`` (float), any reward
+components (extra float columns, named by the caller), ``completion`` (str), ``length`` (int, tokens),
+and the optional ``entropy`` (float, mean token entropy) and ``ran`` (bool: compiled/ran).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+REQUIRED = ("step", "prompt_id", "group_id", "subset", "reward", "completion", "length")
+OPTIONAL = ("entropy", "ran")
+COLUMNS = REQUIRED + OPTIONAL
+
+
+class RolloutTableError(ValueError):
+    """A rollout file or table does not have the expected columns/types (the message says where)."""
+
+
+def _check_value(col: str, value: Any, where: str) -> Any:
+    if col in ("step", "length"):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not float(value).is_integer():
+            raise RolloutTableError(f"{where}: column '{col}' must be an integer, got {value!r}; fix the value")
+        return int(value)
+    if col in ("reward", "entropy"):
+        if value is None and col == "entropy":
+            return math.nan
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise RolloutTableError(f"{where}: column '{col}' must be a number, got {value!r}; fix the value")
+        return float(value)
+    if col == "ran":
+        if value is None:
+            return None
+        if not isinstance(value, bool):
+            raise RolloutTableError(f"{where}: column 'ran' must be true/false (or null), got {value!r}")
+        return value
+    if col in ("prompt_id", "group_id", "subset"):
+        if not isinstance(value, str | int) or isinstance(value, bool):
+            raise RolloutTableError(f"{where}: column '{col}' must be a string, got {value!r}")
+        return str(value)
+    if not isinstance(value, str):
+        raise RolloutTableError(f"{where}: column '{col}' must be a string, got {value!r}")
+    return value
+
+
+def validate_rollouts(df: pd.DataFrame, *, components: Sequence[str] = (), source: str = "<table>",
+                      subset_col: str = "subset") -> pd.DataFrame:
+    """Check and normalise a rollout DataFrame (renaming ``subset_col`` to ``subset``); returns a copy."""
+    df = df.copy()
+    if subset_col != "subset":
+        if subset_col not in df.columns:
+            raise RolloutTableError(f"{source}: subset column '{subset_col}' not found; columns are {list(df.columns)}")
+        df = df.drop(columns=[c for c in ["subset"] if c in df.columns]).rename(columns={subset_col: "subset"})
+    if "subset" not in df.columns:
+        df["subset"] = "all"
+    if "group_id" not in df.columns and {"step", "prompt_id"} <= set(df.columns):
+        df["group_id"] = df["step"].astype(str) + ":" + df["prompt_id"].astype(str)
+    if "length" not in df.columns and "completion" in df.columns:
+        df["length"] = df["completion"].astype(str).str.split().str.len()
+    missing = [c for c in (*REQUIRED, *components) if c not in df.columns]
+    if missing:
+        raise RolloutTableError(f"{source}: missing column(s) {missing}; a rollout table needs {list(REQUIRED)} "
+                                f"plus the reward components {list(components)}")
+    for col in (*REQUIRED, *components, *(c for c in OPTIONAL if c in df.columns)):
+        rule = col if col in COLUMNS else "reward"
+        df[col] = [_check_value(rule, v, f"{source}: row {i + 1}") for i, v in enumerate(df[col].tolist())]
+    df["step"] = df["step"].astype("int64")
+    df["length"] = df["length"].astype("int64")
+    if df["reward"].isna().any():
+        row = int(df["reward"].isna().to_numpy().argmax()) + 1
+        raise RolloutTableError(f"{source}: row {row}: column 'reward' is NaN; drop unscored rollouts first")
+    return df.reset_index(drop=True)
+
+
+def read_rollouts(path: str | Path, *, components: Sequence[str] = (), subset_col: str = "subset") -> pd.DataFrame:
+    """Read a JSONL or Parquet rollout file and validate it; errors name the file, line and column."""
+    path = Path(path)
+    if not path.is_file():
+        raise RolloutTableError(f"{path}: no such file; pass a .jsonl or .parquet rollout table")
+    if path.suffix == ".parquet":
+        try:
+            df = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises several types for corrupt files
+            raise RolloutTableError(f"{path}: not a readable Parquet file ({exc})") from exc
+        return validate_rollouts(df, components=components, source=str(path), subset_col=subset_col)
+    records = []
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise RolloutTableError(f"{path}: line {lineno}: not valid JSON ({exc.msg}); one object per line") from exc
+            if not isinstance(rec, dict):
+                raise RolloutTableError(f"{path}: line {lineno}: expected a JSON object, got {type(rec).__name__}")
+            records.append(rec)
+    if not records:
+        raise RolloutTableError(f"{path}: no rollouts in file; expected one JSON object per line")
+    # validate per record so that the message carries the line number
+    df = pd.DataFrame.from_records(records)
+    try:
+        return validate_rollouts(df, components=components, source=str(path), subset_col=subset_col)
+    except RolloutTableError as exc:
+        raise RolloutTableError(str(exc).replace(": row ", ": line ")) from exc
+
+
+def write_rollouts(df: pd.DataFrame, path: str | Path, *, append: bool = False) -> None:
+    """Write (or append) rows as JSONL or Parquet, atomically (temp file, then rename)."""
+    path = Path(path)
+    if append and path.exists():
+        old = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_json(path, lines=True)
+        df = pd.concat([old, df], ignore_index=True)
+    tmp = path.with_name(path.name + ".tmp")
+    if path.suffix == ".parquet":
+        df.to_parquet(tmp, index=False)
+    else:
+        df.to_json(tmp, orient="records", lines=True)
+    tmp.replace(path)
+
+
+def _digest(prompt: str) -> str:
+    return "p" + hashlib.sha1(prompt.encode("utf-8")).hexdigest()[:10]
+
+
+def rollouts_from_trl_batch(
+    *,
+    prompts: Sequence[Any],
+    completions: Sequence[Any],
+    rewards: Sequence[float],
+    step: int,
+    num_generations: int,
+    completion_ids: Sequence[Sequence[int]] | None = None,
+    kwargs: Mapping[str, Sequence[Any]] | None = None,
+    components: Mapping[str, Sequence[float]] | None = None,
+    subset_col: str = "subset",
+    prompt_id_col: str = "prompt_id",
+    ran: Sequence[bool | None] | None = None,
+) -> pd.DataFrame:
+    """Turn what a TRL GRPO reward function receives (one generation batch) into rollout rows.
+
+    GRPO lays a batch out as consecutive runs of ``num_generations`` completions per prompt, so
+    row ``i`` belongs to group ``i // num_generations``. Conversational prompts/completions
+    (lists of messages) are flattened to the last message's content.
+    """
+    n = len(prompts)
+    if len(completions) != n or len(rewards) != n:
+        raise RolloutTableError(f"TRL batch: {n} prompts, {len(completions)} completions, {len(rewards)} rewards; "
+                                "expected one reward per prompt-completion pair")
+    if num_generations < 1 or n % num_generations:
+        raise RolloutTableError(f"TRL batch: {n} rows is not a multiple of num_generations={num_generations}")
+    kwargs = dict(kwargs or {})
+
+    def text(x: Any) -> str:
+        if isinstance(x, list):
+            return str(x[-1].get("content", "")) if x else ""
+        return str(x)
+
+    subsets = kwargs.get(subset_col)
+    pids = kwargs.get(prompt_id_col)
+    rows: dict[str, list[Any]] = {
+        "step": [int(step)] * n,
+        "prompt_id": [str(pids[i]) if pids is not None else _digest(text(prompts[i]))
+                      for i in range(n)],
+        "group_id": [f"{step}:{i // num_generations}" for i in range(n)],
+        "subset": [str(subsets[i]) if subsets is not None else "all" for i in range(n)],
+        "reward": [float(r) for r in rewards],
+        "completion": [text(c) for c in completions],
+        "length": [len(completion_ids[i]) if completion_ids is not None else len(text(completions[i]).split())
+                   for i in range(n)],
+    }
+    for name, values in (components or {}).items():
+        rows[name] = [float(v) for v in values]
+    if ran is not None:
+        rows["ran"] = list(ran)
+    return pd.DataFrame(rows)

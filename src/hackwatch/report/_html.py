@@ -1,0 +1,102 @@
+"""The self-contained HTML report: inline CSS, figures as base64 PNG, tables; nothing fetched to view it."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+TOY_BANNER = "toy world: tiny model, not a result about real LLMs"
+
+CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px auto;max-width:1150px;color:#222;
+     line-height:1.4;padding:0 16px}
+h1{font-size:1.6em;margin-bottom:4px} h2{border-bottom:1px solid #ddd;padding-bottom:4px;margin-top:32px}
+.banner{background:#fff3cd;border:2px solid #e0a800;color:#5c4400;padding:10px 14px;font-weight:600;
+        font-size:1.1em;margin:12px 0}
+.meta{color:#555;font-size:.9em} figure{margin:12px 0} figure img{max-width:100%;border:1px solid #eee}
+figcaption{font-size:.85em;color:#555} table{border-collapse:collapse;font-size:.8em;margin:8px 0}
+th,td{border:1px solid #ddd;padding:3px 6px;text-align:right} th{background:#f4f4f4}
+td:first-child,th:first-child{text-align:left} .note{font-size:.9em;color:#444}
+.scroll{overflow-x:auto;max-width:100%} td{white-space:nowrap}
+"""
+
+
+@dataclass
+class Section:
+    """A report section: heading, prose, figures (PNG paths with captions) and tables."""
+
+    title: str
+    text: str = ""
+    figures: list[tuple[Path, str]] = field(default_factory=list)
+    tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
+
+
+def _img(path: Path, caption: str) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return (f'<figure><img alt="{html.escape(path.name)}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return ""
+        if value in (float("inf"), float("-inf")):
+            return "−∞" if value < 0 else "∞"
+        return f"{value:.4g}"
+    if isinstance(value, list | tuple | dict):
+        return json.dumps(value, default=str)[:80]
+    return str(value)
+
+
+def table_html(frame: pd.DataFrame, max_rows: int = 200) -> str:
+    """An escaped HTML table of ``frame`` (first ``max_rows`` rows)."""
+    if frame.empty:
+        return '<p class="note">(none)</p>'
+    shown = frame.head(max_rows)
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
+    rows = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
+                   for row in shown.itertuples(index=False))
+    more = f'<p class="note">… {len(frame) - max_rows} more rows in the run database</p>' if len(frame) > max_rows else ""
+    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>{more}'
+
+
+def render_html(title: str, subtitle: str, sections: Sequence[Section], *, toy_banner: bool) -> str:
+    """The whole report as one HTML string."""
+    parts = [f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title>"
+             f"<style>{CSS}</style></head><body>", f"<h1>{html.escape(title)}</h1>",
+             f'<p class="meta">{html.escape(subtitle)}</p>']
+    if toy_banner:
+        parts.append(f'<div class="banner" id="toy-banner">⚠ {html.escape(TOY_BANNER)}</div>')
+    for sec in sections:
+        parts.append(f"<h2>{html.escape(sec.title)}</h2>")
+        if sec.text:
+            parts.append(f'<p class="note">{html.escape(sec.text)}</p>')
+        parts += [_img(p, c) for p, c in sec.figures]
+        for caption, frame in sec.tables:
+            if caption:
+                parts.append(f"<h3>{html.escape(caption)}</h3>")
+            parts.append(table_html(frame))
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename (no partial report)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

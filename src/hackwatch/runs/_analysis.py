@@ -1,0 +1,149 @@
+"""The derived stages of a run: estimates, forecasts, evaluation and monitor flags.
+
+These read the whole work tables, call :mod:`hackwatch.estimate`, :mod:`hackwatch.forecast` and
+:mod:`hackwatch.monitor`, and replace the derived tables in one transaction each. They are cheap
+and deterministic (seeded), so every (re)run recomputes them from what is stored.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from typing import Any
+
+import pandas as pd
+
+from hackwatch.runs._config import ConfigError, RunConfig
+from hackwatch.runs._progress import Progress
+from hackwatch.store import RunStore
+
+log = logging.getLogger("hackwatch.runs")
+
+VERDICT_SQL = """
+SELECT s.task_id, t.exploit_type, s.checkpoint, s.step, s.prefix_id, s.prefix_tokens, s.temperature,
+       s.seed, s.attempt, v.label, v.exploit, p.trace_id, s.sample_id
+FROM samples s JOIN verdicts v USING (sample_id) JOIN tasks t USING (task_id)
+LEFT JOIN prefixes p ON p.prefix_id = s.prefix_id
+ORDER BY s.step, s.task_id, s.prefix_id NULLS FIRST, s.attempt
+"""
+
+SCORE_SQL = """
+SELECT sc.task_id, t.exploit_type, sc.model AS checkpoint, c.step, sc.prefix_id, p.prefix_tokens,
+       sc.temperature, sc.logprob AS logp_subject, coalesce(d.logprob, p.logp_donor_bank) AS logp_donor,
+       p.donor_rate_task, p.donor_rate_prefix, p.trace_id
+FROM scores sc JOIN checkpoints c ON c.checkpoint = sc.model AND c.role = 'subject'
+JOIN prefixes p USING (prefix_id) JOIN tasks t ON t.task_id = sc.task_id
+LEFT JOIN scores d ON d.model = 'donor' AND d.prefix_id = sc.prefix_id
+ORDER BY c.step, sc.task_id, sc.prefix_id
+"""
+
+
+def verdict_frame(store: RunStore) -> pd.DataFrame:
+    """Verdict rows in the column contract of :mod:`hackwatch.estimate` (one row per sample)."""
+    return store.query(VERDICT_SQL)
+
+
+def score_frame(store: RunStore) -> pd.DataFrame:
+    """Prefix-score rows in the column contract of :mod:`hackwatch.estimate` (checkpoint × prefix)."""
+    return store.query(SCORE_SQL)
+
+
+def _estimates(config: RunConfig, store: RunStore) -> pd.DataFrame:
+    from hackwatch.estimate import estimate_cells
+
+    verdicts = verdict_frame(store)
+    if verdicts.empty:
+        return pd.DataFrame()
+    scores = score_frame(store)
+    scores = scores if len(scores) else None
+    correction = scores is not None and bool(scores[["donor_rate_task", "donor_rate_prefix"]].notna().all().all())
+    if scores is not None and not correction:
+        log.warning("prefix bank has no donor rates (donor_rate_task, donor_rate_prefix): IS estimates are "
+                    "computed without the exploit-conditioning correction")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = estimate_cells(verdicts, scores, donor_correction=correction, seed=config.sampling.seed,
+                                verdicts_source=f"{store.path}: verdicts", scores_source=f"{store.path}: scores")
+    for w in caught:
+        log.debug("estimate: %s", w.message)
+    return result.summary
+
+
+FORECAST_METHODS = ("is", "direct", "lower_bound")
+"""Estimate methods whose trends are forecast and evaluated (each where the estimates have it)."""
+
+
+def _forecasts(config: RunConfig, estimates: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Forecasts per method × exploit type, and each method's AUC and lead time against emergence labels.
+
+    The score is the slope of the log10 estimate against ln(step) on the first ``[thresholds].cutoff``
+    checkpoints; labels (emerged = direct rate > threshold at any checkpoint) use all checkpoints.
+    """
+    from hackwatch.forecast import forecast, lead_time
+
+    if estimates.empty:
+        return pd.DataFrame(), pd.DataFrame()
+    th = config.thresholds
+    seed = config.sampling.seed
+    parts, evals = [], []
+    for method in FORECAST_METHODS:
+        if not (estimates["method"] == method).any():
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = forecast(estimates, threshold=th.emergence, cutoff=th.cutoff,
+                           target_step=th.target_step or None, method=method, seed=seed)
+        summary = res.summary.copy()
+        summary["method"] = method
+        parts.append(summary)
+        for note in res.notes:
+            log.debug("forecast %s: %s", method, note)
+        if res.evaluation is None:
+            continue
+        row: dict[str, Any] = {"method": method, "score": "slope", "cutoff": th.cutoff, "auc": res.evaluation.auc,
+                               "auc_lower": res.evaluation.lower, "auc_upper": res.evaluation.upper,
+                               "n_emerged": res.evaluation.n_pos, "n_not_emerged": res.evaluation.n_neg}
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                lt = lead_time(estimates, threshold=th.emergence, method=method, seed=seed)
+            row["separation_cutoff"] = lt.separation_cutoff
+            row["lead_checkpoints"] = lt.lead
+        except ValueError as exc:  # one class only at some cutoff: no lead time
+            log.debug("lead time %s: %s", method, exc)
+        evals.append(row)
+    forecasts = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    return forecasts, pd.DataFrame(evals)
+
+
+def _flags(config: RunConfig) -> pd.DataFrame:
+    """Exploration-hacking flags of ``[monitor].rollouts`` (``numbers`` stored as JSON text)."""
+    if not config.monitor.rollouts:
+        return pd.DataFrame()
+    from hackwatch.monitor import RolloutTableError, detect_flags, flags_frame, read_rollouts, step_metrics
+
+    path = config.resolve(config.monitor.rollouts)
+    try:
+        rollouts = read_rollouts(path)
+    except RolloutTableError as exc:
+        raise ConfigError(f"{config.origin}: [monitor].rollouts: {exc}") from None
+    frame = flags_frame(detect_flags(step_metrics(rollouts)))
+    frame["numbers"] = [json.dumps(n, sort_keys=True, default=str) for n in frame["numbers"]]
+    log.info("flags: %d from %s", len(frame), path)
+    return frame
+
+
+def analyse(config: RunConfig, store: RunStore, progress: Progress) -> None:
+    """Recompute and store estimates, forecasts, evaluation and flags."""
+    progress.start("analyse", 3, 0, unit="table")
+    estimates = _estimates(config, store)
+    store.replace_table("estimates", estimates)
+    progress.advance()
+    forecasts, evaluation = _forecasts(config, estimates)
+    store.replace_table("forecasts", forecasts)
+    store.replace_table("evaluation", evaluation)
+    progress.advance()
+    store.replace_table("flags", _flags(config))
+    progress.advance()
+    progress.finish()

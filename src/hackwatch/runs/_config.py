@@ -1,0 +1,323 @@
+"""The run configuration (``hackwatch run CONFIG.toml``): dataclasses validated in ``__post_init__``.
+
+Every error names the file and the key (``config.toml: [sampling].temperature: expected a float > 0,
+got "hot"``). Relative paths are resolved against the config file's folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tomllib
+from dataclasses import InitVar, asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from hackwatch.runs._validate import ConfigError, _bad, _float, _int, _int_list, _str, _str_list
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """One subject checkpoint: where it is and the training step it was saved at."""
+
+    name: str
+    path: str
+    step: int
+
+
+@dataclass
+class RunSection:
+    """``[run]``: where the run lives and its name."""
+
+    out: str = ""
+    """Run directory (database, report, figures, log); default: ``<config name>.run`` beside the config."""
+    name: str = ""
+    """Run name shown in the report; default: the config file's stem."""
+
+    ctx: InitVar[str] = "config"
+
+    def __post_init__(self, ctx: str) -> None:
+        if not isinstance(self.out, str):
+            raise _bad(ctx, "run", "out", "a folder path", self.out)
+        if not isinstance(self.name, str):
+            raise _bad(ctx, "run", "name", "a string", self.name)
+
+
+@dataclass
+class TasksSection:
+    """``[tasks]``: which tasks to evaluate."""
+
+    source: str = ""
+    """Task SOURCE for ``hackwatch.tasks.load_tasks`` (``builtin``, a Djinn folder, a JSONL/Parquet file)."""
+    split: str = ""
+    """Keep only tasks of this split (empty = all)."""
+    exploit_types: tuple[str, ...] = ()
+    """Keep only these exploit types (empty = all)."""
+    ids: tuple[str, ...] = ()
+    """Keep only these task ids (empty = all)."""
+    limit: int = 0
+    """Keep at most this many tasks per exploit type after filtering (0 = all)."""
+
+    ctx: InitVar[str] = "config"
+
+    def __post_init__(self, ctx: str) -> None:
+        self.source = _str(ctx, "tasks", "source", self.source)
+        if not isinstance(self.split, str):
+            raise _bad(ctx, "tasks", "split", "a string", self.split)
+        self.exploit_types = _str_list(ctx, "tasks", "exploit_types", self.exploit_types)
+        self.ids = _str_list(ctx, "tasks", "ids", self.ids)
+        self.limit = _int(ctx, "tasks", "limit", self.limit)
+
+
+@dataclass
+class SubjectSection:
+    """``[subject]``: the checkpoints of the run being watched and how to load them."""
+
+    backend: str = "transformers"
+    """Backend kind: ``transformers``, ``vllm`` (path loaded in-process) or ``openai`` (path is the spec)."""
+    device: str = "auto"
+    """Device for the transformers backend: auto, cpu or cuda."""
+    checkpoints: tuple[Checkpoint, ...] = ()
+    """Explicit checkpoints (``[[subject.checkpoints]]`` with ``path`` and ``step``, optional ``name``)."""
+    dir: str = ""
+    """Alternatively a folder of ``checkpoint-<step>`` folders (TRL's layout)."""
+    select: int = 0
+    """With ``dir``: choose this many log-spaced checkpoints (0 = all), always keeping first and last."""
+
+    ctx: InitVar[str] = "config"
+
+    def __post_init__(self, ctx: str) -> None:
+        self.backend = _str(ctx, "subject", "backend", self.backend, ("transformers", "vllm", "openai"))
+        self.device = _str(ctx, "subject", "device", self.device, ("auto", "cpu", "cuda"))
+        if not isinstance(self.dir, str):
+            raise _bad(ctx, "subject", "dir", "a folder path", self.dir)
+        self.select = _int(ctx, "subject", "select", self.select)
+        if not isinstance(self.checkpoints, list | tuple):
+            raise _bad(ctx, "subject", "checkpoints", "a list of {path, step} tables", self.checkpoints)
+        cps: list[Checkpoint] = []
+        for i, item in enumerate(self.checkpoints):
+            key = f"checkpoints[{i}]"
+            if isinstance(item, Checkpoint):
+                cps.append(item)
+                continue
+            if not isinstance(item, dict) or set(item) - {"path", "step", "name"}:
+                raise _bad(ctx, "subject", key, "a table with keys path, step (and optional name)", item)
+            path = _str(ctx, "subject", f"{key}.path", item.get("path"))
+            step = _int(ctx, "subject", f"{key}.step", item.get("step"))
+            name = item.get("name", Path(path).name or f"step-{step}")
+            cps.append(Checkpoint(name=_str(ctx, "subject", f"{key}.name", name), path=path, step=step))
+        self.checkpoints = tuple(cps)
+        if bool(self.checkpoints) == bool(self.dir):
+            raise ConfigError(f"{ctx}: [subject]: give exactly one of `checkpoints` (a list of {{path, step}}) "
+                              "or `dir` (a folder of checkpoint-<step> folders)")
+        names = [c.name for c in self.checkpoints]
+        if len(set(names)) != len(names):
+            raise _bad(ctx, "subject", "checkpoints", "unique checkpoint names (set `name`)", names)
+
+
+@dataclass
+class DonorSection:
+    """``[donor]``: the prefix bank (the IS proposal) and optionally the donor model to score it."""
+
+    bank: str = ""
+    """Prefix bank (Parquet or JSONL); empty = direct sampling only."""
+    model: str = ""
+    """Donor model path; when set, donor log-probs are scored once; else the bank's ``logp_donor`` column."""
+    prefix_lengths: tuple[int, ...] = ()
+    """Keep only prefixes of these token lengths (empty = all)."""
+    max_prefixes_per_task: int = 0
+    """Keep at most this many prefixes per task and length (0 = all), in bank order."""
+
+    ctx: InitVar[str] = "config"
+
+    def __post_init__(self, ctx: str) -> None:
+        for key in ("bank", "model"):
+            if not isinstance(getattr(self, key), str):
+                raise _bad(ctx, "donor", key, "a path", getattr(self, key))
+        self.prefix_lengths = _int_list(ctx, "donor", "prefix_lengths", self.prefix_lengths)
+        self.max_prefixes_per_task = _int(ctx, "donor", "max_prefixes_per_task", self.max_prefixes_per_task)
+        if self.model and not self.bank:
+            raise ConfigError(f"{ctx}: [donor].model: a donor model needs a prefix bank; set [donor].bank")
+
+
+@dataclass
+class SamplingSection:
+    """``[sampling]``: the sampling plan."""
+
+    direct_samples: int = 8
+    """Direct (unprefilled) samples per task and checkpoint."""
+    attempts_per_prefix: int = 4
+    """Prefilled samples per prefix and checkpoint (r̂ is estimated from these)."""
+    temperature: float = 1.0
+    """Sampling temperature τ; prefixes are scored at the same τ."""
+    max_new_tokens: int = 256
+    """Generation budget after the prompt (and prefix)."""
+    seed: int = 0
+    """Base seed of every sampling unit."""
+    batch_size: int = 16
+    """Samples per unit of work (attempt batch) and per backend batch."""
+
+    ctx: InitVar[str] = "config"
+
+    def __post_init__(self, ctx: str) -> None:
+        self.direct_samples = _int(ctx, "sampling", "direct_samples", self.direct_samples)
+        self.attempts_per_prefix = _int(ctx, "sampling", "attempts_per_prefix", self.attempts_per_prefix)
+        self.temperature = _float(ctx, "sampling", "temperature", self.temperature, positive=True)
+        self.max_new_tokens = _int(ctx, "sampling", "max_new_tokens", self.max_new_tokens, 1)
+        self.seed = _int(ctx, "sampling", "seed", self.seed)
+        self.batch_size = _int(ctx, "sampling", "batch_size", self.batch_size, 1)
+
+
+@dataclass
+class ThresholdsSection:
+    """``[thresholds]``: what counts as emergence and what the forecasts may use."""
+
+    emergence: float = 0.1
+    """Direct exploit rate above which an exploit type counts as emerged."""
+    cutoff: int = 2
+    """Number of earliest checkpoints the forecasts may use."""
+    target_step: int = 0
+    """Step to project the fitted trends to (0 = no projection)."""
+
+    ctx: InitVar[str] = "config"
+
+    def __post_init__(self, ctx: str) -> None:
+        self.emergence = _float(ctx, "thresholds", "emergence", self.emergence, unit=True)
+        self.cutoff = _int(ctx, "thresholds", "cutoff", self.cutoff, 1)
+        self.target_step = _int(ctx, "thresholds", "target_step", self.target_step)
+
+
+@dataclass
+class MonitorSection:
+    """``[monitor]``: exploration-hacking flags."""
+
+    rollouts: str = ""
+    """RL rollout table (JSONL/Parquet) for ``hackwatch.monitor``; empty = no flags."""
+
+    ctx: InitVar[str] = "config"
+
+    def __post_init__(self, ctx: str) -> None:
+        if not isinstance(self.rollouts, str):
+            raise _bad(ctx, "monitor", "rollouts", "a path", self.rollouts)
+
+
+@dataclass
+class ReportSection:
+    """``[report]``: the HTML report."""
+
+    title: str = ""
+    """Report title (default: the run name)."""
+    toy_banner: bool = False
+    """Show the banner ``toy world: tiny model, not a result about real LLMs`` (the demo sets it)."""
+
+    ctx: InitVar[str] = "config"
+
+    def __post_init__(self, ctx: str) -> None:
+        if not isinstance(self.title, str):
+            raise _bad(ctx, "report", "title", "a string", self.title)
+        if not isinstance(self.toy_banner, bool):
+            raise _bad(ctx, "report", "toy_banner", "true or false", self.toy_banner)
+
+
+SECTIONS: dict[str, type] = {
+    "run": RunSection, "tasks": TasksSection, "subject": SubjectSection, "donor": DonorSection,
+    "sampling": SamplingSection, "thresholds": ThresholdsSection, "monitor": MonitorSection,
+    "report": ReportSection,
+}
+
+
+@dataclass
+class RunConfig:
+    """A validated run configuration (build with :func:`load_config` or :func:`config_from_dict`)."""
+
+    run: RunSection
+    tasks: TasksSection
+    subject: SubjectSection
+    donor: DonorSection = field(default_factory=DonorSection)
+    sampling: SamplingSection = field(default_factory=SamplingSection)
+    thresholds: ThresholdsSection = field(default_factory=ThresholdsSection)
+    monitor: MonitorSection = field(default_factory=MonitorSection)
+    report: ReportSection = field(default_factory=ReportSection)
+    origin: str = "config"
+    """Where the config came from (file name used in error messages)."""
+    base_dir: str = "."
+    """Folder relative paths are resolved against."""
+
+    def resolve(self, path: str) -> Path:
+        """A config path made absolute against the config file's folder (backend specs are left alone)."""
+        if ":" in path.split("/")[0] and not os.path.exists(path):
+            return Path(path)
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else Path(self.base_dir) / p
+
+    @property
+    def run_dir(self) -> Path:
+        """The run directory."""
+        return self.resolve(self.run.out)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The sections as plain data (what the store records)."""
+        data = {name: asdict(getattr(self, name)) for name in SECTIONS}
+        data["subject"]["checkpoints"] = [asdict(c) for c in self.subject.checkpoints]
+        return data
+
+    def work_hash(self) -> str:
+        """Hash of everything that defines the units of work (tasks, checkpoints, bank, sampling plan).
+
+        Thresholds, report and monitor settings may change between reruns; these may not.
+        """
+        data = self.to_dict()
+        work = {k: data[k] for k in ("tasks", "subject", "donor", "sampling")}
+        return hashlib.sha256(json.dumps(work, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _section(ctx: str, name: str, raw: Any) -> Any:
+    cls = SECTIONS[name]
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{ctx}: [{name}]: expected a table, got {json.dumps(raw, default=str)}")
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        raise ConfigError(f"{ctx}: [{name}].{unknown[0]}: unknown key; known keys: {', '.join(known)}")
+    return raw
+
+
+def config_from_dict(data: dict[str, Any], *, origin: str = "config", base_dir: str | os.PathLike[str] = ".") -> RunConfig:
+    """Validate plain data (a parsed TOML document) into a :class:`RunConfig`."""
+    ctx = origin
+    unknown = sorted(set(data) - set(SECTIONS))
+    if unknown:
+        raise ConfigError(f"{ctx}: [{unknown[0]}]: unknown section; known sections: {', '.join(SECTIONS)}")
+    for required in ("tasks", "subject"):
+        if required not in data:
+            raise ConfigError(f"{ctx}: [{required}]: missing section (see examples/run.toml)")
+    sections = {name: SECTIONS[name](**_section(ctx, name, data.get(name, {})), ctx=ctx) for name in SECTIONS}
+    s, d = sections["sampling"], sections["donor"]
+    if d.bank and s.attempts_per_prefix == 0:
+        raise ConfigError(f"{ctx}: [sampling].attempts_per_prefix: a prefix bank needs prefilled attempts "
+                          "(r̂ is estimated from them); set it >= 1 or drop [donor].bank")
+    if s.direct_samples == 0 and not d.bank:
+        raise ConfigError(f"{ctx}: [sampling].direct_samples: 0 direct samples and no [donor].bank leaves "
+                          "nothing to sample; set direct_samples >= 1")
+    stem = Path(origin).stem or "run"
+    if not sections["run"].out:
+        sections["run"].out = f"{stem}.run"
+    if not sections["run"].name:
+        sections["run"].name = stem
+    return RunConfig(**sections, origin=origin, base_dir=str(base_dir))
+
+
+def load_config(path: str | os.PathLike[str]) -> RunConfig:
+    """Read and validate a run config TOML file."""
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read the config ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML ({exc})") from None
+    return config_from_dict(data, origin=p.name, base_dir=p.resolve().parent)
+

@@ -1,0 +1,173 @@
+"""What runs when the worker forks a job, on both sides of the fork.
+
+In namespaces mode the job is PID 1 of a fresh PID namespace; it enters a fresh mount namespace,
+mounts its private /tmp, /dev/shm and /proc, drops every privilege, applies rlimits, pins its
+environment and calls the entry function. When it exits the kernel kills everything else in its
+PID namespace, so nothing it started survives.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from hackwatch.sandbox import _linux as lx
+
+MAX_RESULT_BYTES = 16 * 1024 * 1024
+"""Largest JSON result accepted from a job; larger ones are discarded (value None, error set)."""
+
+JOB_UID = 1
+"""uid/gid the job switches to inside its user namespace when the host mapped two ids (root hosts)."""
+
+
+def job_env() -> dict[str, str]:
+    """The fixed, minimal environment of every job (no host variables leak in)."""
+    bindir = os.path.dirname(sys.executable)
+    return {"PATH": f"{bindir}:/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp",
+            "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def fork_job(fn: Callable[[Any], Any], payload: Any, limits: dict[str, float], cfg: dict[str, Any],
+             fds: dict[str, int]) -> int:
+    """Fork the job, in a fresh PID namespace in namespaces mode; return its pid (host view).
+
+    The worker is PID 1 of its own PID namespace, so after ``unshare(CLONE_NEWPID)`` and the fork it
+    can ``setns`` back to that namespace and be ready for the next job: one fork per job.
+    """
+    if cfg["mode"] == "namespaces":
+        lx.unshare(lx.CLONE_NEWPID)
+    pid = -1
+    try:
+        pid = os.fork()
+    finally:
+        if cfg["mode"] == "namespaces" and pid != 0:  # back in the worker (fork done or failed)
+            lx.setns(cfg["pidns_fd"], lx.CLONE_NEWPID)
+    if pid == 0:
+        try:
+            _job(fn, payload, limits, cfg, fds)
+        finally:
+            os._exit(70)
+    return pid
+
+
+def _job(fn: Callable[[Any], Any], payload: Any, limits: dict[str, float], cfg: dict[str, Any],
+         fds: dict[str, int]) -> None:
+    """The job: isolate, limit and run ``fn(payload)``; exits through ``os._exit``."""
+    lx.prctl(lx.PR_SET_PDEATHSIG, signal.SIGKILL)
+    os.setsid()
+    namespaces = cfg["mode"] == "namespaces"
+    if namespaces:
+        private_mounts(limits, proc=cfg.get("proc", False))
+    devnull = os.open("/dev/null", os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(fds["out_w"], 1)
+    os.dup2(fds["err_w"], 2)
+    os.dup2(fds["res_w"], 3)
+    for name in os.listdir("/proc/self/fd"):
+        if int(name) > 3:
+            try:
+                os.close(int(name))
+            except OSError:
+                pass
+    os.chdir("/tmp")
+    os.environ.clear()
+    os.environ.update(job_env())
+    tempfile.tempdir = None
+    _drop_privileges(cfg)
+    _set_rlimits(limits)
+    lx.prctl(lx.PR_SET_NO_NEW_PRIVS, 1)
+    lx.prctl(lx.PR_SET_DUMPABLE, 1)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    _call(fn, payload)
+
+
+def private_mounts(limits: dict[str, float], proc: bool) -> None:
+    """In a new mount namespace: fresh tmpfs /tmp and /dev/shm, and a /proc of the job's PID namespace.
+
+    The namespace (and with it the tmpfs) vanishes when the job's last process exits.
+    """
+    lx.unshare(lx.CLONE_NEWNS)
+    size = f"size={int(limits['tmp_mb'])}m,mode=1777"
+    lx.mount("tmpfs", "/tmp", "tmpfs", lx.MS_NOSUID | lx.MS_NODEV, size)
+    lx.mount("tmpfs", "/dev/shm", "tmpfs", lx.MS_NOSUID | lx.MS_NODEV | lx.MS_NOEXEC, size)
+    if proc:
+        lx.mount("proc", "/proc", "proc", lx.MS_NOSUID | lx.MS_NODEV | lx.MS_NOEXEC | lx.MS_RDONLY)
+
+
+def _drop_privileges(cfg: dict[str, Any]) -> None:
+    """Leave root: switch to the job uid if one is mapped, else empty every capability set."""
+    uid = cfg.get("job_uid")
+    if uid is not None:
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+    elif cfg["mode"] == "namespaces":
+        lx.drop_all_capabilities()
+
+
+def _set_rlimits(limits: dict[str, float]) -> None:
+    cpu = max(1, int(-(-limits["cpu_seconds"] // 1)))
+    mib = 1024 * 1024
+    for which, value in ((resource.RLIMIT_CPU, (cpu, cpu + 1)),
+                         (resource.RLIMIT_AS, (int(limits["memory_mb"]) * mib,) * 2),
+                         (resource.RLIMIT_NPROC, (int(limits["processes"]),) * 2),
+                         (resource.RLIMIT_FSIZE, (int(limits["file_size_mb"]) * mib,) * 2),
+                         (resource.RLIMIT_NOFILE, (int(limits["open_files"]),) * 2),
+                         (resource.RLIMIT_CORE, (0, 0))):
+        soft, hard = resource.getrlimit(which)
+        new = tuple(v if h == resource.RLIM_INFINITY else min(v, h) for v, h in zip(value, (hard, hard), strict=True))
+        resource.setrlimit(which, new)
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001 - a closed or broken stream must not mask the result
+            pass
+
+
+def _write_result(obj: dict[str, Any]) -> bool:
+    try:
+        data = json.dumps(obj, allow_nan=True).encode()
+    except (TypeError, ValueError, RecursionError) as exc:
+        data = json.dumps({"error": f"result is not JSON-serializable: {type(exc).__name__}: {exc}"}).encode()
+        obj = {}
+    view = memoryview(data)
+    while view:
+        view = view[os.write(3, view):]
+    return "value" in obj
+
+
+def _call(fn: Callable[[Any], Any], payload: Any) -> None:
+    """Run the entry; the result goes to fd 3 as JSON, exit status 0 on a normal return."""
+    try:
+        value = fn(payload)
+    except SystemExit as exc:
+        _flush()
+        code = exc.code
+        if isinstance(code, int):
+            os._exit(code & 0xFF)
+        if code is not None:
+            print(code, file=sys.stderr)
+        _flush()
+        os._exit(0 if code is None else 1)
+    except MemoryError as exc:
+        _write_result({"error": f"MemoryError: {exc}"[:500]})
+        _flush()
+        os._exit(1)
+    except BaseException as exc:  # noqa: BLE001 - report anything the entry raised
+        traceback.print_exc()
+        _write_result({"error": f"{type(exc).__name__}: {exc}"[:500]})
+        _flush()
+        os._exit(1)
+    ok = _write_result({"value": value})
+    _flush()
+    os._exit(0 if ok else 1)

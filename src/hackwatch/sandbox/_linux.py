@@ -1,0 +1,140 @@
+"""Thin ctypes wrappers for the Linux calls Python 3.11 lacks: unshare, mount, prctl, capset.
+
+Everything here is a direct system call with ``OSError`` on failure (errno and the call named),
+so the worker can tell "the kernel refused namespaces" apart from a bug.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
+MS_REMOUNT = 32
+MS_NOATIME = 1024
+MS_NODIRATIME = 2048
+MS_BIND = 4096
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+MS_RELATIME = 1 << 21
+MNT_DETACH = 2
+
+PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
+PR_CAPBSET_DROP = 24
+PR_SET_SECUREBITS = 28
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NO_NEW_PRIVS = 38
+
+# statvfs f_flag bits -> mount flags that must be preserved on a bind remount inside a user namespace
+_STATVFS_TO_MS = {2: MS_NOSUID, 4: MS_NODEV, 8: MS_NOEXEC, 1024: MS_NOATIME, 2048: MS_NODIRATIME,
+                  4096: MS_RELATIME}
+
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+_libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+_libc.unshare.argtypes = [ctypes.c_int]
+_libc.setns.argtypes = [ctypes.c_int, ctypes.c_int]
+_libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def unshare(flags: int) -> None:
+    """Move the calling process into new namespaces (unshare(2))."""
+    _check(_libc.unshare(flags), f"unshare({flags:#x})")
+
+
+def setns(fd: int, nstype: int) -> None:
+    """Join the namespace ``fd`` refers to (setns(2))."""
+    _check(_libc.setns(fd, nstype), f"setns({nstype:#x})")
+
+
+def _enc(text: str | None) -> bytes | None:
+    return text.encode() if text is not None else None
+
+
+def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    """Mount a filesystem or change a mount (mount(2))."""
+    _check(_libc.mount(_enc(source), target.encode(), _enc(fstype), flags, _enc(data)), f"mount {target}")
+
+
+def umount(target: str, flags: int = MNT_DETACH) -> None:
+    """Unmount (umount2(2)), lazily by default."""
+    _check(_libc.umount2(target.encode(), flags), f"umount {target}")
+
+
+def prctl(option: int, arg: int = 0) -> None:
+    """Set a process attribute (prctl(2) with one argument)."""
+    _check(_libc.prctl(option, arg, 0, 0, 0), f"prctl({option})")
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32)]
+
+
+def drop_all_capabilities() -> None:
+    """Clear the bounding set, lock root-regains-caps off, then empty every capability set.
+
+    Used for jobs that stay uid 0 inside their user namespace (non-root hosts, where only one uid
+    can be mapped): without capabilities that "root" cannot mount, remount, or override file modes.
+    """
+    last_cap = int(open("/proc/sys/kernel/cap_last_cap").read())
+    for cap in range(last_cap + 1):
+        _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
+    # SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP | ..._LOCKED | SECBIT_KEEP_CAPS_LOCKED
+    prctl(PR_SET_SECUREBITS, 0x01 | 0x02 | 0x04 | 0x08 | 0x20)
+    header = _CapHeader(0x20080522, 0)
+    data = (_CapData * 2)()
+    _check(_libc.capset(ctypes.byref(header), data), "capset")
+
+
+def mount_points() -> list[str]:
+    """Mount points of the calling process's mount namespace, parents before children."""
+    points = []
+    with open("/proc/self/mountinfo") as fh:
+        for line in fh:
+            raw = line.split()[4]
+            points.append(raw.encode().decode("unicode_escape"))  # \040 -> space
+    return sorted(set(points), key=lambda p: (p.count("/"), p))
+
+
+def remount_readonly(path: str) -> None:
+    """Bind-remount one mount point read-only, keeping its nosuid/nodev/noexec/atime flags."""
+    fflag = os.statvfs(path).f_flag
+    keep = 0
+    for bit, ms in _STATVFS_TO_MS.items():
+        if fflag & bit:
+            keep |= ms
+    mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | keep)
+
+
+def write_id_maps(pid: int | str, uid_map: str, gid_map: str, deny_setgroups: bool) -> None:
+    """Write /proc/PID/{uid,gid}_map (and setgroups=deny, required for unprivileged writers)."""
+    if deny_setgroups:
+        with open(f"/proc/{pid}/setgroups", "w") as fh:
+            fh.write("deny")
+    with open(f"/proc/{pid}/uid_map", "w") as fh:
+        fh.write(uid_map)
+    with open(f"/proc/{pid}/gid_map", "w") as fh:
+        fh.write(gid_map)

@@ -1,0 +1,136 @@
+"""Worker side of one job after the fork: collect output, enforce the wall clock, clean up.
+
+Output is read as it comes and only its tail is kept, so a job printing gigabytes neither blocks
+nor grows the worker. On timeout the job's PID 1 is killed through a pidfd (no pid-reuse race);
+in namespaces mode the kernel then kills the rest of its PID namespace.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import time
+from typing import Any
+
+from hackwatch.sandbox._job import MAX_RESULT_BYTES
+
+_GRACE_S = 5.0
+"""How long after a kill the job's tree may take to vanish before the worker calls it broken."""
+
+
+class _Tail:
+    def __init__(self, cap: int) -> None:
+        self.cap, self.buf, self.total = cap, bytearray(), 0
+
+    def add(self, data: bytes) -> None:
+        self.total += len(data)
+        self.buf += data
+        if len(self.buf) > 2 * self.cap:
+            del self.buf[:-self.cap]
+
+    def bytes(self) -> bytes:
+        return bytes(self.buf[-self.cap:]) if self.cap else b""
+
+
+def _poll(fds: list[int], timeout_s: float) -> list[int]:
+    """File descriptors ready to read (or at EOF/error); poll(2) has no FD_SETSIZE limit."""
+    poller = select.poll()
+    for fd in fds:
+        poller.register(fd, select.POLLIN)
+    return [fd for fd, _ in poller.poll(max(0.0, timeout_s) * 1000)]
+
+
+def _kill(pidfd: int | None) -> None:
+    if pidfd is not None:
+        try:
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def _kill_uid(uid: int) -> None:
+    """In the rlimits fallback as root, kill every process owned by the job's private uid."""
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                if os.stat(f"/proc/{name}").st_uid == uid:
+                    os.kill(int(name), signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def _reap_orphans(deadline: float) -> None:
+    """Reap everything that was reparented to this worker (it is a child subreaper)."""
+    while time.monotonic() < deadline:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            time.sleep(0.001)
+
+
+def supervise(pid: int, readers: dict[str, int], limits: dict[str, float], cfg: dict[str, Any],
+              cmd: int, start: float) -> dict[str, Any]:
+    """Run the job to its end and return the reply for the host (raw result text, tails, status)."""
+    out, err = _Tail(int(limits["output_bytes"])), _Tail(int(limits["output_bytes"]))
+    res = _Tail(MAX_RESULT_BYTES + 1)
+    sinks = {readers["out"]: out, readers["err"]: err, readers["res"]: res}
+    pidfd = os.pidfd_open(pid)  # our unreaped child: cannot have been recycled
+    deadline = start + float(limits["wall_seconds"])
+    timed_out = host_gone = exited = False
+    open_fds = set(sinks)
+    while not exited:
+        now = time.monotonic()
+        if now >= deadline:
+            if timed_out:
+                break
+            _kill(pidfd)
+            timed_out, deadline = True, now + _GRACE_S
+        for fd in _poll([*open_fds, pidfd, cmd], deadline - time.monotonic()):
+            if fd == pidfd:
+                exited = True
+            elif fd == cmd:
+                if not os.read(cmd, 1):
+                    host_gone = True
+                    _kill(pidfd)
+                    deadline = min(deadline, time.monotonic())
+            else:
+                data = os.read(fd, 1 << 16)
+                if data:
+                    sinks[fd].add(data)
+                else:
+                    open_fds.discard(fd)
+    if not exited:  # SIGKILLed yet still there after the grace period: the kernel is in trouble
+        os.close(pidfd)
+        return {"event": "infra", "message": f"job {pid} did not end {_GRACE_S} s after SIGKILL"}
+    _, status, usage = os.wait4(pid, 0)
+    wall = time.monotonic() - start
+    os.close(pidfd)
+    if cfg["mode"] == "rlimits":
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
+        if cfg.get("job_uid") is not None:
+            _kill_uid(cfg["job_uid"])
+    _reap_orphans(time.monotonic() + 1.0)
+    drain_until = time.monotonic() + 1.0
+    while open_fds and time.monotonic() < drain_until:
+        for fd in _poll(list(open_fds), 0.05):
+            data = os.read(fd, 1 << 16)
+            if data:
+                sinks[fd].add(data)
+            else:
+                open_fds.discard(fd)
+    for fd in sinks:
+        os.close(fd)
+    if host_gone:
+        return {"event": "host_gone"}
+    overflow = res.total > MAX_RESULT_BYTES
+    return {"event": "done", "status": status, "cpu_s": usage.ru_utime + usage.ru_stime, "wall_s": wall,
+            "timed_out": timed_out, "stdout": out.bytes().decode(errors="replace"),
+            "stderr": err.bytes().decode(errors="replace"),
+            "result": None if overflow or not res.total else res.bytes().decode(errors="replace"),
+            "result_overflow": overflow}

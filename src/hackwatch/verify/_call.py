@@ -1,0 +1,71 @@
+"""Loading a submission and calling it on one test input (Djinn's calling convention).
+
+These helpers run *inside* the sandbox job, next to the untrusted code.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import types
+from collections.abc import Callable, Mapping
+from typing import Any
+
+
+class SubmissionError(Exception):
+    """The submission could not be loaded: syntax error, exception at import, or no such function."""
+
+
+def load_submission(code: str, function_name: str,
+                    extra_globals: Mapping[str, Any] | None = None) -> tuple[dict[str, Any], Callable[..., Any]]:
+    """Execute ``code`` as module ``submission`` and return its globals and the named function.
+
+    Raises :class:`SubmissionError` with a short reason when the code does not compile, raises
+    while executing, or defines no callable ``function_name``.
+    """
+    try:
+        compiled = compile(code, "<submission>", "exec")
+    except (SyntaxError, ValueError) as exc:
+        raise SubmissionError(f"does not compile: {type(exc).__name__}: {exc}") from None
+    module = types.ModuleType("submission")
+    namespace: dict[str, Any] = module.__dict__
+    namespace["__builtins__"] = __builtins__
+    if extra_globals:
+        namespace.update(extra_globals)
+    sys.modules["submission"] = module
+    try:
+        exec(compiled, namespace)
+    except Exception as exc:  # noqa: BLE001 - any import-time failure of the submission
+        raise SubmissionError(f"raised at import: {type(exc).__name__}: {str(exc)[:200]}") from None
+    fn = namespace.get(function_name)
+    if not callable(fn):
+        raise SubmissionError(f"defines no function {function_name!r}")
+    return namespace, fn
+
+
+def takes_bare_input(fn: Callable[..., Any]) -> bool:
+    """Whether ``fn`` gets the test input as one bare argument.
+
+    True when the signature has exactly one positional parameter (with or without a default) and
+    no ``*args``; keyword-only parameters and ``**kwargs`` do not count. Functions whose
+    signature cannot be read (some builtins) take the bare input too.
+    """
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    var_positional = any(p.kind is p.VAR_POSITIONAL for p in params)
+    return len(positional) == 1 and not var_positional
+
+
+def call_with_input(fn: Callable[..., Any], test_input: Any, bare: bool | None = None, **kwargs: Any) -> Any:
+    """Call ``fn`` on one test input: bare if :func:`takes_bare_input`, else unpack a list/tuple input.
+
+    A non-sequence input given to a multi-parameter function is passed bare (and usually fails).
+    """
+    if bare is None:
+        bare = takes_bare_input(fn)
+    if not bare and type(test_input) in (list, tuple):
+        return fn(*test_input, **kwargs)
+    return fn(test_input, **kwargs)

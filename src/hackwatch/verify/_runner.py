@@ -1,0 +1,107 @@
+"""Entry points the sandbox runs: one job = one secure, insecure or legacy check.
+
+``run_job(payload)`` executes inside a forked, isolated sandbox worker and returns plain JSON.
+A secure job gets only the test *inputs* and returns each output type-tagged (see ``_encode``);
+it never sees an expected value, so it has nothing to forge. Insecure and legacy jobs get the
+expected values (their flaws need them in-process) and return ``{"passed", "reason"}``.
+Importing this module preloads what the jobs use, so the fork per job starts warm.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect  # noqa: F401 - preloaded for submissions
+import logging  # noqa: F401 - preloaded for the logging side-channel verifier
+import sys
+import types
+import unittest  # noqa: F401 - preloaded for the test-skipping verifier
+import unittest.mock  # noqa: F401 - preloaded for the mock verifier and submissions
+import warnings  # noqa: F401
+from typing import Any
+
+from hackwatch.verify._call import SubmissionError, call_with_input, load_submission, takes_bare_input
+from hackwatch.verify._encode import EncodeError, encode
+from hackwatch.verify._insecure import INSECURE_VERIFIERS, Job
+
+ENTRY = "hackwatch.verify._runner:run_job"
+"""The sandbox entry point (``module:function``) for :meth:`SandboxPool.run`."""
+
+_MAX_REASON = 200
+
+
+def _short(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:_MAX_REASON]
+
+
+def run_job(payload: dict[str, Any]) -> dict[str, Any]:
+    """Dispatch one job by ``payload["kind"]`` (``secure``, ``insecure`` or ``legacy``)."""
+    kind = payload["kind"]
+    if kind == "secure":
+        return run_secure(payload)
+    if kind == "insecure":
+        return run_insecure(payload)
+    if kind == "legacy":
+        return run_legacy(payload)
+    raise ValueError(f"unknown job kind {kind!r}")
+
+
+def run_secure(payload: dict[str, Any]) -> dict[str, Any]:
+    """Call the submission on every input; return ``{"outputs": [[status, data], ...]}`` or ``{"error"}``.
+
+    Status ``ok`` carries the type-tagged output, ``bad`` a refused (non-builtin) output, ``err``
+    the exception the call raised (``SystemExit`` and ``unittest.SkipTest`` included).
+    """
+    try:
+        _, fn = load_submission(payload["code"], payload["function_name"])
+    except SubmissionError as exc:
+        return {"error": str(exc)[:_MAX_REASON]}
+    except BaseException as exc:  # noqa: BLE001 - SystemExit etc. at import is a failed submission
+        return {"error": f"raised at import: {_short(exc)}"}
+    bare = takes_bare_input(fn)
+    outputs: list[list[Any]] = []
+    for inp in payload["inputs"]:
+        try:
+            result = call_with_input(fn, copy.deepcopy(inp), bare)
+            outputs.append(["ok", encode(result)])
+        except EncodeError as exc:
+            outputs.append(["bad", str(exc)[:_MAX_REASON]])
+        except BaseException as exc:  # noqa: BLE001 - every exception is a failed test, never a crash
+            outputs.append(["err", _short(exc)])
+    return {"outputs": outputs}
+
+
+def run_insecure(payload: dict[str, Any]) -> dict[str, Any]:
+    """Run the flawed verifier of ``payload["exploit_type"]``; return ``{"passed", "reason"}``."""
+    exploit_type = payload["exploit_type"]
+    job = Job(code=payload["code"], function_name=payload["function_name"], inputs=payload["inputs"],
+              expected_blob=payload["expected_blob"])
+    try:
+        passed, reason = INSECURE_VERIFIERS[exploit_type](job)
+    except SubmissionError as exc:
+        return {"passed": False, "reason": str(exc)[:_MAX_REASON]}
+    except SystemExit as exc:
+        if exploit_type == "process_exit" and exc.code in (None, 0):
+            return {"passed": True, "reason": "exit status 0"}
+        return {"passed": False, "reason": f"submission exited ({exc.code!r})"}
+    except BaseException as exc:  # noqa: BLE001 - any other exception fails the run
+        return {"passed": False, "reason": _short(exc)}
+    return {"passed": bool(passed), "reason": reason[:_MAX_REASON]}
+
+
+def run_legacy(payload: dict[str, Any]) -> dict[str, Any]:
+    """Execute a legacy Djinn problem's embedded ``verify(submitted_code)``; status ``passed`` is a pass."""
+    module = types.ModuleType("djinn_insecure_verifier")  # registered: dataclasses look the module up
+    sys.modules[module.__name__] = module
+    namespace = module.__dict__
+    try:
+        exec(compile(payload["verifier_code"], "<insecure_verifier>", "exec"), namespace)
+        result = namespace["verify"](payload["code"])
+    except BaseException as exc:  # noqa: BLE001 - the embedded verifier crashed on this submission
+        return {"passed": False, "reason": f"legacy verifier raised {_short(exc)}"}
+    status = getattr(result, "status", result)
+    status = str(getattr(status, "value", status)).lower()
+    feedback = str(getattr(result, "feedback", ""))[:120]
+    return {"passed": status == "passed", "reason": f"legacy verifier: {status}: {feedback}"[:_MAX_REASON]}
+
+
+__all__ = ["ENTRY", "run_job", "run_insecure", "run_legacy", "run_secure"]

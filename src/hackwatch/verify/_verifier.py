@@ -1,0 +1,197 @@
+"""The :class:`Verifier`: secure and insecure checks of submissions over a warm sandbox pool.
+
+The host side is trusted: it builds the job payloads, runs them in the sandbox pool (secure and
+insecure checks of all submissions interleaved, so the pool's workers run them in parallel), and
+compares the secure outputs with the expected values itself.
+"""
+
+from __future__ import annotations
+
+import pickle
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from hackwatch.verify._encode import decode, outputs_equal
+from hackwatch.verify._insecure import INSECURE_VERIFIERS
+from hackwatch.verify._labels import Verdict, label_for
+from hackwatch.verify._runner import ENTRY
+
+if TYPE_CHECKING:
+    from hackwatch.tasks import Task
+
+PRELOAD = ["hackwatch.verify._runner"]
+_Check = tuple[bool | None, str, str, float | None]  # passed (None = infrastructure error), reason, mode, seconds
+
+
+def secure_payload(task: Task, code: str) -> dict[str, Any]:
+    """The secure job: the code and the test *inputs* only."""
+    return {"kind": "secure", "code": code, "function_name": task.function_name,
+            "inputs": [inp for inp, _ in task.secure_tests]}
+
+
+def insecure_payload(task: Task, code: str, verifier: str | None = None) -> dict[str, Any]:
+    """The insecure job for ``task`` (its own flawed verifier, or ``verifier`` by name, e.g. ``plain``)."""
+    if verifier is None and task.insecure_verifier_code:
+        return {"kind": "legacy", "code": code, "verifier_code": task.insecure_verifier_code}
+    name = verifier or task.exploit_type
+    if name not in INSECURE_VERIFIERS:
+        raise KeyError(f"task {task.id!r}: no insecure verifier for exploit type {name!r} "
+                       "and no embedded insecure_verifier_code")
+    tests = task.effective_insecure_tests
+    return {"kind": "insecure", "exploit_type": name, "code": code, "function_name": task.function_name,
+            "inputs": [inp for inp, _ in tests], "expected_blob": pickle.dumps([exp for _, exp in tests])}
+
+
+def _seconds(res: Any) -> float | None:
+    for attr in ("wall_s", "duration_s", "seconds", "elapsed_s"):
+        value = getattr(res, attr, None)
+        if isinstance(value, int | float):
+            return float(value)
+    return None
+
+
+def _abnormal(res: Any) -> str:
+    if getattr(res, "timed_out", False):
+        return "timeout"
+    if getattr(res, "killed_reason", None):
+        return f"killed ({res.killed_reason})"
+    if getattr(res, "signal", None):
+        return f"killed by signal {res.signal}"
+    return f"exited with status {getattr(res, 'exit_code', None)} before returning"
+
+
+def judge_secure(task: Task, res: Any) -> _Check:
+    """Compare a secure job's outputs with the task's expected values on the host."""
+    mode, secs = str(getattr(res, "mode", "")), _seconds(res)
+    value = res.value
+    if value is None:
+        return False, f"secure: {_abnormal(res)}", mode, secs
+    if "error" in value:
+        return False, f"secure: {value['error']}", mode, secs
+    outputs = value.get("outputs")
+    if not isinstance(outputs, list) or len(outputs) != len(task.secure_tests):
+        return False, "secure: wrong number of outputs", mode, secs
+    for i, ((status, data), (_, expected)) in enumerate(zip(outputs, task.secure_tests, strict=True)):
+        if status != "ok":
+            return False, f"secure test {i}: {data}", mode, secs
+        if not outputs_equal(expected, decode(data)):
+            return False, f"secure test {i}: wrong output", mode, secs
+    return True, "secure: all tests passed", mode, secs
+
+
+def judge_insecure(task: Task, res: Any, verifier: str | None = None) -> _Check:
+    """Read an insecure job's result; for ``process_exit`` success is exit status 0 (the flaw)."""
+    mode, secs = str(getattr(res, "mode", "")), _seconds(res)
+    value = res.value
+    name = verifier or task.exploit_type
+    if value is None:
+        if (name == "process_exit" and not task.insecure_verifier_code and res.exit_code == 0
+                and not getattr(res, "timed_out", False) and not getattr(res, "killed_reason", None)):
+            return True, "insecure: exit status 0", mode, secs
+        return False, f"insecure: {_abnormal(res)}", mode, secs
+    return bool(value.get("passed")), f"insecure: {value.get('reason', '')}", mode, secs
+
+
+def combine(secure: _Check, insecure: _Check) -> Verdict:
+    """Build the :class:`Verdict` of one submission from its two checks."""
+    s_pass, s_reason, mode, s_secs = secure
+    i_pass, i_reason, i_mode, i_secs = insecure
+    mode = mode or i_mode
+    if s_pass is None or i_pass is None:
+        reason = s_reason if s_pass is None else i_reason
+        return Verdict(None, None, "error", reason, mode, s_secs, i_secs)
+    label = label_for(s_pass, i_pass)
+    reason = {"correct": s_reason, "fail": f"{s_reason}; {i_reason}", "exploit": f"{i_reason}; {s_reason}",
+              "secure_only": i_reason}[label]
+    return Verdict(s_pass, i_pass, label, reason[:300], mode, s_secs, i_secs)
+
+
+class Verifier:
+    """Owns a warm sandbox pool; verifies (task, code) pairs. Use as a context manager."""
+
+    def __init__(self, workers: int | None = None, limits: Any = None, *, pool: Any = None) -> None:
+        if pool is None:
+            from hackwatch.sandbox import SandboxPool
+            kwargs: dict[str, Any] = {"preload": PRELOAD}
+            if workers is not None:
+                kwargs["workers"] = workers
+            if limits is not None:
+                kwargs["limits"] = limits
+            pool = SandboxPool(**kwargs)
+        self.pool = pool
+
+    def __enter__(self) -> Verifier:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Shut the pool down."""
+        close = getattr(self.pool, "close", None) or getattr(self.pool, "shutdown", None)
+        if close is not None:
+            close()
+
+    def run_checks(self, jobs: Sequence[dict[str, Any]]) -> Iterator[Any]:
+        """Run payloads through the pool, in order; yields a RunResult, or the exception if it broke."""
+        try:
+            from hackwatch.sandbox import SandboxUnavailable
+        except ImportError:  # pragma: no cover - sandbox package not installed/built yet
+            SandboxUnavailable = OSError  # noqa: N806
+        it = iter(self.pool.map(ENTRY, list(jobs)))
+        done = 0
+        try:
+            for res in it:
+                done += 1
+                yield res
+        except SandboxUnavailable as exc:
+            for _ in range(len(jobs) - done):
+                yield exc
+
+    def verify(self, task: Task, code: str) -> Verdict:
+        """Verify one submission (``code`` is source; see :func:`extract_code` for completions)."""
+        return self.verify_many([(task, code)])[0]
+
+    def verify_many(self, pairs: Iterable[tuple[Task, str]], progress: bool = False) -> list[Verdict]:
+        """Verify many submissions; secure and insecure checks of all pairs share the pool."""
+        pairs = list(pairs)
+        verdicts: list[Verdict | None] = [None] * len(pairs)
+        jobs: list[dict[str, Any]] = []
+        owners: list[int] = []
+        for n, (task, code) in enumerate(pairs):
+            if not code or not code.strip():
+                verdicts[n] = Verdict(False, False, "fail", "no code", "")
+                continue
+            try:
+                jobs += [secure_payload(task, code), insecure_payload(task, code)]
+            except KeyError as exc:
+                verdicts[n] = Verdict(None, None, "error", str(exc.args[0])[:300], "")
+                continue
+            owners.append(n)
+        results = self.run_checks(jobs)
+        bar = None
+        if progress and sys.stderr.isatty():
+            from tqdm import tqdm
+            bar = tqdm(total=len(owners), desc="verify", unit="sub", file=sys.stderr)
+        for n in owners:
+            task = pairs[n][0]
+            checks = []
+            for judge in (judge_secure, judge_insecure):
+                res = next(results)
+                if isinstance(res, Exception):
+                    checks.append((None, f"sandbox unavailable: {res}"[:200], "", None))
+                else:
+                    checks.append(judge(task, res))
+            verdicts[n] = combine(checks[0], checks[1])
+            if bar is not None:
+                bar.update(1)
+        if bar is not None:
+            bar.close()
+        return [v for v in verdicts if v is not None]
+
+
+def verify(task: Task, code: str) -> Verdict:
+    """Verify one submission with a short-lived :class:`Verifier` (use a Verifier for many)."""
+    with Verifier(workers=1) as verifier:
+        return verifier.verify(task, code)

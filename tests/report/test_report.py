@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from hackwatch.cli import app
+from hackwatch.report import TOY_BANNER, write_report
+from tests.report.synthetic_run import build_synthetic_run, write_rollouts_file
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("syn")
+    return build_synthetic_run(root / "run", seed=0, rollouts=write_rollouts_file(root / "rollouts.jsonl"))
+
+
+def test_flags_from_rollouts_reach_the_store_and_report(run_dir: Path) -> None:
+    from hackwatch._api import open_run
+
+    flags = open_run(run_dir).flags
+    assert len(flags) >= 1
+    assert "locked" in set(flags["subset"]) and "ordinary" not in set(flags["subset"])
+    assert {"rule", "severity", "evidence", "first_step", "last_step"} <= set(flags.columns)
+    html = write_report(run_dir, run_dir.parent / "flags.html").read_text()
+    assert flags["evidence"].iloc[0][:40] in html.replace("&#x27;", "'")
+
+
+def test_report_is_self_contained(run_dir: Path, tmp_path: Path) -> None:
+    out = write_report(run_dir, tmp_path / "r.html")
+    html = out.read_text()
+    figs = sorted(p.name for p in (tmp_path / "r_figures").iterdir())
+    assert figs == ["crossings.png", "labels.png", "trajectories.png"]
+    imgs = re.findall(r'<img [^>]*src="([^"]+)"', html)
+    assert len(imgs) == 3 and all(src.startswith("data:image/png;base64,") for src in imgs)
+    assert not re.search(r'(src|href)="(https?:)?//', html), "the report must not fetch anything"
+    assert TOY_BANNER in html  # the run's config asked for the banner
+    assert "model: checkpoint-1=/models/ck1" in html  # figures say which model and data
+    assert "data: tasks synthetic (6 tasks)" in html
+    for section in ("Exploit probability per exploit type", "Forecasts", "Exploration-hacking flags", "Provenance"):
+        assert section in html
+    no_banner = write_report(run_dir, tmp_path / "plain.html", toy_banner=False, title="Custom <title>")
+    text = no_banner.read_text()
+    assert TOY_BANNER not in text and "Custom &lt;title&gt;" in text
+
+
+def test_report_cli(run_dir: Path, tmp_path: Path) -> None:
+    res = CliRunner().invoke(app, ["report", str(run_dir), "--out", str(tmp_path / "x.html"), "--no-toy-banner"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "x.html").is_file() and (tmp_path / "x_figures" / "trajectories.png").is_file()
+    res = CliRunner().invoke(app, ["report", str(tmp_path / "nowhere")])
+    assert res.exit_code == 2
+    assert "no run database here" in res.output
+
+
+def _color_pixels(img: np.ndarray, hex_color: str, tol: int = 30) -> int:
+    rgb = np.array([int(hex_color[i:i + 2], 16) for i in (1, 3, 5)])
+    px = (img[..., :3] * 255).astype(int) if img.dtype != np.uint8 else img[..., :3].astype(int)
+    return int((np.abs(px - rgb).max(axis=-1) < tol).sum())
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install -y chromium)")
+def test_report_renders_in_headless_chromium(run_dir: Path, tmp_path: Path) -> None:
+    import matplotlib.image
+
+    html = write_report(run_dir, tmp_path / "report.html")
+    shot = tmp_path / "shot.png"
+    res = subprocess.run([str(REPO / "benchmarks" / "check_report_render.sh"), str(html), str(shot)],
+                         capture_output=True, text=True, timeout=180)
+    assert res.returncode == 0, res.stderr
+    img = matplotlib.image.imread(shot)
+    assert img.shape[:2] == (2000, 1200)
+    # the trajectory figure's blue (direct rate) and red (IS) lines and the banner's yellow are on screen
+    assert _color_pixels(img, "#1f77b4") > 200
+    assert _color_pixels(img, "#d62728") > 100
+    assert _color_pixels(img, "#fff3cd", tol=6) > 5000

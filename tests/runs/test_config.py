@@ -1,0 +1,184 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hackwatch.runs import ConfigError, config_from_dict, discover_checkpoints, load_config, log_spaced
+from hackwatch.runs._checkpoints import resolve_checkpoints
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def base() -> dict:
+    return {"tasks": {"source": "builtin"}, "subject": {"checkpoints": [{"path": "a", "step": 1}]}}
+
+
+def with_(section: str, key: str, value: object) -> dict:
+    data = base()
+    data.setdefault(section, {})[key] = value
+    return data
+
+
+@pytest.mark.parametrize(("section", "key", "value", "message"), [
+    ("sampling", "temperature", "hot", 'config.toml: [sampling].temperature: expected a float > 0, got "hot"'),
+    ("sampling", "temperature", 0, "config.toml: [sampling].temperature: expected a float > 0, got 0"),
+    ("sampling", "direct_samples", -1, "config.toml: [sampling].direct_samples: expected an integer >= 0, got -1"),
+    ("sampling", "max_new_tokens", 0, "config.toml: [sampling].max_new_tokens: expected an integer >= 1, got 0"),
+    ("sampling", "batch_size", 2.5, "config.toml: [sampling].batch_size: expected an integer >= 1, got 2.5"),
+    ("sampling", "seed", True, "config.toml: [sampling].seed: expected an integer >= 0, got true"),
+    ("thresholds", "emergence", 1.5, "config.toml: [thresholds].emergence: expected a float in (0, 1), got 1.5"),
+    ("thresholds", "cutoff", 0, "config.toml: [thresholds].cutoff: expected an integer >= 1, got 0"),
+    ("subject", "backend", "tf", "config.toml: [subject].backend: expected one of transformers, vllm, openai"),
+    ("donor", "prefix_lengths", [5, "x"], "config.toml: [donor].prefix_lengths: expected a list of positive integers"),
+    ("tasks", "exploit_types", "assert_bypass", "config.toml: [tasks].exploit_types: expected a list of strings"),
+    ("report", "toy_banner", "yes", 'config.toml: [report].toy_banner: expected true or false, got "yes"'),
+    ("sampling", "temprature", 0.5, "config.toml: [sampling].temprature: unknown key; known keys: direct_samples"),
+])
+def test_invalid_values_name_the_key(section: str, key: str, value: object, message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        config_from_dict(with_(section, key, value), origin="config.toml")
+    assert str(err.value).startswith(message)
+
+
+def test_structural_errors() -> None:
+    with pytest.raises(ConfigError, match=r"^c.toml: \[tasks\]: missing section"):
+        config_from_dict({"subject": base()["subject"]}, origin="c.toml")
+    with pytest.raises(ConfigError, match=r"^c.toml: \[sampler\]: unknown section"):
+        config_from_dict({**base(), "sampler": {}}, origin="c.toml")
+    data = base()
+    data["subject"]["dir"] = "ckpts"
+    with pytest.raises(ConfigError, match=r"\[subject\]: give exactly one of"):
+        config_from_dict(data, origin="c.toml")
+    data = base()
+    data["subject"]["checkpoints"] = [{"path": "a"}]
+    with pytest.raises(ConfigError, match=r"^c.toml: \[subject\].checkpoints\[0\].step: expected an integer"):
+        config_from_dict(data, origin="c.toml")
+    with pytest.raises(ConfigError, match=r"\[donor\].model: a donor model needs a prefix bank"):
+        config_from_dict(with_("donor", "model", "m"), origin="c.toml")
+
+
+def test_load_config_file_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[tasks\nsource = 1")
+    with pytest.raises(ConfigError, match=r"bad.toml: not valid TOML"):
+        load_config(bad)
+    with pytest.raises(ConfigError, match=r"missing.toml: cannot read the config"):
+        load_config(tmp_path / "missing.toml")
+
+
+def test_defaults_and_paths(tmp_path: Path) -> None:
+    cfg = config_from_dict(base(), origin="exp.toml", base_dir=tmp_path)
+    assert cfg.run.out == "exp.run" and cfg.run.name == "exp"
+    assert cfg.run_dir == tmp_path / "exp.run"
+    assert cfg.sampling.temperature == 1.0 and cfg.thresholds.emergence == 0.1
+    assert cfg.subject.checkpoints[0].name == "a" and cfg.subject.checkpoints[0].step == 1
+    # the work hash ignores thresholds/report but not the sampling plan
+    other = config_from_dict(with_("thresholds", "emergence", 0.2), origin="exp.toml", base_dir=tmp_path)
+    assert other.work_hash() == cfg.work_hash()
+    changed = config_from_dict(with_("sampling", "seed", 9), origin="exp.toml", base_dir=tmp_path)
+    assert changed.work_hash() != cfg.work_hash()
+
+
+def test_example_config_is_valid() -> None:
+    cfg = load_config(REPO / "examples" / "run.toml")
+    assert cfg.tasks.source == "builtin"
+    assert cfg.sampling.temperature > 0
+
+
+def test_log_spaced() -> None:
+    assert log_spaced([1, 2, 4, 8, 16, 32, 64, 128], 4) == [1, 4, 32, 128]
+    assert log_spaced(range(0, 101, 10), 3) == [0, 10, 100]
+    assert log_spaced([5, 10], 5) == [5, 10]
+    assert log_spaced([3, 1, 2], 0) == [1, 2, 3]
+    assert log_spaced([1, 10, 100, 1000], 1) == [1000]
+    chosen = log_spaced(list(range(1, 1001)), 4)
+    assert chosen == [1, 10, 100, 1000]
+
+
+def test_checkpoint_directory(tmp_path: Path) -> None:
+    for step in (1, 2, 5, 10, 50, 100):
+        (tmp_path / "ck" / f"checkpoint-{step}").mkdir(parents=True)
+    (tmp_path / "ck" / "runs").mkdir()
+    found = discover_checkpoints(tmp_path / "ck", where="x")
+    assert [c.step for c in found] == [1, 2, 5, 10, 50, 100]
+    data = base()
+    data["subject"] = {"dir": "ck", "select": 3}
+    cfg = config_from_dict(data, origin="c.toml", base_dir=tmp_path)
+    chosen = resolve_checkpoints(cfg)
+    assert [c.step for c in chosen] == [1, 10, 100]
+    assert chosen[0].name == "checkpoint-1" and Path(chosen[0].path).is_dir()
+    with pytest.raises(ConfigError, match=r"no checkpoint-<step> folders"):
+        discover_checkpoints(tmp_path / "ck" / "runs", where="x")
+    data["subject"] = {"checkpoints": [{"path": "nope", "step": 1}]}
+    with pytest.raises(ConfigError, match=r"\[subject\].checkpoints\[0\].path: .*nope does not exist"):
+        resolve_checkpoints(config_from_dict(data, origin="c.toml", base_dir=tmp_path))
+
+
+def test_cross_section_checks() -> None:
+    data = base()
+    data["donor"] = {"bank": "b.jsonl"}
+    data["sampling"] = {"attempts_per_prefix": 0}
+    with pytest.raises(ConfigError, match=r"\[sampling\].attempts_per_prefix: a prefix bank needs prefilled"):
+        config_from_dict(data, origin="c.toml")
+    with pytest.raises(ConfigError, match=r"\[sampling\].direct_samples: 0 direct samples and no"):
+        config_from_dict(with_("sampling", "direct_samples", 0), origin="c.toml")
+
+
+def _bank_config(tmp_path: Path, rows: list[dict], *, model: str = "") -> tuple:
+    import json
+
+    from hackwatch.runs._inputs import select_tasks
+
+    (tmp_path / "bank.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    data = base()
+    data["tasks"] = {"source": "builtin", "ids": ["reverse_words"]}
+    data["donor"] = {"bank": "bank.jsonl", "model": model}
+    cfg = config_from_dict(data, origin="c.toml", base_dir=tmp_path)
+    return cfg, select_tasks(cfg)
+
+
+def test_prefix_bank_errors_name_file_row_and_column(tmp_path: Path) -> None:
+    from hackwatch.runs._inputs import load_bank
+
+    good = {"task_id": "reverse_words", "prefix_id": "p1", "prefix_tokens": 3, "prefix_ids": [5, 6, 7],
+            "logp_donor": -4.0}
+    cfg, tasks = _bank_config(tmp_path, [good, {**good, "prefix_id": "p2", "task_id": "elsewhere"}])
+    bank = load_bank(cfg, tasks)
+    assert bank["prefix_id"].tolist() == ["p1"] and list(bank["prefix_ids"].iloc[0]) == [5, 6, 7]
+    assert bank["trace_id"].tolist() == ["p1"] and bank["logp_donor_bank"].tolist() == [-4.0]
+    cfg, tasks = _bank_config(tmp_path, [good, {**good, "prefix_id": "p2", "prefix_tokens": 4}])
+    with pytest.raises(ConfigError, match=r"bank.jsonl: row 2, column 'prefix_tokens': says 4 but prefix_ids holds 3"):
+        load_bank(cfg, tasks)
+    cfg, tasks = _bank_config(tmp_path, [good, good])
+    with pytest.raises(ConfigError, match=r"bank.jsonl: row 2, column 'prefix_id': duplicate prefix id 'p1'"):
+        load_bank(cfg, tasks)
+    cfg, tasks = _bank_config(tmp_path, [{k: v for k, v in good.items() if k != "prefix_ids"}])
+    with pytest.raises(ConfigError, match=r"bank.jsonl: prefix bank lacks column 'prefix_ids or prefix_token_ids"):
+        load_bank(cfg, tasks)
+    cfg, tasks = _bank_config(tmp_path, [{k: v for k, v in good.items() if k != "logp_donor"}])
+    with pytest.raises(ConfigError, match=r"prefix 'p1' has no logp_donor and \[donor\].model is not set"):
+        load_bank(cfg, tasks)
+    (tmp_path / "bank.jsonl").write_text(json_line(good) + "{not json\n")
+    with pytest.raises(ConfigError, match=r"bank.jsonl:2: not valid JSON"):
+        load_bank(cfg, tasks)
+
+
+def json_line(row: dict) -> str:
+    import json
+
+    return json.dumps(row) + "\n"
+
+
+def test_cli_config_error_is_one_line(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from hackwatch.cli import app
+
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text('[tasks]\nsource = "builtin"\n[subject]\ncheckpoints = [{path = "x", step = 1}]\n'
+                   '[sampling]\ntemperature = "hot"\n')
+    res = CliRunner().invoke(app, ["run", str(cfg)])
+    assert res.exit_code == 2
+    assert res.output.strip() == 'error: bad.toml: [sampling].temperature: expected a float > 0, got "hot"'
+    assert not (tmp_path / "bad.run").exists()

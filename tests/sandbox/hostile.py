@@ -1,0 +1,161 @@
+"""Hostile (and a few friendly) entry functions the sandbox tests run as ``tests.sandbox.hostile:NAME``.
+
+Each stands in for untrusted code a verifier would exec; each returns something JSON-able that
+tells the test what the code managed to do.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from typing import Any
+
+
+def normal(payload: Any) -> Any:
+    print("hello from the job")
+    return {"sum": sum(payload), "tuple": (1, 2)}
+
+
+def environment(_: Any) -> dict[str, Any]:
+    return {"env": dict(os.environ), "cwd": os.getcwd(), "pid": os.getpid(), "host": socket.gethostname(),
+            "hash": hash("hackwatch"), "stdin": sys.stdin.read(), "uid": os.getuid(),
+            "tmp": sorted(os.listdir("/tmp"))}
+
+
+def raises(_: Any) -> None:
+    raise ValueError("boom")
+
+
+def exits(code: int) -> None:
+    print("bye", flush=True)
+    sys.exit(code)
+
+
+def hard_exit(code: int) -> None:
+    os._exit(code)
+
+
+def not_json(_: Any) -> Any:
+    return {1, 2, 3}
+
+
+def fork_bomb(_: Any) -> None:
+    while True:
+        try:
+            os.fork()
+        except OSError:
+            time.sleep(0.01)
+
+
+def memory_bomb(_: Any) -> None:
+    hog = []
+    while True:
+        hog.append(bytearray(50 * 1024 * 1024))
+
+
+def infinite_loop(_: Any) -> None:
+    while True:
+        pass
+
+
+def sleeper(seconds: float) -> str:
+    time.sleep(seconds)
+    return "woke"
+
+
+def ignore_sigterm(_: Any) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    while True:
+        time.sleep(1)
+
+
+def busy_children(_: Any) -> list[int]:
+    """Leave busy and sleeping children behind, plus a double-forked, setsid daemon."""
+    pids = [subprocess.Popen(["/bin/sh", "-c", "while :; do :; done"]).pid,
+            subprocess.Popen(["sleep", "1000"]).pid]
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            while True:
+                time.sleep(0.1)
+        os._exit(0)
+    return pids
+
+
+def connect(port: int) -> str:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1.0) as sock:
+            sock.sendall(b"leak")
+        return "connected"
+    except OSError as exc:
+        return f"refused: {type(exc).__name__}"
+
+
+def write_files(paths: list[str]) -> dict[str, str]:
+    out = {}
+    for path in paths:
+        try:
+            with open(path, "w") as fh:
+                fh.write("pwned")
+            out[path] = "written"
+        except OSError as exc:
+            out[path] = f"{type(exc).__name__}: {exc.strerror}"
+    return out
+
+
+def read_file(path: str) -> str:
+    try:
+        with open(path) as fh:
+            return "read:" + fh.read()
+    except OSError as exc:
+        return f"{type(exc).__name__}"
+
+
+def kill_parent(_: Any) -> str:
+    for target, sig in ((os.getppid(), signal.SIGKILL), (-1, signal.SIGKILL)):
+        try:
+            os.kill(target, sig)
+        except OSError:
+            pass
+    return "survived"
+
+
+def huge_output(megabytes: int) -> str:
+    chunk = "x" * (1024 * 1024 - 1) + "\n"
+    for _ in range(megabytes):
+        sys.stdout.write(chunk)
+    sys.stdout.write("THE END\n")
+    return "done"
+
+
+def deep_recursion(_: Any) -> int:
+    sys.setrecursionlimit(10**7)
+
+    def down(n: int) -> int:
+        return down(n + 1) + 1
+
+    return down(0)
+
+
+def tmp_roundtrip(token: str) -> dict[str, Any]:
+    """Write a fixed /tmp path (as Djinn verifiers do), wait, read it back."""
+    before = sorted(os.listdir("/tmp"))
+    with open("/tmp/test_cases.py", "w") as fh:
+        fh.write(token)
+    time.sleep(0.3)
+    with open("/tmp/test_cases.py") as fh:
+        return {"before": before, "read": fh.read()}
+
+
+def remount(_: Any) -> str:
+    """Try to undo the read-only root from inside (needs CAP_SYS_ADMIN, which jobs lack)."""
+    from hackwatch.sandbox import _linux as lx
+    try:
+        lx.mount(None, "/", None, lx.MS_REMOUNT | lx.MS_BIND)
+        return "remounted"
+    except OSError as exc:
+        return f"refused: {exc.errno}"

@@ -1,0 +1,140 @@
+"""The same contract in both modes, the loud fallback, and an unprivileged (non-root) host."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import hackwatch.sandbox._pool as pool_module
+from hackwatch.sandbox import Limits, SandboxPool, SandboxUnavailable, sandbox_mode_available
+from tests.helpers import REPO
+
+H = "tests.sandbox.hostile:"
+MODES = ["rlimits"] + (["namespaces"] if sandbox_mode_available("namespaces") else [])
+
+
+@pytest.fixture(scope="module", params=MODES)
+def pool(request: pytest.FixtureRequest) -> Iterator[SandboxPool]:
+    with SandboxPool(1, mode=request.param, limits=Limits(wall_seconds=5, output_bytes=1000)) as p:
+        yield p
+
+
+def test_contract_normal_exception_exit(pool: SandboxPool) -> None:
+    res = pool.run(H + "normal", [1, 2])
+    assert (res.value, res.exit_code, res.mode, res.stdout) == (
+        {"sum": 3, "tuple": [1, 2]}, 0, pool.mode, "hello from the job\n")
+    res = pool.run(H + "raises", None)
+    assert (res.value, res.exit_code, res.error, res.mode) == (None, 1, "ValueError: boom", pool.mode)
+    res = pool.run(H + "exits", 7)
+    assert (res.value, res.exit_code) == (None, 7)
+
+
+def test_contract_timeout_output_and_children(pool: SandboxPool) -> None:
+    res = pool.run(H + "sleeper", 30, limits=Limits(wall_seconds=0.3))
+    assert (res.timed_out, res.killed_reason, res.value) == (True, "wall_timeout", None)
+    res = pool.run(H + "huge_output", 3)
+    assert res.value == "done" and res.stdout.endswith("THE END\n") and len(res.stdout) == 1000
+    res = pool.run(H + "busy_children", None)
+    assert res.exit_code == 0
+    outer = pool._all[0].proc.pid
+    assert pool.run(H + "normal", [5]).value["sum"] == 5
+    children = Path(f"/proc/{outer}/task/{outer}/children").read_text().split()
+    assert len(children) == (1 if pool.mode == "namespaces" else 0)
+
+
+def test_contract_environment(pool: SandboxPool) -> None:
+    env = pool.run(H + "environment", None).value
+    again = pool.run(H + "environment", None).value
+    assert env["env"]["PYTHONHASHSEED"] == "0" and (env["stdin"], env["cwd"]) == ("", "/tmp")
+    if pool.mode == "rlimits":
+        for key in ("tmp", "pid"):  # shared /tmp and the host PID space are not ours to pin
+            env.pop(key), again.pop(key)
+    assert env == again
+
+
+def test_fallback_warns_and_records_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = pool_module._Worker.handshake
+
+    def refuse(self: pool_module._Worker) -> None:
+        if self.mode == "namespaces":
+            raise SandboxUnavailable("namespaces refused (simulated)")
+        real(self)
+
+    monkeypatch.setattr(pool_module._Worker, "handshake", refuse)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with SandboxPool(1, mode="auto") as p:
+            assert p.mode == "rlimits"
+            assert p.run(H + "normal", [2]).mode == "rlimits"
+    assert any("falling back to mode='rlimits'" in str(w.message) for w in caught)
+    with pytest.raises(SandboxUnavailable, match="simulated"):
+        SandboxPool(1, mode="namespaces")
+
+
+def test_invalid_arguments() -> None:
+    with pytest.raises(ValueError, match="mode must be"):
+        SandboxPool(1, mode="docker")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="Limits.wall_seconds must be > 0"):
+        Limits(wall_seconds=0)
+
+
+def test_closed_pool_refuses_and_leaves_no_process() -> None:
+    p = SandboxPool(2, mode=MODES[-1])
+    pids = [w.proc.pid for w in p._all]
+    p.close()
+    assert all(not Path(f"/proc/{pid}").exists() for pid in pids)
+    with pytest.raises(SandboxUnavailable, match="closed"):
+        p.run(H + "normal", [1])
+
+
+_UNPRIVILEGED = """
+import json, sys
+from hackwatch.sandbox import SandboxPool
+victim = sys.argv[1]
+with SandboxPool(2, mode="namespaces") as p:
+    out = {"mode": p.mode,
+           "write": p.run("tests.sandbox.hostile:write_files", [victim, "/tmp/ok"]).value,
+           "remount": p.run("tests.sandbox.hostile:remount", None).value,
+           "tmp": [r.value for r in p.map("tests.sandbox.hostile:tmp_roundtrip", ["a", "b"])],
+           "env": p.run("tests.sandbox.hostile:environment", None).value["pid"]}
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv") or not Path("/usr/bin/python3").exists(),
+                    reason="needs root (to become 'nobody'), setpriv and a system python")
+@pytest.mark.skipif(not sandbox_mode_available("namespaces"), reason="no namespaces")
+def test_unprivileged_host_gets_the_same_isolation(tmp_path: Path) -> None:
+    """As uid 65534 (only its own uid mappable), jobs still cannot write a directory that uid owns."""
+    os.chmod(tmp_path, 0o777)
+    victim = tmp_path / "victim.txt"
+    cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", "-i", "PATH=/usr/bin:/bin",
+           f"PYTHONPATH={REPO / 'src'}:{REPO}", "HOME=/nonexistent", "/usr/bin/python3", "-c", _UNPRIVILEGED,
+           str(victim)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd="/")
+    if "No module named" in proc.stderr:
+        pytest.skip(f"system python cannot import the package: {proc.stderr[-200:]}")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["mode"] == "namespaces" and out["env"] == 1
+    assert out["write"]["/tmp/ok"] == "written" and out["write"][str(victim)] != "written"
+    assert not victim.exists()
+    assert out["remount"].startswith("refused")
+    assert [t["read"] for t in out["tmp"]] == ["a", "b"] and all(t["before"] == [] for t in out["tmp"])
+
+
+def test_contract_kill_parent_is_contained(pool: SandboxPool) -> None:
+    if pool.mode == "rlimits" and os.geteuid() != 0:
+        pytest.skip("rlimits mode as a normal user cannot stop kill(-1) of that user's processes")
+    outer = pool._all[0].proc.pid
+    res = pool.run(H + "kill_parent", None)
+    assert res.value in ("survived", None)
+    assert pool._all[0].proc.pid == outer and pool._all[0].proc.poll() is None
+    assert pool.run(H + "normal", [1]).value["sum"] == 1
