@@ -66,7 +66,8 @@ def test_replace_derived_table(tmp_path: Path) -> None:
         store.replace_table("estimates", pd.DataFrame({"method": ["is", "direct"], "value": [0.1, 0.2]}))
         assert store.table("estimates")["method"].tolist() == ["is", "direct"]
         store.replace_table("flags", pd.DataFrame())
-        assert store.table("flags").empty
+        flags = store.table("flags")
+        assert flags.empty and list(flags.columns) == []
         with pytest.raises(ValueError, match="work table"):
             store.replace_table("samples", pd.DataFrame({"a": [1]}))
 

@@ -112,3 +112,14 @@ def test_builtin_loads_without_the_catalogue(monkeypatch: pytest.MonkeyPatch):
         _suite._all_tasks.cache_clear()
     assert [t.id for t in tasks] == [t.id for t in TASKS]
     assert all(t.hint == "" and t.exploit == "" and t.insecure_tests is None for t in tasks)
+
+
+@pytest.mark.slow
+def test_every_builtin_task_is_consistent_under_the_real_verifiers():
+    """The same check as ``hackwatch tasks check builtin`` (sandboxed; ~20 s on two cores)."""
+    from hackwatch.verify import check_tasks
+
+    result = check_tasks(TASKS, workers=2)
+    problems = [f"{r.task_id}: {p}" for r in result.results for p in r.problems]
+    assert problems == [], "\n".join(problems[:20])
+    assert result.summary == f"{len(TASKS)} consistent, 0 inconsistent"

@@ -25,6 +25,10 @@ DB_NAME = "run.duckdb"
 """File name of the database inside a run directory."""
 
 
+_EMPTY = "_empty"
+"""Sole column of a derived table stored from a frame without columns (DuckDB needs one)."""
+
+
 class StoreError(RuntimeError):
     """The run database cannot be opened or does not match this version of hackwatch."""
 
@@ -162,7 +166,7 @@ class RunStore:
         if name in TABLES:
             raise ValueError(f"{name!r} is a work table; only derived tables can be replaced")
         if len(frame.columns) == 0:
-            frame = pd.DataFrame({"empty": pd.Series([], dtype="object")})
+            frame = pd.DataFrame({_EMPTY: pd.Series([], dtype="object")})
         view = f"_replace_{name}"
         self.con.register(view, frame)
         self.con.execute("BEGIN TRANSACTION")
@@ -200,7 +204,10 @@ class RunStore:
         """A whole table as a DataFrame (an empty frame for a derived table not yet written)."""
         if name not in self.tables():
             return pd.DataFrame()
-        return self.con.execute(f'SELECT * FROM "{name}"').df()
+        frame = self.con.execute(f'SELECT * FROM "{name}"').df()
+        if frame.empty and list(frame.columns) == [_EMPTY]:  # placeholder of an empty derived table
+            return pd.DataFrame()
+        return frame
 
     def query(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
         """Run a read query and return a DataFrame."""
