@@ -59,7 +59,23 @@ def fork_job(fn: Callable[[Any], Any], payload: Any, limits: dict[str, float], c
 
 def _job(fn: Callable[[Any], Any], payload: Any, limits: dict[str, float], cfg: dict[str, Any],
          fds: dict[str, int]) -> None:
-    """The job: isolate, limit and run ``fn(payload)``; exits through ``os._exit``."""
+    """The job: isolate, limit and run ``fn(payload)``; exits through ``os._exit``.
+
+    The result pipe starts with one marker byte written by trusted code before the entry runs:
+    ``S`` (set-up done) or ``X`` + a message (set-up failed: an infrastructure error, not a verdict).
+    """
+    try:
+        _setup(limits, cfg, fds)
+    except BaseException as exc:  # noqa: BLE001 - reported as infrastructure failure
+        try:
+            os.write(fds["res_w"], f"X{type(exc).__name__}: {exc}".encode()[:1000])
+        finally:
+            os._exit(70)
+    os.write(3, b"S")
+    _call(fn, payload)
+
+
+def _setup(limits: dict[str, float], cfg: dict[str, Any], fds: dict[str, int]) -> None:
     lx.prctl(lx.PR_SET_PDEATHSIG, signal.SIGKILL)
     os.setsid()
     namespaces = cfg["mode"] == "namespaces"
@@ -70,6 +86,7 @@ def _job(fn: Callable[[Any], Any], payload: Any, limits: dict[str, float], cfg: 
     os.dup2(fds["out_w"], 1)
     os.dup2(fds["err_w"], 2)
     os.dup2(fds["res_w"], 3)
+    fds["res_w"] = 3  # the other descriptors are closed next
     for name in os.listdir("/proc/self/fd"):
         if int(name) > 3:
             try:
@@ -85,7 +102,6 @@ def _job(fn: Callable[[Any], Any], payload: Any, limits: dict[str, float], cfg: 
     lx.prctl(lx.PR_SET_NO_NEW_PRIVS, 1)
     lx.prctl(lx.PR_SET_DUMPABLE, 1)
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    _call(fn, payload)
 
 
 def private_mounts(limits: dict[str, float], proc: bool) -> None:

@@ -20,10 +20,14 @@ _GRACE_S = 5.0
 
 
 class _Tail:
+    """The last ``cap`` bytes of a stream, its total length and its first 1000 bytes."""
+
     def __init__(self, cap: int) -> None:
-        self.cap, self.buf, self.total = cap, bytearray(), 0
+        self.cap, self.buf, self.total, self.first = cap, bytearray(), 0, b""
 
     def add(self, data: bytes) -> None:
+        if len(self.first) < 1000:
+            self.first += data[:1000 - len(self.first)]
         self.total += len(data)
         self.buf += data
         if len(self.buf) > 2 * self.cap:
@@ -31,6 +35,14 @@ class _Tail:
 
     def bytes(self) -> bytes:
         return bytes(self.buf[-self.cap:]) if self.cap else b""
+
+
+def _read_into(fd: int, sinks: dict[int, _Tail], open_fds: set[int]) -> None:
+    data = os.read(fd, 1 << 16)
+    if data:
+        sinks[fd].add(data)
+    else:
+        open_fds.discard(fd)
 
 
 def _poll(fds: list[int], timeout_s: float) -> list[int]:
@@ -97,11 +109,7 @@ def supervise(pid: int, readers: dict[str, int], limits: dict[str, float], cfg: 
                     _kill(pidfd)
                     deadline = min(deadline, time.monotonic())
             else:
-                data = os.read(fd, 1 << 16)
-                if data:
-                    sinks[fd].add(data)
-                else:
-                    open_fds.discard(fd)
+                _read_into(fd, sinks, open_fds)
     if not exited:  # SIGKILLed yet still there after the grace period: the kernel is in trouble
         os.close(pidfd)
         return {"event": "infra", "message": f"job {pid} did not end {_GRACE_S} s after SIGKILL"}
@@ -119,18 +127,19 @@ def supervise(pid: int, readers: dict[str, int], limits: dict[str, float], cfg: 
     drain_until = time.monotonic() + 1.0
     while open_fds and time.monotonic() < drain_until:
         for fd in _poll(list(open_fds), 0.05):
-            data = os.read(fd, 1 << 16)
-            if data:
-                sinks[fd].add(data)
-            else:
-                open_fds.discard(fd)
+            _read_into(fd, sinks, open_fds)
     for fd in sinks:
         os.close(fd)
     if host_gone:
         return {"event": "host_gone"}
+    marker, message = res.first[:1], res.first[1:].decode(errors="replace")
+    if marker != b"S":  # the job never reached its entry function: infrastructure, not a verdict
+        what = f"job set-up failed: {message}" if marker == b"X" else "job died during set-up"
+        return {"event": "infra", "message": f"{what} (wait status {status})"}
+    res.total -= 1
     overflow = res.total > MAX_RESULT_BYTES
     return {"event": "done", "status": status, "cpu_s": usage.ru_utime + usage.ru_stime, "wall_s": wall,
             "timed_out": timed_out, "stdout": out.bytes().decode(errors="replace"),
             "stderr": err.bytes().decode(errors="replace"),
-            "result": None if overflow or not res.total else res.bytes().decode(errors="replace"),
+            "result": None if overflow or not res.total else res.bytes()[1:].decode(errors="replace"),
             "result_overflow": overflow}
