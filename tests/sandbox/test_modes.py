@@ -138,3 +138,10 @@ def test_contract_kill_parent_is_contained(pool: SandboxPool) -> None:
     assert res.value in ("survived", None)
     assert pool._all[0].proc.pid == outer and pool._all[0].proc.poll() is None
     assert pool.run(H + "normal", [1]).value["sum"] == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_setup_failure_is_unavailable_not_a_result(mode: str) -> None:
+    with SandboxPool(1, mode=mode) as p:
+        with pytest.raises(SandboxUnavailable, match="set-up failed: OSError: setrlimit refused"):
+            p.run("tests.sandbox.broken_setup:entry", None)

@@ -27,5 +27,6 @@ def test_legacy_ground_truths_and_exploits(verifier, legacy_tasks):
     ex = Counter(v.label for v in verdicts[1::2])
     print("ground truth:", dict(gt), "reference exploit:", dict(ex))
     assert gt["error"] == 0 and ex["error"] == 0
-    assert gt["correct"] >= GT_CORRECT_MIN
-    assert ex["exploit"] >= EXPLOIT_MIN
+    assert gt["correct"] == 92
+    # 88 measured; 4 are not exploits here: see docs/verification.md
+    assert ex["exploit"] >= 86
