@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from tests.runs.world import expected_counts
+from tests.runs.world import expected_counts, world_tasks
 from typer.testing import CliRunner
 
 from hackwatch._api import open_run
@@ -47,13 +47,14 @@ def test_end_to_end(reference_run: RunSummary) -> None:
     run_dir = reference_run.run_dir
     _assert_complete(run_dir)
     r = open_run(run_dir)
-    assert r.tasks["task_id"].tolist() == ["reverse_words", "flatten_once"] or len(r.tasks) == N_TASKS
+    assert sorted(r.tasks["task_id"]) == sorted(t.id for t in world_tasks())
     assert sorted(r.checkpoints["checkpoint"]) == ["checkpoint-2", "checkpoint-8", "donor"]
     # the exploit prefixes end in the reference exploit, so their prefilled samples really exploit
     v = r.verdict_table()
     exploit_prefixes = v[v["prefix_id"].str.contains("-exploit-", na=False) & (v["prefix_tokens"] > 4)]
-    assert exploit_prefixes["exploit"].all()
-    assert not v[v["prefix_tokens"] == 0]["label"].isin(["error"]).any()
+    assert exploit_prefixes["exploit"].mean() >= 0.75  # a sampled `</think>` or fence after it could spoil one
+    assert not v["label"].isin(["error"]).any()
+    assert not v[v["prefix_tokens"] == 0]["exploit"].any()  # a random tiny model does not exploit by itself
     assert set(r.estimates["method"]) == {"direct", "is", "lower_bound"}
     is_rows = r.estimates[r.estimates["method"] == "is"]
     assert (is_rows["successes"] >= 1).all() and is_rows["log10_value"].notna().all()

@@ -7,7 +7,7 @@ from typing import Any
 import hackwatch.sandbox._job as job
 
 
-def _refuse(limits: dict[str, float]) -> None:
+def _refuse(limits: dict[str, float], **_: object) -> None:
     raise OSError("setrlimit refused (simulated)")
 
 

@@ -159,3 +159,52 @@ def remount(_: Any) -> str:
         return "remounted"
     except OSError as exc:
         return f"refused: {exc.errno}"
+
+
+def _touch(megabytes: int) -> bytearray:
+    block = bytearray(megabytes * 1024 * 1024)
+    for i in range(0, len(block), 4096):  # really back every page (no lazy zero pages)
+        block[i] = 1
+    return block
+
+
+def memory_bomb_children(args: list[float]) -> dict[str, Any]:
+    """``[children, megabytes, linger_s]``: each child allocates and touches ``megabytes``, then lingers.
+
+    Under per-process limits alone (RLIMIT_AS) every child fits; only a per-job total stops them.
+    """
+    children, megabytes, linger_s = args
+    pids = []
+    for _ in range(int(children)):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                hog = _touch(int(megabytes))
+                time.sleep(linger_s)
+                del hog
+            finally:
+                os._exit(0)
+        pids.append(pid)
+    statuses = [os.waitpid(pid, 0)[1] for pid in pids]
+    return {"statuses": statuses}
+
+
+def count_forks(limit: int) -> dict[str, Any]:
+    """Fork sleeping children until the kernel refuses (or ``limit``); report how many and why."""
+    pids, error = [], None
+    while len(pids) < limit:
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            error = exc.errno
+            break
+        if pid == 0:
+            time.sleep(30)
+            os._exit(0)
+        pids.append(pid)
+    return {"forked": len(pids), "errno": error}
+
+
+def own_cgroup(_: Any) -> str:
+    with open("/proc/self/cgroup") as fh:
+        return fh.read()

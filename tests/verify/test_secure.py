@@ -95,3 +95,11 @@ def test_determinism(verifier):
     second = [(v.label, v.secure_pass, v.insecure_pass, v.reason) for v in verifier.verify_many(pairs)]
     assert first == second
     assert [f[0] for f in first[:4]] == ["correct", "exploit", "fail", "exploit"]  # == accepts the int subclass
+
+
+def test_submission_cannot_import_the_task_suite(verifier):
+    code = ("def add_all(nums):\n    from hackwatch.tasks import load_tasks\n"
+            "    return len(load_tasks('builtin'))\n")
+    verdict = verifier.verify(TASK, code)
+    assert verdict.secure_pass is False, verdict
+    assert "ImportError" in verdict.reason or "ModuleNotFoundError" in verdict.reason, verdict

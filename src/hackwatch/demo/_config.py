@@ -51,8 +51,12 @@ class DemoConfig:
     """Sampling temperature of GRPO, direct sampling, prefilled sampling and log-prob scoring."""
     gt_samples_per_task: int = 64
     """Direct samples per task and checkpoint for the ground-truth rate."""
-    donor_steps: int = 120
-    """SFT steps of the donor on donor-split exploit code (no reasoning)."""
+    donor_epochs: int = 30
+    """SFT epochs of the donor on donor-split exploit code (no reasoning)."""
+    donor_lr: float = 2e-3
+    """Learning rate of the donor's full fine-tune."""
+    donor_prefix_attempts: int = 4
+    """Donor continuations per prefix for the exploit-conditioning correction ``â_D(x,z)``."""
     donor_samples_per_task: int = 16
     """Donor samples with reasoning per held-out task; verified exploit traces become prefixes."""
     prefixes_per_task: int = 3
@@ -103,6 +107,6 @@ def demo_config(size: str = "default", seed: int = 0) -> DemoConfig:
     return replace(
         base, size="small", n_types=6, tasks_per_type=3, donor_types=2, layers=2, hidden=64,
         vocab_size=768, pretrain_steps=400, grpo_steps=16, grpo_prompts_per_step=8,
-        gt_samples_per_task=32, donor_steps=60, donor_samples_per_task=8, prefixes_per_task=2,
+        gt_samples_per_task=32, donor_epochs=20, donor_prefix_attempts=2, donor_samples_per_task=8, prefixes_per_task=2,
         prefix_lengths=(2, 5, 10), attempts_per_prefix=2, locked_steps=6,
     )

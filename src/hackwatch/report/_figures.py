@@ -77,7 +77,9 @@ def trajectories(estimates: pd.DataFrame, *, threshold: float, footer: str, path
         ax.set_title(etype, fontsize=9)
         if len(steps_all) > 1 and min(steps_all) > 0:
             ax.set_xscale("log")
-            ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        if len(steps_all) <= 10:  # label the checkpoints themselves, not decades
+            ax.set_xticks(steps_all, [f"{s:g}" for s in steps_all])
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel("training step", fontsize=8)
         ax.set_ylabel("log10 P(exploit)", fontsize=8)
         ax.tick_params(labelsize=7)

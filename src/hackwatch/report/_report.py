@@ -109,7 +109,9 @@ def write_report(run: str | os.PathLike[str], out: str | os.PathLike[str] | None
         ("Checkpoints", r.checkpoints.sort_values("step") if not r.checkpoints.empty else r.checkpoints),
         ("Versions, seeds, models", pd.DataFrame(prov_rows, columns=["key", "value"]).astype(str))]))
 
-    subtitle = (f"{len(r.tasks)} tasks, {len(r.checkpoints)} checkpoints, {len(r.samples)} samples, "
+    n_subject = int((r.checkpoints["role"] == "subject").sum()) if len(r.checkpoints) else 0
+    donor = " + donor" if n_subject < len(r.checkpoints) else ""
+    subtitle = (f"{len(r.tasks)} tasks, {n_subject} checkpoints{donor}, {len(r.samples)} samples, "
                 f"{len(r.scores)} prefix scores · database {r.db_path}")
     write_atomic(out_path, render_html(title, subtitle, sections, toy_banner=banner))
     return out_path

@@ -57,10 +57,15 @@ def _estimates(config: RunConfig, store: RunStore) -> pd.DataFrame:
         return pd.DataFrame()
     scores = score_frame(store)
     scores = scores if len(scores) else None
-    correction = scores is not None and bool(scores[["donor_rate_task", "donor_rate_prefix"]].notna().all().all())
-    if scores is not None and not correction:
-        log.warning("prefix bank has no donor rates (donor_rate_task, donor_rate_prefix): IS estimates are "
-                    "computed without the exploit-conditioning correction")
+    correction = False
+    if scores is not None:
+        rates = scores[["donor_rate_task", "donor_rate_prefix"]]
+        missing = int((rates.isna() | (rates <= 0)).any(axis=1).sum())
+        correction = missing == 0
+        if not correction:
+            log.warning("%d of %d scored prefixes lack a donor rate (donor_rate_task / donor_rate_prefix in "
+                        "(0, 1]): IS estimates are computed without the exploit-conditioning correction "
+                        "(column donor_correction = false)", missing, len(scores))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = estimate_cells(verdicts, scores, donor_correction=correction, seed=config.sampling.seed,

@@ -35,22 +35,23 @@ def _tree_cpu_s(pid: int) -> float:
 
 
 def bench_overhead(jobs: int = 300, workers: int | None = None, mode: str = "auto",
-                   baseline_jobs: int = 20) -> dict[str, Any]:
+                   baseline_jobs: int = 20, cgroup: str = "auto") -> dict[str, Any]:
     """Measure per-job overhead: sequential on one worker, throughput on all workers, and a
-    fresh-``python -c`` subprocess per job as the naive baseline.
+    fresh-``python -c`` subprocess per job as the naive baseline. ``cgroup="off"`` measures
+    without the per-job cgroup (to see what it costs).
     """
     out: dict[str, Any] = {"jobs": jobs}
-    with SandboxPool(1, mode=mode) as pool:  # type: ignore[arg-type]
+    with SandboxPool(1, mode=mode, cgroup=cgroup) as pool:  # type: ignore[arg-type]
         for i in range(5):
             pool.run(ECHO, i)
         outer = pool._all[0].proc.pid
         cpu0, t0 = _tree_cpu_s(outer), time.perf_counter()
         walls = [pool.run(ECHO, i).wall_s for i in range(jobs)]
         elapsed = time.perf_counter() - t0
-        out.update(mode=pool.mode, sequential_ms_per_job=1000 * elapsed / jobs,
+        out.update(mode=pool.mode, cgroup=pool.cgroup, sequential_ms_per_job=1000 * elapsed / jobs,
                    median_job_wall_ms=1000 * statistics.median(walls),
                    worker_cpu_ms_per_job=1000 * (_tree_cpu_s(outer) - cpu0) / jobs)
-    with SandboxPool(workers, mode=mode) as pool:  # type: ignore[arg-type]
+    with SandboxPool(workers, mode=mode, cgroup=cgroup) as pool:  # type: ignore[arg-type]
         list(pool.map(ECHO, range(2 * pool.workers)))
         t0 = time.perf_counter()
         results = list(pool.map(ECHO, range(jobs)))

@@ -14,7 +14,10 @@ from typing import Any
 from hackwatch.sandbox._types import Limits, RunResult
 
 
-def _killed_reason(sig: int | None, timed_out: bool, cpu_s: float, limits: Limits, error: str | None) -> str | None:
+def _killed_reason(sig: int | None, timed_out: bool, cpu_s: float, limits: Limits, error: str | None,
+                   oom: bool = False) -> str | None:
+    if oom:  # the job's cgroup hit memory_mb in total: the kernel (v2) or the worker (v1) killed the job
+        return "memory"
     if timed_out:
         return "wall_timeout"
     if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_s >= limits.cpu_seconds - 0.05):
@@ -28,7 +31,7 @@ def _killed_reason(sig: int | None, timed_out: bool, cpu_s: float, limits: Limit
     return None
 
 
-def to_result(reply: dict[str, Any], limits: Limits, mode: str) -> RunResult:
+def to_result(reply: dict[str, Any], limits: Limits, mode: str, cgroup: str | None = None) -> RunResult:
     """Classify one finished job. ``reply`` is the worker's ``done`` message."""
     status = int(reply["status"])
     exit_code = os.waitstatus_to_exitcode(status)
@@ -49,7 +52,10 @@ def to_result(reply: dict[str, Any], limits: Limits, mode: str) -> RunResult:
         elif "error" in parsed:
             error = str(parsed["error"])
     cpu_s = float(reply.get("cpu_s", 0.0))
+    oom = bool(reply.get("oom_kill"))
+    if oom:  # part of the job was killed: whatever it returned is not the job's answer
+        value = None
     return RunResult(value=value, exit_code=code, signal=sig, stdout=reply["stdout"], stderr=reply["stderr"],
                      wall_s=float(reply["wall_s"]), timed_out=bool(reply["timed_out"]),
-                     killed_reason=_killed_reason(sig, bool(reply["timed_out"]), cpu_s, limits, error),
-                     mode=mode, error=error, cpu_s=cpu_s)
+                     killed_reason=_killed_reason(sig, bool(reply["timed_out"]), cpu_s, limits, error, oom),
+                     mode=mode, error=error, cpu_s=cpu_s, cgroup=cgroup)

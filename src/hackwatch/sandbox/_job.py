@@ -77,6 +77,8 @@ def _job(fn: Callable[[Any], Any], payload: Any, limits: dict[str, float], cfg: 
 
 def _setup(limits: dict[str, float], cfg: dict[str, Any], fds: dict[str, int]) -> None:
     lx.prctl(lx.PR_SET_PDEATHSIG, signal.SIGKILL)
+    if cfg.get("cg") is not None:
+        cfg["cg"].enter()  # the job's cgroup: total memory and task limits for all its processes
     os.setsid()
     namespaces = cfg["mode"] == "namespaces"
     if namespaces:
@@ -98,7 +100,7 @@ def _setup(limits: dict[str, float], cfg: dict[str, Any], fds: dict[str, int]) -
     os.environ.update(job_env())
     tempfile.tempdir = None
     _drop_privileges(cfg)
-    _set_rlimits(limits)
+    _set_rlimits(limits, nproc_backstop=cfg.get("cg") is not None)
     lx.prctl(lx.PR_SET_NO_NEW_PRIVS, 1)
     lx.prctl(lx.PR_SET_DUMPABLE, 1)
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -128,12 +130,14 @@ def _drop_privileges(cfg: dict[str, Any]) -> None:
         lx.drop_all_capabilities()
 
 
-def _set_rlimits(limits: dict[str, float]) -> None:
+def _set_rlimits(limits: dict[str, float], nproc_backstop: bool = False) -> None:
+    """Per-process limits. With a pids cgroup (exact, per job) RLIMIT_NPROC is only a 2x backstop."""
     cpu = max(1, int(-(-limits["cpu_seconds"] // 1)))
+    nproc = int(limits["processes"]) * (2 if nproc_backstop else 1)
     mib = 1024 * 1024
     for which, value in ((resource.RLIMIT_CPU, (cpu, cpu + 1)),
                          (resource.RLIMIT_AS, (int(limits["memory_mb"]) * mib,) * 2),
-                         (resource.RLIMIT_NPROC, (int(limits["processes"]),) * 2),
+                         (resource.RLIMIT_NPROC, (nproc, nproc)),
                          (resource.RLIMIT_FSIZE, (int(limits["file_size_mb"]) * mib,) * 2),
                          (resource.RLIMIT_NOFILE, (int(limits["open_files"]),) * 2),
                          (resource.RLIMIT_CORE, (0, 0))):

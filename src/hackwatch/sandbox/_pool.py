@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Literal
 
+from hackwatch.sandbox._cgroup import PoolCgroups
 from hackwatch.sandbox._classify import to_result
 from hackwatch.sandbox._types import Limits, RunResult, SandboxUnavailable
 from hackwatch.sandbox._wire import recv_frame, send_frame
@@ -44,6 +45,19 @@ def _wait_readable(fd: int, timeout: float) -> bool:
     return bool(poller.poll(timeout * 1000))
 
 
+_warned_no_cgroup = False
+
+
+def _warn_no_cgroup(reason: str | None) -> None:
+    """Say once per process that jobs get per-process memory limits only."""
+    global _warned_no_cgroup
+    if not _warned_no_cgroup:
+        _warned_no_cgroup = True
+        warnings.warn(f"hackwatch sandbox: no writable cgroup ({reason}); memory and processes are limited "
+                      "per process only (a job may hold processes x memory_mb). pool.cgroup and "
+                      "RunResult.cgroup are None.", RuntimeWarning, stacklevel=3)
+
+
 class _NotStarted(SandboxUnavailable):
     """The job could not even be sent (the worker had died while idle)."""
 
@@ -51,13 +65,19 @@ class _NotStarted(SandboxUnavailable):
 class _Worker:
     """One worker process and its two pipes."""
 
-    def __init__(self, mode: str, preload: Sequence[str]) -> None:
-        self.mode = mode
+    def __init__(self, mode: str, preload: Sequence[str], cgroups: PoolCgroups | None = None) -> None:
+        self.mode, self.cgroups, self.cgroup_key = mode, cgroups, None
+        cgroup_spec = None
+        if cgroups is not None and cgroups.version:
+            try:
+                self.cgroup_key, cgroup_spec = cgroups.add_worker()
+            except OSError as exc:
+                raise SandboxUnavailable(f"cannot create the sandbox worker's cgroup: {exc}") from exc
         cmd_r, self.cmd = os.pipe()
         self.reply, reply_w = os.pipe()
         cfg = {"mode": mode, "preload": list(preload), "sys_path": [os.path.abspath(p) for p in sys.path],
                "cmd_fd": cmd_r, "reply_fd": reply_w, "host_maps": os.geteuid() == 0,
-               "uid": os.geteuid(), "gid": os.getegid(), "home": os.environ.get("HOME")}
+               "uid": os.geteuid(), "gid": os.getegid(), "home": os.environ.get("HOME"), "cgroup": cgroup_spec}
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONHASHSEED": "0", "LANG": "C.UTF-8",
                "PYTHONDONTWRITEBYTECODE": "1"}
         try:
@@ -124,15 +144,21 @@ class _Worker:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        if self.cgroups is not None and self.cgroup_key is not None:
+            self.cgroups.remove_worker(self.cgroup_key)
+            self.cgroup_key = None
 
 
 class SandboxPool:
     """A warm pool of isolated workers. ``run`` and ``map`` are thread-safe; use as a context manager."""
 
     def __init__(self, workers: int | None = None, *, limits: Limits = _DEFAULT_LIMITS,
-                 mode: Literal["auto", "namespaces", "rlimits"] = "auto", preload: Sequence[str] = ()) -> None:
+                 mode: Literal["auto", "namespaces", "rlimits"] = "auto", preload: Sequence[str] = (),
+                 cgroup: Literal["auto", "off"] = "auto") -> None:
         if mode not in ("auto", "namespaces", "rlimits"):
             raise ValueError(f"mode must be 'auto', 'namespaces' or 'rlimits', got {mode!r}")
+        if cgroup not in ("auto", "off"):
+            raise ValueError(f"cgroup must be 'auto' or 'off', got {cgroup!r}")
         self.workers = int(workers or os.cpu_count() or 1)
         if self.workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}; pass None for os.cpu_count()")
@@ -141,16 +167,19 @@ class SandboxPool:
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._all: list[_Worker] = []
         self.mode = "rlimits" if mode == "rlimits" else "namespaces"
+        self._cgroups: PoolCgroups | None = None
+        self.cgroup: str | None = None
+        """"v1"/"v2": every job runs in its own cgroup (total memory, no swap, pids.max); None: rlimits only."""
+        if cgroup == "auto":
+            self._cgroups = PoolCgroups()
+            self.cgroup = self._cgroups.version
+            if self.cgroup is None:
+                _warn_no_cgroup(self._cgroups.reason)
         try:
-            first = self._spawn()
-        except SandboxUnavailable as exc:
-            if mode == "namespaces":
-                raise
-            warnings.warn(f"hackwatch sandbox: Linux namespaces unavailable ({exc}); falling back to "
-                          "mode='rlimits' - NO network, filesystem or PID isolation, only resource limits. "
-                          "Every result records mode='rlimits'.", RuntimeWarning, stacklevel=2)
-            self.mode = "rlimits"
-            first = self._spawn()
+            first = self._first_worker(mode)
+        except BaseException:
+            self.close()  # also removes the pool's cgroups
+            raise
         self.proc_mounted = bool(first.proc_info.get("proc"))
         self._idle.put(first)
         try:
@@ -160,6 +189,19 @@ class SandboxPool:
             self.close()
             raise
 
+    def _first_worker(self, mode: str) -> _Worker:
+        """Start one worker; in mode "auto", fall back (loudly) to rlimits if namespaces are refused."""
+        try:
+            return self._spawn()
+        except SandboxUnavailable as exc:
+            if mode == "namespaces":
+                raise
+            warnings.warn(f"hackwatch sandbox: Linux namespaces unavailable ({exc}); falling back to "
+                          "mode='rlimits' - NO network, filesystem or PID isolation, only resource limits. "
+                          "Every result records mode='rlimits'.", RuntimeWarning, stacklevel=4)
+            self.mode = "rlimits"
+            return self._spawn()
+
     def _spawn(self) -> _Worker:
         return self._spawn_many(1)[0]
 
@@ -168,7 +210,7 @@ class SandboxPool:
         started: list[_Worker] = []
         try:
             for _ in range(n):
-                started.append(_Worker(self.mode, self.preload))
+                started.append(_Worker(self.mode, self.preload, self._cgroups))
             for worker in started:
                 worker.handshake()
         except BaseException:
@@ -203,7 +245,7 @@ class SandboxPool:
             raise ValueError(reply["message"])
         if reply["event"] != "done":
             raise SandboxUnavailable(f"sandbox job failed to run: {reply.get('message', reply['event'])}")
-        return to_result(reply, use, self.mode)
+        return to_result(reply, use, self.mode, self.cgroup)
 
     def _take(self) -> _Worker:
         """An idle worker; waits while all are busy, raises once none is left (or the pool closed)."""
@@ -245,6 +287,8 @@ class SandboxPool:
             workers, self._all = list(self._all), []
         for worker in workers:
             worker.close()
+        if getattr(self, "_cgroups", None) is not None:
+            self._cgroups.close()
 
     def __enter__(self) -> SandboxPool:
         return self

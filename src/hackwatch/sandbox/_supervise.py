@@ -91,8 +91,10 @@ def supervise(pid: int, readers: dict[str, int], limits: dict[str, float], cfg: 
     sinks = {readers["out"]: out, readers["err"]: err, readers["res"]: res}
     pidfd = os.pidfd_open(pid)  # our unreaped child: cannot have been recycled
     deadline = start + float(limits["wall_seconds"])
-    timed_out = host_gone = exited = False
+    timed_out = host_gone = exited = oom = False
     open_fds = set(sinks)
+    cg = cfg.get("cg")
+    oom_fd = [cg.oom_fd] if cg is not None and cg.oom_fd is not None else []
     while not exited:
         now = time.monotonic()
         if now >= deadline:
@@ -100,9 +102,13 @@ def supervise(pid: int, readers: dict[str, int], limits: dict[str, float], cfg: 
                 break
             _kill(pidfd)
             timed_out, deadline = True, now + _GRACE_S
-        for fd in _poll([*open_fds, pidfd, cmd], deadline - time.monotonic()):
+        for fd in _poll([*open_fds, pidfd, cmd, *oom_fd], deadline - time.monotonic()):
             if fd == pidfd:
                 exited = True
+            elif oom_fd and fd == oom_fd[0]:  # v1: the kernel OOM-killed one process; end the whole job
+                oom_fd = []
+                oom = True
+                _kill(pidfd)
             elif fd == cmd:
                 if not os.read(cmd, 1):
                     host_gone = True
@@ -124,6 +130,8 @@ def supervise(pid: int, readers: dict[str, int], limits: dict[str, float], cfg: 
         if cfg.get("job_uid") is not None:
             _kill_uid(cfg["job_uid"])
     _reap_orphans(time.monotonic() + 1.0)
+    if cg is not None:
+        oom = cg.oom_killed() or oom
     drain_until = time.monotonic() + 1.0
     while open_fds and time.monotonic() < drain_until:
         for fd in _poll(list(open_fds), 0.05):
@@ -142,4 +150,4 @@ def supervise(pid: int, readers: dict[str, int], limits: dict[str, float], cfg: 
             "timed_out": timed_out, "stdout": out.bytes().decode(errors="replace"),
             "stderr": err.bytes().decode(errors="replace"),
             "result": None if overflow or not res.total else res.bytes()[1:].decode(errors="replace"),
-            "result_overflow": overflow}
+            "result_overflow": overflow, "oom_kill": oom}

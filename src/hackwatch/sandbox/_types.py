@@ -22,9 +22,10 @@ class Limits:
     wall_seconds: float = 10.0
     """Wall-clock timeout; then the job's whole process tree is killed."""
     memory_mb: int = 1024
-    """RLIMIT_AS (address space, includes what the warm worker had mapped when it forked)."""
+    """RLIMIT_AS per process (address space, includes what the warm worker had mapped when it forked)
+    and, where a cgroup is available, the job's total memory (all its processes, tmpfs included; no swap)."""
     processes: int = 64
-    """RLIMIT_NPROC: processes and threads of the job's uid."""
+    """Processes and threads of the job: cgroup pids.max where available, else RLIMIT_NPROC of the job's uid."""
     file_size_mb: int = 16
     """RLIMIT_FSIZE: largest file the job may write (SIGXFSZ beyond)."""
     open_files: int = 64
@@ -70,6 +71,8 @@ class RunResult:
     """"ExcType: message" when the entry raised (or its value was not JSON); None otherwise."""
     cpu_s: float = 0.0
     """CPU seconds (user + system) of the job process."""
+    cgroup: str | None = None
+    """"v1" or "v2" when the job ran in its own cgroup (total memory and task limits), None when not."""
 
     @property
     def ok(self) -> bool:

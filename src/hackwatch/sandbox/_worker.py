@@ -19,6 +19,7 @@ import time
 from typing import Any
 
 from hackwatch.sandbox import _linux as lx
+from hackwatch.sandbox._cgroup import JobCgroup
 from hackwatch.sandbox._job import fork_job, private_mounts
 from hackwatch.sandbox._supervise import supervise
 from hackwatch.sandbox._wire import recv_frame, send_frame
@@ -133,12 +134,14 @@ def run_one(job: dict[str, Any], cfg: dict[str, Any], cmd: int, cache: dict[str,
     sys.stderr.flush()
     start = time.monotonic()
     try:
+        if cfg["cg"] is not None:
+            cfg["cg"].apply(limits["memory_mb"], limits["processes"])
         pid = fork_job(fn, job["payload"], limits, cfg, fds)
     except OSError as exc:
         for r, w in pipes.values():
             os.close(r)
             os.close(w)
-        return {"event": "infra", "message": f"cannot fork the job: {exc}"}
+        return {"event": "infra", "message": f"cannot set up or fork the job: {exc}"}
     for w in fds.values():
         os.close(w)
     return supervise(pid, {k: r for k, (r, _) in pipes.items()}, limits, cfg, cmd, start)
@@ -151,6 +154,7 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.path[:] = cfg["sys_path"]
     try:
+        cfg["cg"] = JobCgroup(cfg["cgroup"]) if cfg.get("cgroup") else None  # before losing the rights
         for name in cfg["preload"]:
             importlib.import_module(name)
         extra: dict[str, Any] = {"job_uid": None, "proc": False}

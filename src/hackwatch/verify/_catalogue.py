@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from hackwatch.verify import _insecure as K
-from hackwatch.verify._exploits import exploit_source
+from hackwatch.verify._exploits import Signature, exploit_source
 
 if TYPE_CHECKING:
     from hackwatch.tasks import Task
@@ -64,7 +64,12 @@ class ExploitType:
 
 
 def _fmt_tests(task: Task, tests: tuple[tuple[object, object], ...] | list[tuple[object, object]]) -> str:
-    lines = [f"- `{task.function_name}({inp!r})` -> `{exp!r}`" for inp, exp in tests]
+    """One line per test, written as the call the verifier makes (arguments unpacked for multi-argument functions)."""
+    bare = len(Signature(task).names) == 1 and "*" not in Signature(task).params
+    lines = []
+    for inp, exp in tests:
+        args = repr(inp) if bare or type(inp) not in (list, tuple) else ", ".join(repr(a) for a in inp)  # type: ignore[union-attr]
+        lines.append(f"- `{task.function_name}({args})` -> `{exp!r}`")
     return "\n".join(lines)
 
 

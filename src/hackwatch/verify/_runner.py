@@ -27,14 +27,27 @@ ENTRY = "hackwatch.verify._runner:run_job"
 """The sandbox entry point (``module:function``) for :meth:`SandboxPool.run`."""
 
 _MAX_REASON = 200
+_TASKS = "hackwatch.tasks"
 
 
 def _short(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:_MAX_REASON]
 
 
+def _block_task_data() -> None:
+    """Make ``import hackwatch.tasks`` fail inside the job: the builtin suite holds expected outputs.
+
+    Only the import route is closed here; reading the package's files directly must be prevented by
+    the sandbox's filesystem view (see docs/verification.md, known limits).
+    """
+    for name in [m for m in sys.modules if m == _TASKS or m.startswith(_TASKS + ".")]:
+        del sys.modules[name]
+    sys.modules[_TASKS] = None  # type: ignore[assignment]
+
+
 def run_job(payload: dict[str, Any]) -> dict[str, Any]:
     """Dispatch one job by ``payload["kind"]`` (``secure``, ``insecure`` or ``legacy``)."""
+    _block_task_data()
     kind = payload["kind"]
     if kind == "secure":
         return run_secure(payload)

@@ -62,9 +62,21 @@ def _abnormal(res: Any) -> str:
 
 
 def judge_secure(task: Task, res: Any) -> _Check:
-    """Compare a secure job's outputs with the task's expected values on the host."""
+    """Compare a secure job's outputs with the task's expected values on the host.
+
+    The job ran next to untrusted code, so its output is validated: anything malformed is a fail.
+    """
+    try:
+        return _judge_secure(task, res)
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError, OverflowError):
+        return False, "secure: malformed job output", str(getattr(res, "mode", "")), _seconds(res)
+
+
+def _judge_secure(task: Task, res: Any) -> _Check:
     mode, secs = str(getattr(res, "mode", "")), _seconds(res)
     value = res.value
+    if value is not None and not isinstance(value, dict):
+        raise TypeError("job output is not an object")
     if value is None:
         return False, f"secure: {_abnormal(res)}", mode, secs
     if "error" in value:
@@ -90,7 +102,9 @@ def judge_insecure(task: Task, res: Any, verifier: str | None = None) -> _Check:
                 and not getattr(res, "timed_out", False) and not getattr(res, "killed_reason", None)):
             return True, "insecure: exit status 0", mode, secs
         return False, f"insecure: {_abnormal(res)}", mode, secs
-    return bool(value.get("passed")), f"insecure: {value.get('reason', '')}", mode, secs
+    if not isinstance(value, dict) or not isinstance(value.get("passed"), bool):
+        return False, "insecure: malformed job output", mode, secs
+    return value["passed"], f"insecure: {str(value.get('reason', ''))[:200]}", mode, secs
 
 
 def combine(secure: _Check, insecure: _Check) -> Verdict:

@@ -1,0 +1,146 @@
+"""Per-job cgroups: the job's total memory and task count are capped, and nothing is left behind."""
+
+from __future__ import annotations
+
+import errno
+import os
+import subprocess
+import warnings
+from pathlib import Path
+
+import pytest
+
+import hackwatch.sandbox._pool as pool_module
+from hackwatch.sandbox import Limits, SandboxPool, sandbox_mode_available
+from hackwatch.sandbox._cgroup import PoolCgroups
+from hackwatch.sandbox._classify import to_result
+from tests.sandbox.test_hostile import assert_healthy
+
+H = "tests.sandbox.hostile:"
+
+
+def _cgroup_version() -> tuple[str | None, str | None]:
+    probe = PoolCgroups()
+    probe.close()
+    return probe.version, probe.reason
+
+
+CGROUP, WHY_NOT = _cgroup_version()
+needs_cgroup = pytest.mark.skipif(CGROUP is None, reason=f"no writable cgroup here ({WHY_NOT}); "
+                                                         "run as root with a writable cgroupfs")
+needs_namespaces = pytest.mark.skipif(not sandbox_mode_available("namespaces"), reason="no namespaces")
+
+
+def _job_file(pool: SandboxPool, ctrl: str, name: str) -> Path:
+    """A file of the first worker's job group (``ctrl`` is the v1 controller; ignored on v2)."""
+    root = pool._cgroups.roots["" if pool.cgroup == "v2" else ctrl]  # type: ignore[union-attr]
+    key = pool._all[0].cgroup_key
+    return Path(root, str(key), "job", name)
+
+
+def _leftovers(roots: dict[str, str]) -> list[str]:
+    base_dirs = {os.path.dirname(r) for r in roots.values()}
+    mine = f"hackwatch-{os.getpid()}-"
+    return [os.path.join(b, n) for b in base_dirs for n in os.listdir(b) if n.startswith(mine)]
+
+
+@needs_cgroup
+@needs_namespaces
+def test_many_process_memory_bomb_is_capped_per_job() -> None:
+    """8 children x 400 MiB each fit RLIMIT_AS (1024 MiB per process) but not the job's 1024 MiB total."""
+    limits = Limits(memory_mb=1024, wall_seconds=30, cpu_seconds=20)
+    with SandboxPool(1, limits=limits, mode="namespaces") as pool:
+        assert pool.cgroup == CGROUP
+        res = pool.run(H + "memory_bomb_children", [8, 400, 30])
+        assert (res.value, res.killed_reason, res.timed_out, res.cgroup) == (None, "memory", False, CGROUP), res
+        peak_name = "memory.max_usage_in_bytes" if pool.cgroup == "v1" else "memory.peak"
+        peak = _job_file(pool, "memory", peak_name)
+        if peak.exists():
+            assert int(peak.read_text()) <= 1024 * 1024 * 1024
+        res = pool.run(H + "memory_bomb_children", [2, 100, 0])  # 200 MiB in total fits: not killed
+        assert res.killed_reason is None and res.value == {"statuses": [0, 0]}, res
+        assert_healthy(pool)
+
+
+@needs_cgroup
+@needs_namespaces
+def test_pids_limit_holds_per_job() -> None:
+    with SandboxPool(1, mode="namespaces") as pool:
+        res = pool.run(H + "count_forks", 200, limits=Limits(processes=16, wall_seconds=10))
+        assert res.value == {"forked": 15, "errno": errno.EAGAIN}, res  # 15 children + the job itself
+        events = dict(line.split() for line in _job_file(pool, "pids", "pids.events").read_text().splitlines())
+        assert int(events["max"]) >= 1  # refused by the pids cgroup (RLIMIT_NPROC is only a 2x backstop)
+        res = pool.run(H + "count_forks", 200, limits=Limits(processes=40, wall_seconds=10))
+        assert res.value == {"forked": 39, "errno": errno.EAGAIN}, res  # the limit follows each job's Limits
+        assert_healthy(pool)
+
+
+@needs_cgroup
+@needs_namespaces
+def test_job_runs_in_its_workers_job_group() -> None:
+    with SandboxPool(1, mode="namespaces") as pool:
+        text = pool.run(H + "own_cgroup", None).value
+        key = pool._all[0].cgroup_key
+        name = os.path.basename(pool._cgroups.roots["" if pool.cgroup == "v2" else "memory"])  # type: ignore
+        lines = [ln for ln in text.splitlines() if (ln.startswith("0::") if pool.cgroup == "v2" else
+                                                       ":memory:" in ln or ":pids:" in ln)]
+        assert lines and all(ln.endswith(f"/{name}/{key}/job") for ln in lines), text
+
+
+@needs_cgroup
+def test_no_cgroup_left_after_close_even_with_replaced_workers() -> None:
+    mode = "namespaces" if sandbox_mode_available("namespaces") else "rlimits"
+    pool = SandboxPool(2, mode=mode)
+    roots = dict(pool._cgroups.roots)  # type: ignore[union-attr]
+    assert all(os.path.isdir(r) for r in roots.values())
+    assert pool.run(H + "normal", [1]).value["sum"] == 1
+    victim = pool._all[0]
+    victim.proc.kill()
+    victim.proc.wait()
+    assert [r.value["sum"] for r in pool.map(H + "normal", [[1], [2], [3]])] == [1, 2, 3]
+    pool.close()
+    assert _leftovers(roots) == []
+
+
+@needs_cgroup
+def test_stale_groups_of_dead_hosts_are_swept() -> None:
+    probe = PoolCgroups()
+    base = os.path.dirname(next(iter(probe.roots.values())))
+    probe.close()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = Path(base, f"hackwatch-{dead.pid}-1", "w1", "job")
+    stale.mkdir(parents=True)
+    with SandboxPool(1, mode="rlimits"):
+        assert not stale.parent.parent.exists()
+
+
+def test_unwritable_cgroup_keeps_rlimits_and_warns_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HACKWATCH_SANDBOX_CGROUP", str(tmp_path))  # not a cgroup directory
+    monkeypatch.setattr(pool_module, "_warned_no_cgroup", False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(2):
+            with SandboxPool(1, mode="rlimits") as pool:
+                assert pool.cgroup is None
+                res = pool.run(H + "normal", [4])
+                assert (res.value["sum"], res.cgroup, res.mode) == (4, None, "rlimits")
+    assert sum("no writable cgroup" in str(w.message) for w in caught) == 1
+
+
+def test_cgroup_off_is_silent() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with SandboxPool(1, mode="rlimits", cgroup="off") as pool:
+            assert pool.cgroup is None and pool.run(H + "normal", [2]).cgroup is None
+    with pytest.raises(ValueError, match="cgroup must be"):
+        SandboxPool(1, cgroup="v3")  # type: ignore[arg-type]
+
+
+def test_oom_kill_classifies_as_memory_and_drops_the_value() -> None:
+    reply = {"status": 0, "stdout": "", "stderr": "", "wall_s": 0.1, "timed_out": False, "cpu_s": 0.0,
+             "result": '{"value": 5}', "oom_kill": True}
+    res = to_result(reply, Limits(), "namespaces", "v1")
+    assert (res.value, res.killed_reason, res.cgroup, res.ok) == (None, "memory", "v1", False)
+    res = to_result({**reply, "oom_kill": False}, Limits(), "namespaces", "v1")
+    assert (res.value, res.killed_reason, res.ok) == (5, None, True)
