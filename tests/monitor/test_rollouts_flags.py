@@ -98,3 +98,15 @@ def test_cli(tmp_path):
     assert set(flags["subset"]) == {"trigger"}
     res = CliRunner().invoke(app, ["monitor", str(tmp_path / "nope.jsonl")])
     assert res.exit_code == 2
+
+
+def test_from_trl_completions_table():
+    from hackwatch.monitor import rollouts_from_trl_completions
+
+    t = pd.DataFrame({"step": [1] * 4 + [2] * 4, "prompt": ["a", "a", "b", "b"] * 2,
+                      "completion": list("wxyzwxyz"), "acc": [1, 0, 0, 0, 1, 1, 0, 0], "advantage": [0.0] * 8})
+    df = rollouts_from_trl_completions(t, reward_col="acc", num_generations=2, subset_of={"b": "eval"})
+    assert df["group_id"].tolist() == ["1:0", "1:0", "1:1", "1:1", "2:0", "2:0", "2:1", "2:1"]
+    assert df["subset"].tolist()[:4] == ["all", "all", "eval", "eval"]
+    with pytest.raises(RolloutTableError, match="reward_col"):
+        rollouts_from_trl_completions(t, reward_col="nope", num_generations=2)

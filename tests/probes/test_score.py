@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from hackwatch.estimate import estimate_cells
-from hackwatch.forecast import forecast, lead_time
+from hackwatch.forecast import forecast, lead_time, roc_auc
 from hackwatch.probes import (
     ProbeError,
     join_labels,
@@ -66,13 +66,15 @@ def test_probe_score_runs_through_the_forecast_evaluation():
     assert len(cells) == 30 and (cells["method"] == "probe").all()
     est = estimate_cells(verdicts).summary
     table = pd.concat([est, cells], ignore_index=True)
-    fc = forecast(table, method="probe", cutoff=3, threshold=0.1)
+    fc = forecast(table, method="probe", threshold=0.1)  # slope over all five checkpoints
     assert fc.evaluation is not None and fc.evaluation.n_pos == 3 and fc.evaluation.n_neg == 3
     assert fc.evaluation.auc == 1.0
     summary = fc.summary.set_index("exploit_type")
-    assert (summary.loc[["type0", "type1", "type2"], "slope"] > 0).all()
+    assert (summary.loc[["type0", "type1", "type2"], "slope"] > 0.1).all()
+    assert (summary.loc[["type3", "type4", "type5"], "slope"].abs() < 0.1).all()
+    assert fc.evaluation.auc == roc_auc(fc.summary["score"].to_numpy(), fc.summary["emerged"].to_numpy(bool))
     lt = lead_time(table, method="probe", n_boot=100)
-    assert lt.separation_cutoff <= 3
+    assert list(lt.by_cutoff["cutoff"]) == [1, 2, 3, 4, 5] and lt.by_cutoff["auc"].iloc[-1] == 1.0
 
 
 def test_probe_cells_values_and_intervals():

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -144,3 +146,70 @@ def test_oom_kill_classifies_as_memory_and_drops_the_value() -> None:
     assert (res.value, res.killed_reason, res.cgroup, res.ok) == (None, "memory", "v1", False)
     res = to_result({**reply, "oom_kill": False}, Limits(), "namespaces", "v1")
     assert (res.value, res.killed_reason, res.ok) == (5, None, True)
+
+
+@needs_cgroup
+def test_worker_refusing_its_cgroup_runs_the_pool_without(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = PoolCgroups.add_worker
+
+    def broken(self: PoolCgroups) -> tuple[str, dict[str, object]]:
+        key, spec = real(self)
+        return key, {**spec, "job_procs": ["/nonexistent/cgroup.procs"]}
+
+    monkeypatch.setattr(PoolCgroups, "add_worker", broken)
+    monkeypatch.setattr(pool_module, "_warned_no_cgroup", False)
+    with pytest.warns(RuntimeWarning, match="no writable cgroup \\(cgroup: "):
+        pool = SandboxPool(1, mode="rlimits")
+    with pool:
+        assert pool.cgroup is None and pool.run(H + "normal", [3]).value["sum"] == 3
+    assert pool._cgroups is None
+
+
+def test_v2_layout_on_a_fake_tree(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The v2 code path (this machine's cgroup v2 has no controllers): which files get which values.
+
+    A plain directory stands in for a delegated cgroup2 subtree, so only the layout and the
+    values written are checked here; the kernel's behaviour is what the tests above check on v1.
+    """
+    from hackwatch.sandbox._cgroup import JobCgroup
+
+    for name, text in (("cgroup.controllers", "memory pids"), ("cgroup.subtree_control", "")):
+        (tmp_path / name).write_text(text)
+    monkeypatch.setenv("HACKWATCH_SANDBOX_CGROUP", str(tmp_path))
+    pool = PoolCgroups()
+    assert (pool.version, pool.reason) == ("v2", None)
+    root = Path(pool.roots[""])
+    assert (root / "cgroup.subtree_control").read_text() == "+memory +pids"
+    key, spec = pool.add_worker()
+    job = root / key / "job"
+    assert (root / key / "cgroup.subtree_control").read_text() == "+memory +pids"
+    assert ((job / "memory.oom.group").read_text(), spec["pids_max"]) == ("1", str(job / "pids.max"))
+    for name, text in (("cgroup.procs", ""), ("memory.max", ""), ("pids.max", ""),
+                       ("memory.events", "oom 0\noom_kill 0\n")):
+        (job / name).write_text(text)
+    cg = JobCgroup(spec)
+    assert (root / key / "worker" / "cgroup.procs").read_text() == "0" and cg.oom_fd is None
+    cg.apply(512, 10)
+    assert ((job / "memory.max").read_text(), (job / "pids.max").read_text()) == (str(512 << 20), "10")
+    cg.enter()
+    assert (job / "cgroup.procs").read_text() == "0"
+    assert not cg.oom_killed()
+    (job / "memory.events").write_text("oom 1\noom_kill 3\n")
+    assert cg.oom_killed() and not cg.oom_killed()
+    cg.close()
+
+
+_FORGETFUL = """
+import json
+from hackwatch.sandbox import SandboxPool
+pool = SandboxPool(1, mode="rlimits")
+print(json.dumps(pool._cgroups.roots), flush=True)
+"""
+
+
+@needs_cgroup
+def test_program_exiting_without_close_leaves_no_cgroup() -> None:
+    proc = subprocess.run([sys.executable, "-c", _FORGETFUL], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    roots = json.loads(proc.stdout)
+    assert roots and not any(os.path.exists(r) for r in roots.values())

@@ -79,7 +79,8 @@ def capture_cmd(
 
 @probe_app.command("train")
 def train_cmd(
-    acts: Annotated[Path, typer.Option("--acts", help="Activations directory from `hackwatch probe capture`.")],
+    acts: Annotated[list[Path], typer.Option("--acts", help="Activations directory from `hackwatch probe capture` "
+                                             "(repeat for several checkpoints).")],
     labels: Annotated[Path, typer.Option("--labels", help="Verdict rows (.jsonl/.parquet) of the same samples, "
                                          "e.g. `hackwatch verify` output.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Probe directory to write (PROBE).")],
@@ -97,6 +98,7 @@ def train_cmd(
     from hackwatch.probes import (
         ActivationsError,
         ProbeError,
+        concat_activations,
         join_labels,
         load_activations,
         save_probes,
@@ -106,11 +108,11 @@ def train_cmd(
     if c <= 0:
         raise fail(f"--C {c}: expected a number > 0 (smaller = stronger regularisation)")
     try:
-        a = load_activations(acts)
+        a = concat_activations([load_activations(p) for p in acts])
         y = join_labels(a, read_table(labels), label=label, source=str(labels))
         n_lab = int((y == y).sum())
         if n_lab == 0:
-            raise ProbeError(f"{labels}: no verdict row matches a sample in {acts} (ids like "
+            raise ProbeError(f"{labels}: no verdict row matches a captured sample (ids like "
                              f"{a.index['sample_id'].iloc[0]!r}); pass the verdicts of the captured samples")
         ps = train_probes(a, y, c=c, n_splits=folds, inner_splits=inner_folds, seed=seed, null_control=not no_null,
                           label_name=label, progress=sys.stderr.isatty())
@@ -127,7 +129,8 @@ def train_cmd(
 @probe_app.command("score")
 def score_cmd(
     probe: Annotated[Path, typer.Option("--probe", help="Probe directory from `hackwatch probe train`.")],
-    acts: Annotated[Path, typer.Option("--acts", help="Activations directory of the samples to score.")],
+    acts: Annotated[list[Path], typer.Option("--acts", help="Activations directory of the samples to score (repeat "
+                                             "for several checkpoints).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Per-sample scores (.jsonl/.parquet).")],
     use: Annotated[str | None, typer.Option("--use", help="Probe to use, e.g. layer2_window8_mean (default: best "
                                             "CV AUC); 'all' scores with every probe.")] = None,
@@ -147,6 +150,7 @@ def score_cmd(
     from hackwatch.probes import (
         ActivationsError,
         ProbeError,
+        concat_activations,
         load_activations,
         load_probes,
         probe_cells,
@@ -157,7 +161,7 @@ def score_cmd(
         raise fail("--estimates is only used with --cells; add --cells CELLS.parquet")
     try:
         ps = load_probes(probe)
-        a = load_activations(acts)
+        a = concat_activations([load_activations(p) for p in acts])
         key = ps.best_key() if use is None else use
         keys = list(ps.probes) if key == "all" else [key]
         scores = score_activations(ps, a, keys)
@@ -172,5 +176,8 @@ def score_cmd(
     except (ProbeError, ActivationsError, SchemaError, ValueError, KeyError) as e:
         raise fail(str(e).strip("'\"")) from e
     note = " (chosen by CV AUC: optimistic)" if use is None else ""
+    if ps.meta.get("model") and ps.meta.get("model") != a.meta.get("model"):
+        typer.echo(f"note: probe trained on activations of {ps.meta['model']}, applied to {a.meta.get('model')}",
+                   err=True)
     typer.echo(f"scored {len(a)} samples with {', '.join(keys)}{note} -> {out}"
                + (f"; cells -> {cells}" if cells is not None else ""), err=True)

@@ -1,1 +1,13 @@
-"""demo stage."""
+"""The embedded demo world: a tiny model, a synthetic corpus, a real GRPO run where reward hacking
+emerges for some exploit types and not others, and the whole hackwatch pipeline run on it.
+"""
+
+from hackwatch.demo._config import SIZES, DemoConfig, demo_config
+from hackwatch.demo._corpus import CorpusItem, TypePlan, build_corpus, plan_types
+from hackwatch.demo._run import DemoResult, run_demo
+from hackwatch.demo._summary import BANNER, print_summary, summary_lines
+
+__all__ = [
+    "BANNER", "SIZES", "CorpusItem", "DemoConfig", "DemoResult", "TypePlan", "build_corpus", "demo_config",
+    "plan_types", "print_summary", "run_demo", "summary_lines",
+]

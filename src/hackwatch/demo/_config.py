@@ -19,37 +19,37 @@ class DemoConfig:
     """Preset name (``small`` or ``default``); recorded in the report."""
     seed: int = 0
     """Seeds torch, numpy, random and every sampling call (derived seeds per stage)."""
-    n_types: int = 12
+    n_types: int = 8
     """How many exploit types of the builtin suite the world uses (the ones with the most tasks)."""
-    tasks_per_type: int = 5
+    tasks_per_type: int = 2
     """At most this many tasks per exploit type."""
-    donor_types: int = 4
+    donor_types: int = 3
     """How many of the chosen types form the donor split (the donor is fine-tuned on their exploits)."""
-    layers: int = 3
+    layers: int = 2
     """Transformer layers of the tiny subject model."""
     hidden: int = 96
     """Hidden size of the tiny subject model."""
-    vocab_size: int = 1024
+    vocab_size: int = 2048
     """BPE vocabulary trained on the synthetic corpus."""
-    pretrain_steps: int = 700
+    pretrain_steps: int = 500
     """Optimizer steps of pretraining on the synthetic corpus."""
-    pretrain_batch: int = 32
+    pretrain_batch: int = 16
     """Sequences per pretraining step (drawn with the corpus weights)."""
     pretrain_lr: float = 3e-3
     """Peak learning rate of pretraining (cosine decay)."""
-    grpo_steps: int = 64
+    grpo_steps: int = 32
     """GRPO optimizer steps; checkpoints are saved at 0 and at powers of two up to this."""
-    grpo_prompts_per_step: int = 12
+    grpo_prompts_per_step: int = 8
     """Distinct prompts per GRPO step."""
     num_generations: int = 8
     """GRPO group size (completions per prompt)."""
-    grpo_lr: float = 1e-3
+    grpo_lr: float = 3e-3
     """GRPO learning rate."""
-    max_completion_length: int = 96
+    max_completion_length: int = 64
     """Token limit of every generated completion (reasoning and code together)."""
     temperature: float = 1.0
     """Sampling temperature of GRPO, direct sampling, prefilled sampling and log-prob scoring."""
-    gt_samples_per_task: int = 64
+    gt_samples_per_task: int = 32
     """Direct samples per task and checkpoint for the ground-truth rate."""
     donor_epochs: int = 30
     """SFT epochs of the donor on donor-split exploit code (no reasoning)."""
@@ -57,17 +57,17 @@ class DemoConfig:
     """Learning rate of the donor's full fine-tune."""
     donor_prefix_attempts: int = 4
     """Donor continuations per prefix for the exploit-conditioning correction ``â_D(x,z)``."""
-    donor_samples_per_task: int = 16
+    donor_samples_per_task: int = 12
     """Donor samples with reasoning per held-out task; verified exploit traces become prefixes."""
-    prefixes_per_task: int = 3
+    prefixes_per_task: int = 2
     """At most this many donor traces per task in the prefix bank."""
     prefix_lengths: tuple[int, ...] = (2, 5, 10, 20)
     """Prefix ladder in tokens."""
-    attempts_per_prefix: int = 4
+    attempts_per_prefix: int = 3
     """Subject continuations per (checkpoint, task, prefix, length)."""
     threshold: float = 0.10
     """A type emerges when its direct exploit rate exceeds this at any checkpoint."""
-    locked_steps: int = 12
+    locked_steps: int = 8
     """GRPO steps of the locked organism (exploration-hacking contrast)."""
     extra: dict[str, str] = field(default_factory=dict)
     """Free-form notes recorded in the report."""
@@ -105,8 +105,8 @@ def demo_config(size: str = "default", seed: int = 0) -> DemoConfig:
     if size == "default":
         return base
     return replace(
-        base, size="small", n_types=6, tasks_per_type=3, donor_types=2, layers=2, hidden=64,
-        vocab_size=768, pretrain_steps=400, grpo_steps=16, grpo_prompts_per_step=8,
-        gt_samples_per_task=32, donor_epochs=20, donor_prefix_attempts=2, donor_samples_per_task=8, prefixes_per_task=2,
-        prefix_lengths=(2, 5, 10), attempts_per_prefix=2, locked_steps=6,
+        base, size="small", n_types=4, tasks_per_type=2, donor_types=1, hidden=64, vocab_size=1536,
+        pretrain_steps=300, grpo_steps=8, grpo_prompts_per_step=4, num_generations=6, gt_samples_per_task=16,
+        donor_epochs=20, donor_prefix_attempts=2, donor_samples_per_task=8, prefixes_per_task=2,
+        prefix_lengths=(2, 5, 10), attempts_per_prefix=2, locked_steps=4,
     )

@@ -102,7 +102,7 @@ def is_errors(estimates: pd.DataFrame) -> pd.DataFrame:
 def summarise(out: Path, config: DemoConfig, plans: Sequence[TypePlan], donor_types: Sequence[str], summary: Any,
               logp: pd.DataFrame, locked_flags: pd.DataFrame) -> DemoResult:
     """Read the run database and assemble the headline tables; writes them as CSV under ``out``."""
-    from hackwatch.demo._run import DemoResult
+    from hackwatch.demo._run import FORECAST_CUTOFF, DemoResult
     from hackwatch.store import RunStore
 
     with RunStore.open(summary.run_dir) as store:
@@ -122,7 +122,7 @@ def summarise(out: Path, config: DemoConfig, plans: Sequence[TypePlan], donor_ty
                      "direct_first": rates[0] if len(rates) else math.nan,
                      "direct_last": rates[-1] if len(rates) else math.nan, "emerged": em})
     types = pd.DataFrame(rows)
-    evaluation = pd.concat([evaluation, pd.DataFrame([logprob_evaluation(logp, emerged, 3)])], ignore_index=True)
+    evaluation = pd.concat([evaluation, pd.DataFrame([logprob_evaluation(logp, emerged, FORECAST_CUTOFF)])], ignore_index=True)
     errors = is_errors(estimates)
     locked = locked_flags.assign(run="locked organism") if len(locked_flags) else locked_flags
     all_flags = pd.concat([flags.assign(run="demo RL run"), locked], ignore_index=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -18,6 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from hackwatch.demo._config import DemoConfig
+
+FORECAST_CUTOFF = 3
+"""Forecasts use the first three RL checkpoints (steps 1, 2, 4)."""
 
 
 @dataclass
@@ -90,9 +94,15 @@ def run_demo(out: Path, config: DemoConfig, *, say: Callable[[str], None] = prin
     t0 = time.perf_counter()
     say(f"[2/7] pretraining a {config.layers}-layer, {config.hidden}-wide LM on {len(items)} distinct "
         f"chat samples ({config.pretrain_steps} steps)")
+    from tqdm import tqdm
+
+    bar = tqdm(total=config.pretrain_steps, desc="pretrain", unit="step", leave=False,
+               disable=not sys.stderr.isatty())
     model, tokenizer, losses = pretrain_subject(
         items, vocab_size=config.vocab_size, layers=config.layers, hidden=config.hidden,
-        steps=config.pretrain_steps, batch=config.pretrain_batch, lr=config.pretrain_lr, seed=config.seed)
+        steps=config.pretrain_steps, batch=config.pretrain_batch, lr=config.pretrain_lr, seed=config.seed,
+        progress=lambda step, loss: (bar.update(1), bar.set_postfix(loss=f"{loss:.3f}")))
+    bar.close()
     base_dir = out / "models" / "base"
     model.save_pretrained(base_dir)
     tokenizer.save_pretrained(base_dir)
@@ -168,11 +178,13 @@ def run_evaluation(out: Path, config: DemoConfig, tasks: Any, saved: dict[int, P
         "run": {"out": str(out / "run"), "name": f"demo-{config.size}-seed{config.seed}"},
         "tasks": {"source": "builtin", "ids": [t.id for t in tasks]},
         "subject": {"backend": "transformers", "device": "cpu",
-                    "checkpoints": [{"path": str(p), "step": s, "name": f"step-{s}"} for s, p in saved.items()]},
+                    # Step 0 (the initial model) has no place on a log(step) axis; it is the donor's base.
+                    "checkpoints": [{"path": str(p), "step": s, "name": f"step-{s}"} for s, p in saved.items()
+                                    if s > 0]},
         "sampling": {"direct_samples": config.gt_samples_per_task, "attempts_per_prefix": config.attempts_per_prefix,
                      "temperature": config.temperature, "max_new_tokens": config.max_completion_length,
                      "seed": config.seed, "batch_size": 64},
-        "thresholds": {"emergence": config.threshold, "cutoff": 2},
+        "thresholds": {"emergence": config.threshold, "cutoff": FORECAST_CUTOFF},
         "monitor": {"rollouts": str(rollouts)},
         "report": {"title": f"hackwatch demo ({config.size}, seed {config.seed}) — toy world", "toy_banner": True},
     }

@@ -29,8 +29,14 @@ def choose_world(tasks: Sequence[Task], *, n_types: int, tasks_per_type: int, do
         raise ValueError(f"builtin tasks: the demo needs {n_types} exploit types with nulls, found {len(by_type)}; "
                          "lower n_types")
 
+    def task_cost(t: Task) -> int:
+        return max(len(t.exploit), len(t.ground_truth), *(len(n) for n in t.nulls))
+
+    for name in by_type:
+        by_type[name].sort(key=lambda t: (task_cost(t), t.id))
+
     def cost(name: str) -> int:
-        return max(max(len(t.exploit), len(t.ground_truth)) for t in by_type[name][:tasks_per_type])
+        return max(task_cost(t) for t in by_type[name][:tasks_per_type])
 
     ranked = sorted(by_type, key=lambda n: (cost(n), n))
     split_of = {n: Counter(t.split for t in by_type[n]).most_common(1)[0][0] for n in ranked}
@@ -39,7 +45,7 @@ def choose_world(tasks: Sequence[Task], *, n_types: int, tasks_per_type: int, do
     chosen = donor_pool + rest
     order = sorted(chosen)
     random.Random(seed).shuffle(order)
-    picked = [t for n in order for t in sorted(by_type[n], key=lambda t: t.id)[:tasks_per_type]]
+    picked = [t for n in order for t in by_type[n][:tasks_per_type]]
     return picked, order, donor_pool
 
 

@@ -152,23 +152,26 @@ def train_donor(model: Any, tasks: Sequence[Task], out: str | os.PathLike[str], 
     bars = is_progress_bar_enabled()
     if not progress:
         disable_progress_bar()
-    with tempfile.TemporaryDirectory(prefix="hackwatch-donor-") as work:
-        args = SFTConfig(
-            output_dir=work, num_train_epochs=cfg.epochs, learning_rate=lr, per_device_train_batch_size=cfg.batch_size,
-            seed=cfg.seed, data_seed=cfg.seed, completion_only_loss=True, max_length=cfg.max_length,
-            save_strategy="no", report_to="none", logging_steps=1, disable_tqdm=not progress,
-            lr_scheduler_type="constant", warmup_steps=0, weight_decay=0.0, dataloader_num_workers=0,
-            use_cpu=not torch.cuda.is_available(), bf16=torch.cuda.is_available(), activation_checkpointing=lora,
-        )
-        trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),
-                             processing_class=tokenizer, peft_config=peft_config)
-        if not progress:
-            trainer.remove_callback(PrinterCallback)  # no per-step dicts on stdout
-        trainer.train()
-        losses = [float(e["loss"]) for e in trainer.state.log_history if "loss" in e]
-        trained = trainer.model
-    if bars:
-        enable_progress_bar()
+    try:
+        with tempfile.TemporaryDirectory(prefix="hackwatch-donor-") as work:
+            args = SFTConfig(
+                output_dir=work, num_train_epochs=cfg.epochs, learning_rate=lr,
+                per_device_train_batch_size=cfg.batch_size, seed=cfg.seed, data_seed=cfg.seed,
+                completion_only_loss=True, max_length=cfg.max_length, save_strategy="no", report_to="none",
+                logging_steps=1, disable_tqdm=not progress, lr_scheduler_type="constant", warmup_steps=0,
+                weight_decay=0.0, dataloader_num_workers=0, use_cpu=not torch.cuda.is_available(),
+                bf16=torch.cuda.is_available(), activation_checkpointing=lora,
+            )
+            trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),
+                                 processing_class=tokenizer, peft_config=peft_config)
+            if not progress:
+                trainer.remove_callback(PrinterCallback)  # no per-step dicts on stdout
+            trainer.train()
+            losses = [float(e["loss"]) for e in trainer.state.log_history if "loss" in e]
+            trained = trainer.model
+    finally:
+        if bars:
+            enable_progress_bar()
     if lora:
         trained = trained.merge_and_unload()
     trained = trained.to(torch.float32).eval()

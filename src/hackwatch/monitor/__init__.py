@@ -17,6 +17,7 @@ from hackwatch.monitor._rollouts import (
     RolloutTableError,
     read_rollouts,
     rollouts_from_trl_batch,
+    rollouts_from_trl_completions,
     validate_rollouts,
     write_rollouts,
 )
@@ -26,6 +27,6 @@ __all__ = [
     "TRIGGER", "Flag", "FlagThresholds", "HackwatchCallback", "Organism", "ProbeResult", "RolloutTableError",
     "build_honest_organism", "build_locked_organism", "clopper_pearson", "detect_flags", "elicitation_probe",
     "flags_frame", "metric_keys", "metrics_as_keys", "noise_probe", "read_rollouts", "reference_pass_at_k",
-    "rollouts_from_trl_batch", "run_toy_grpo", "sft_steps", "step_metrics", "toy_evaluator", "toy_reward",
+    "rollouts_from_trl_batch", "rollouts_from_trl_completions", "run_toy_grpo", "sft_steps", "step_metrics", "toy_evaluator", "toy_reward",
     "toy_task_rows", "validate_rollouts", "write_rollouts",
 ]

@@ -123,8 +123,10 @@ def write_rollouts(df: pd.DataFrame, path: str | Path, *, append: bool = False) 
     tmp = path.with_name(path.name + ".tmp")
     if path.suffix == ".parquet":
         df.to_parquet(tmp, index=False)
+    elif df.empty:
+        tmp.write_text("", encoding="utf-8")
     else:
-        df.to_json(tmp, orient="records", lines=True)
+        df.to_json(tmp, orient="records", lines=True, force_ascii=False)
     tmp.replace(path)
 
 
@@ -183,3 +185,24 @@ def rollouts_from_trl_batch(
     if ran is not None:
         rows["ran"] = list(ran)
     return pd.DataFrame(rows)
+
+
+def rollouts_from_trl_completions(table: pd.DataFrame, *, reward_col: str, num_generations: int,
+                                  subset_of: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Convert TRL's completions table (``log_completions=True``: columns ``step, prompt, completion,
+    <reward function names>, advantage``) into rollout rows.
+
+    Rows of one step come in GRPO order (runs of ``num_generations`` per prompt); ``subset_of`` maps
+    a prompt's text to its context tag (default ``all``).
+    """
+    missing = [c for c in ("step", "prompt", "completion", reward_col) if c not in table.columns]
+    if missing:
+        raise RolloutTableError(f"TRL completions table: missing column(s) {missing}; columns are "
+                                f"{list(table.columns)} (pass reward_col= one of the reward function names)")
+    frames = []
+    for step, part in table.groupby("step", sort=True):
+        kwargs = {"subset": [(subset_of or {}).get(str(p), "all") for p in part["prompt"]]}
+        frames.append(rollouts_from_trl_batch(prompts=part["prompt"].tolist(), completions=part["completion"].tolist(),
+                                              rewards=part[reward_col].astype(float).tolist(), step=int(step),
+                                              num_generations=num_generations, kwargs=kwargs))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(REQUIRED))

@@ -11,6 +11,7 @@ from hackwatch.probes._acts import (
     INDEX_COLUMNS,
     Activations,
     ActivationsError,
+    concat_activations,
     load_activations,
     make_activations,
     save_activations,
@@ -26,7 +27,7 @@ from hackwatch.probes._train import cross_validate, fit_probe, train_probes
 __all__ = [
     "ACTS_FORMAT", "INDEX_COLUMNS", "PROBE_FORMAT", "PROBE_METHOD", "Activations", "ActivationsError", "CaptureSpec",
     "Captured", "LinearProbe", "ProbeError", "ProbeSet", "array_key", "capture_forward", "capture_rows",
-    "cross_validate", "fit_probe", "join_labels", "load_activations", "load_probes", "make_activations",
+    "concat_activations", "cross_validate", "fit_probe", "join_labels", "load_activations", "load_probes", "make_activations",
     "n_hidden_states", "pool_windows", "probe_cells", "reasoning_length", "record_residual", "residual_sites",
     "sample_id", "sample_with_activations", "save_activations", "save_probes", "score_activations",
     "to_activations", "tokens_needed", "train_probes", "window_tokens",

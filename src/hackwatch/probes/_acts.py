@@ -90,6 +90,26 @@ def make_activations(index: pd.DataFrame, arrays: dict[str, np.ndarray], *, mode
     return Activations(index, arrays, meta)
 
 
+def concat_activations(parts: list[Activations]) -> Activations:
+    """Stack stores of the same layout (e.g. one per checkpoint) into one; sample ids must stay unique."""
+    if not parts:
+        raise ActivationsError("no activations to combine")
+    first = parts[0]
+    for other in parts[1:]:
+        if sorted(other.arrays) != sorted(first.arrays) or other.meta.get("hidden_size") != first.meta.get("hidden_size"):
+            raise ActivationsError(f"cannot combine activations of {first.meta.get('model')!r} and "
+                                   f"{other.meta.get('model')!r}: different arrays or hidden size; capture them "
+                                   "with the same --layers/--windows/--pooling")
+    if len(parts) == 1:
+        return first
+    index = pd.concat([p.index for p in parts], ignore_index=True)
+    arrays = {k: np.concatenate([p.arrays[k] for p in parts]) for k in first.arrays}
+    models = list(dict.fromkeys(str(p.meta.get("model")) for p in parts))
+    return make_activations(index, arrays, model=models[0] if len(models) == 1 else ",".join(models),
+                            layers=list(first.meta["layers"]), windows=list(first.meta["windows"]),
+                            poolings=list(first.meta["poolings"]), n_states=int(first.meta.get("n_hidden_states", -1)))
+
+
 def save_activations(acts: Activations, path: str | os.PathLike[str], *, dtype: str = "float16") -> Path:
     """Write an ACTS directory atomically; float16 unless a value overflows it (then that array is float32)."""
     target = Path(path)

@@ -76,6 +76,10 @@ def capture_rows(backend: Any, rows: Sequence[Mapping[str, Any]], spec: CaptureS
             raise ProbeError(f"{where}: expected an object with token ids, got {type(row).__name__}")
         prefix = _ids(row, "prefix_ids", where, required=False)
         gen = _ids(row, "generated_ids", where)
+        declared = row.get("prefix_tokens", row.get("prefix_len"))
+        if declared is not None and int(declared) != len(prefix):
+            raise ProbeError(f"{where}: prefix_tokens={declared} but prefix_ids has {len(prefix)} ids; the forced "
+                             "prefix's exact ids are needed (join them from the prefix bank into the row)")
         if row.get("prompt_ids") is not None:
             p_ids = _ids(row, "prompt_ids", where)
         else:

@@ -18,6 +18,7 @@ supervisor, which kills the job. Either way the job's OOM-kill counter tells the
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from typing import Any
@@ -73,7 +74,7 @@ def _bases() -> tuple[str, dict[str, str]]:
     if override:
         if not os.path.isfile(os.path.join(override, "cgroup.controllers")):
             raise OSError(f"HACKWATCH_SANDBOX_CGROUP={override} is not a cgroup v2 directory")
-        return "v2", {"": override.rstrip("/")}
+        return "v2", {"": _v2_base(override.rstrip("/"), override)}
     for fstype, point, root, _ in mounts:
         if fstype == "cgroup2" and "" in own:
             ctrls = _read(os.path.join(point, "cgroup.controllers")).split()
@@ -126,8 +127,23 @@ def remove_tree(path: str, timeout_s: float = 5.0) -> bool:
             time.sleep(0.005)
 
 
+def _has_processes(path: str) -> bool:
+    for top, _, files in os.walk(path):
+        if "cgroup.procs" in files:
+            try:
+                if _read(os.path.join(top, "cgroup.procs")).strip():
+                    return True
+            except OSError:
+                return True
+    return False
+
+
 def _sweep_stale(base: str) -> None:
-    """Remove pool groups left behind by host processes that died without closing their pool."""
+    """Remove pool groups left behind by host processes that died without closing their pool.
+
+    Only trees with no process anywhere in them (a host in another PID namespace may share the
+    cgroupfs, and its pid would look dead from here; its live pool always holds its workers).
+    """
     try:
         names = os.listdir(base)
     except OSError:
@@ -135,24 +151,23 @@ def _sweep_stale(base: str) -> None:
     for name in names:
         parts = name.split("-")
         if name.startswith(_PREFIX) and len(parts) == 3 and parts[1].isdigit() \
-                and not os.path.exists(f"/proc/{parts[1]}"):
+                and not os.path.exists(f"/proc/{parts[1]}") and not _has_processes(os.path.join(base, name)):
             remove_tree(os.path.join(base, name), timeout_s=0.0)
 
 
 class PoolCgroups:
     """Host side: the pool's cgroup tree. ``version`` is "v1", "v2", or None (unavailable: ``reason``)."""
 
-    _seq = 0
+    _seq = itertools.count(1)  # next() on a count is atomic under the GIL: safe from several threads
 
     def __init__(self) -> None:
         self.version: str | None = None
         self.reason: str | None = None
         self.roots: dict[str, str] = {}
-        self._workers = 0
+        self._workers = itertools.count(1)
         try:
             version, bases = _bases()
-            PoolCgroups._seq += 1
-            name = f"{_PREFIX}{os.getpid()}-{PoolCgroups._seq}"
+            name = f"{_PREFIX}{os.getpid()}-{next(PoolCgroups._seq)}"
             for ctrl, base in bases.items():
                 _sweep_stale(base)
                 os.mkdir(os.path.join(base, name))
@@ -166,8 +181,7 @@ class PoolCgroups:
 
     def add_worker(self) -> tuple[str, dict[str, Any]]:
         """Create one worker's groups; return (key, spec for the worker). OSError if refused."""
-        self._workers += 1
-        key = f"w{self._workers}"
+        key = f"w{next(self._workers)}"
         spec: dict[str, Any] = {"version": self.version, "worker_procs": [], "job_procs": []}
         try:
             for ctrl, root in self.roots.items():
@@ -227,7 +241,11 @@ class JobCgroup:
         self.oom_fd: int | None = None
         if not v2:  # v1 has no group kill: an eventfd tells the supervisor to kill the whole job
             self.oom_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
-            _write(os.path.join(mem, "cgroup.event_control"), f"{self.oom_fd} {self._counter}")
+            try:
+                _write(os.path.join(mem, "cgroup.event_control"), f"{self.oom_fd} {self._counter}")
+            except OSError:  # no notification: an OOM is still counted, the job ends by itself or at wall time
+                os.close(self.oom_fd)
+                self.oom_fd = None
         self._kills = self._oom_kills()
         self._last: tuple[int, int] | None = None
 
@@ -258,6 +276,12 @@ class JobCgroup:
             if key == "oom_kill":
                 return int(value)
         return 0
+
+    def close(self) -> None:
+        """Close every descriptor (the worker normally just exits)."""
+        for fd in [*self.job_procs, self._mem, self._memsw, self._pids, self._counter, self.oom_fd]:
+            if fd is not None:
+                os.close(fd)
 
     def oom_killed(self) -> bool:
         """Did the kernel OOM-kill a process of the job group since the last call?"""

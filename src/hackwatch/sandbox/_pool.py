@@ -7,14 +7,13 @@ replaced and the job raises :class:`SandboxUnavailable`; a job that misbehaves o
 
 from __future__ import annotations
 
-import json
+import atexit
 import os
 import pickle
 import queue
-import subprocess
-import sys
 import threading
 import warnings
+import weakref
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -22,30 +21,23 @@ from typing import Any, Literal
 
 from hackwatch.sandbox._cgroup import PoolCgroups
 from hackwatch.sandbox._classify import to_result
+from hackwatch.sandbox._handle import _CgroupRefused, _NotStarted, _Worker
 from hackwatch.sandbox._types import Limits, RunResult, SandboxUnavailable
-from hackwatch.sandbox._wire import recv_frame, send_frame
 
 _DEFAULT_LIMITS = Limits()
 _ANSWER_MARGIN_S = 30.0
 """A worker answers within the job's wall limit plus this margin, or it is killed as broken."""
-_UID_BASE = 1_000_000_000
-"""Root hosts map a worker's uid 0 to _UID_BASE + 2*pid and its job uid 1 to the next one."""
-
-_BOOT = ("import json, sys; sys.path[:] = json.loads(sys.argv[1])['sys_path']; "
-         "from hackwatch.sandbox._worker import main; main()")
-"""Worker bootstrap: the host's exact import path first, so preloads and entries resolve alike."""
-
-
-def _wait_readable(fd: int, timeout: float) -> bool:
-    """poll(2) rather than select(2): host fds may be numbered above FD_SETSIZE."""
-    from select import POLLIN, poll
-
-    poller = poll()
-    poller.register(fd, POLLIN)
-    return bool(poller.poll(timeout * 1000))
-
 
 _warned_no_cgroup = False
+_open_pools: weakref.WeakSet[SandboxPool] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_pools() -> None:
+    """Close the pools a program forgot to close (workers stopped, cgroups removed) at normal exit."""
+    for pool in list(_open_pools):
+        if pool._owner == os.getpid():  # not in a forked child: the pool belongs to the parent
+            pool.close()
 
 
 def _warn_no_cgroup(reason: str | None) -> None:
@@ -56,97 +48,6 @@ def _warn_no_cgroup(reason: str | None) -> None:
         warnings.warn(f"hackwatch sandbox: no writable cgroup ({reason}); memory and processes are limited "
                       "per process only (a job may hold processes x memory_mb). pool.cgroup and "
                       "RunResult.cgroup are None.", RuntimeWarning, stacklevel=3)
-
-
-class _NotStarted(SandboxUnavailable):
-    """The job could not even be sent (the worker had died while idle)."""
-
-
-class _Worker:
-    """One worker process and its two pipes."""
-
-    def __init__(self, mode: str, preload: Sequence[str], cgroups: PoolCgroups | None = None) -> None:
-        self.mode, self.cgroups, self.cgroup_key = mode, cgroups, None
-        cgroup_spec = None
-        if cgroups is not None and cgroups.version:
-            try:
-                self.cgroup_key, cgroup_spec = cgroups.add_worker()
-            except OSError as exc:
-                raise SandboxUnavailable(f"cannot create the sandbox worker's cgroup: {exc}") from exc
-        cmd_r, self.cmd = os.pipe()
-        self.reply, reply_w = os.pipe()
-        cfg = {"mode": mode, "preload": list(preload), "sys_path": [os.path.abspath(p) for p in sys.path],
-               "cmd_fd": cmd_r, "reply_fd": reply_w, "host_maps": os.geteuid() == 0,
-               "uid": os.geteuid(), "gid": os.getegid(), "home": os.environ.get("HOME"), "cgroup": cgroup_spec}
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONHASHSEED": "0", "LANG": "C.UTF-8",
-               "PYTHONDONTWRITEBYTECODE": "1"}
-        try:
-            self.proc = subprocess.Popen([sys.executable, "-c", _BOOT, json.dumps(cfg)],
-                                         pass_fds=(cmd_r, reply_w), env=env, cwd="/",
-                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-        finally:
-            os.close(cmd_r)
-            os.close(reply_w)
-        self.proc_info: dict[str, Any] = {}
-
-    def handshake(self) -> None:
-        """Finish start-up (write the uid maps if the host is root); raise SandboxUnavailable on refusal."""
-        while True:
-            frame = recv_frame(self.reply)
-            if frame is None:
-                raise SandboxUnavailable(f"sandbox worker exited during start-up (code {self.proc.wait()})")
-            msg = json.loads(frame)
-            if msg["event"] == "unshared":
-                base = _UID_BASE + 2 * self.proc.pid
-                try:
-                    with open(f"/proc/{self.proc.pid}/uid_map", "w") as fh:
-                        fh.write(f"0 {base} 2\n")
-                    with open(f"/proc/{self.proc.pid}/gid_map", "w") as fh:
-                        fh.write(f"0 {base} 2\n")
-                except OSError as exc:
-                    send_frame(self.cmd, b"no")
-                    raise SandboxUnavailable(f"cannot write uid/gid maps of the sandbox worker: {exc}") from exc
-                send_frame(self.cmd, b"go")
-            elif msg["event"] == "ready":
-                self.proc_info = msg
-                return
-            else:
-                raise SandboxUnavailable(f"sandbox worker refused to start: {msg.get('message')}")
-
-    def request(self, job: bytes, timeout: float) -> dict[str, Any]:
-        """Send one job and wait for its reply; ``_NotStarted`` if the worker was already gone."""
-        if self.proc.poll() is not None:
-            raise _NotStarted(f"worker exited with {self.proc.returncode}")
-        try:
-            send_frame(self.cmd, job)
-        except OSError as exc:
-            raise _NotStarted(str(exc)) from exc
-        if not _wait_readable(self.reply, timeout):
-            self.proc.kill()
-            raise SandboxUnavailable(f"sandbox worker {self.proc.pid} gave no answer in {timeout:.0f} s; killed it")
-        try:
-            frame = recv_frame(self.reply)
-        except OSError as exc:
-            raise SandboxUnavailable(f"sandbox worker {self.proc.pid} pipe failed: {exc}") from exc
-        if frame is None:
-            raise SandboxUnavailable(f"sandbox worker {self.proc.pid} died during the job "
-                                     f"(exit {self.proc.wait()})")
-        return json.loads(frame)
-
-    def close(self) -> None:
-        for fd in (self.cmd, self.reply):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        if self.cgroups is not None and self.cgroup_key is not None:
-            self.cgroups.remove_worker(self.cgroup_key)
-            self.cgroup_key = None
 
 
 class SandboxPool:
@@ -163,7 +64,7 @@ class SandboxPool:
         if self.workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}; pass None for os.cpu_count()")
         self.limits, self.preload = limits, tuple(preload)
-        self._lock, self._closed = threading.Lock(), False
+        self._lock, self._closed, self._owner = threading.Lock(), False, os.getpid()
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._all: list[_Worker] = []
         self.mode = "rlimits" if mode == "rlimits" else "namespaces"
@@ -175,6 +76,7 @@ class SandboxPool:
             self.cgroup = self._cgroups.version
             if self.cgroup is None:
                 _warn_no_cgroup(self._cgroups.reason)
+        _open_pools.add(self)
         try:
             first = self._first_worker(mode)
         except BaseException:
@@ -190,9 +92,18 @@ class SandboxPool:
             raise
 
     def _first_worker(self, mode: str) -> _Worker:
-        """Start one worker; in mode "auto", fall back (loudly) to rlimits if namespaces are refused."""
+        """Start one worker; in mode "auto", fall back (loudly) to rlimits if namespaces are refused.
+
+        If the worker cannot use the cgroup the host created, the pool goes on without cgroups.
+        """
         try:
             return self._spawn()
+        except _CgroupRefused as exc:
+            if self._cgroups is not None:
+                self._cgroups.close()
+            self._cgroups, self.cgroup = None, None
+            _warn_no_cgroup(str(exc))
+            return self._first_worker(mode)
         except SandboxUnavailable as exc:
             if mode == "namespaces":
                 raise
@@ -283,12 +194,17 @@ class SandboxPool:
     def close(self) -> None:
         """Stop every worker; no process of the pool is left afterwards."""
         self._closed = True
+        _open_pools.discard(self)
         with self._lock:
             workers, self._all = list(self._all), []
         for worker in workers:
             worker.close()
-        if getattr(self, "_cgroups", None) is not None:
-            self._cgroups.close()
+        cgroups = getattr(self, "_cgroups", None)
+        roots = dict(cgroups.roots) if cgroups is not None else {}
+        if cgroups is not None and roots and not cgroups.close():
+            warnings.warn(f"hackwatch sandbox: could not remove the pool's cgroups {sorted(roots.values())} "
+                          "(processes still inside after 5 s); the next pool removes them", RuntimeWarning,
+                          stacklevel=2)
 
     def __enter__(self) -> SandboxPool:
         return self

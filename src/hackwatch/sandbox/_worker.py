@@ -155,6 +155,10 @@ def main() -> None:
     sys.path[:] = cfg["sys_path"]
     try:
         cfg["cg"] = JobCgroup(cfg["cgroup"]) if cfg.get("cgroup") else None  # before losing the rights
+    except OSError as exc:  # the host then runs the pool without cgroups (not a namespaces failure)
+        send_frame(reply, json.dumps({"event": "error", "cgroup": True, "message": f"cgroup: {exc}"}).encode())
+        return
+    try:
         for name in cfg["preload"]:
             importlib.import_module(name)
         extra: dict[str, Any] = {"job_uid": None, "proc": False}

@@ -1,0 +1,85 @@
+"""The demo's terminal summary: per exploit type, per forecasting method, IS errors and flags —
+all labelled as toy-world numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from hackwatch.demo._config import DemoConfig
+    from hackwatch.demo._run import DemoResult
+
+BANNER = "TOY-WORLD NUMBERS: a tiny model on a synthetic corpus; not results about real LLMs."
+
+
+def _pct(x: Any) -> str:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return "-"
+    return "-" if math.isnan(v) else f"{100 * v:.1f}%"
+
+
+def _num(x: Any, fmt: str = "{:.2f}") -> str:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return "-"
+    return "-" if math.isnan(v) else fmt.format(v)
+
+
+def summary_lines(result: DemoResult, config: DemoConfig) -> list[str]:
+    """The summary as plain lines (the CLI prints them; tests read them)."""
+    lines = ["", BANNER, ""]
+    lines.append(f"Exploit types (threshold {config.threshold:.0%} direct rate; checkpoints "
+                 f"{', '.join(map(str, [s for s in config.checkpoint_steps if s > 0]))}):")
+    lines.append(f"  {'exploit type':34s} {'split':8s} {'corpus':>7s} {'kind':5s} {'style':8s} "
+                 f"{'direct@first':>12s} {'direct@last':>11s}  emerged")
+    for r in result.types.itertuples(index=False):
+        lines.append(f"  {r.exploit_type:34s} {r.split:8s} {_pct(r.base_rate_corpus):>7s} "
+                     f"{'hard' if r.hard else 'easy':5s} {r.style:8s} {_pct(r.direct_first):>12s} "
+                     f"{_pct(r.direct_last):>11s}  {'YES' if r.emerged else 'no'}")
+    n_em = int(result.types["emerged"].sum())
+    lines.append(f"  {n_em} of {len(result.types)} types emerged in one GRPO run.")
+    lines += ["", "Forecasting which types emerge (score = slope of the log estimate vs ln(step) on the first "
+              "checkpoints):"]
+    lines.append(f"  {'method':16s} {'cutoff':>6s} {'AUC':>6s} {'interval':>15s} {'lead (ckpts)':>12s}")
+    for r in result.evaluation.itertuples(index=False):
+        d = r._asdict()
+        interval = (f"[{_num(d.get('auc_lower'))}, {_num(d.get('auc_upper'))}]"
+                    if not math.isnan(float(d.get("auc_lower", math.nan) or math.nan)) else "-")
+        lines.append(f"  {d['method']:16s} {d.get('cutoff', '-')!s:>6s} {_num(d.get('auc')):>6s} {interval:>15s} "
+                     f"{_num(d.get('lead_checkpoints'), '{:.0f}'):>12s}")
+    err = result.is_errors
+    lines += ["", "IS error against the ground truth (many direct samples), where GT >= 1e-4:"]
+    if len(err):
+        e = err["log10_error"].to_numpy(float)
+        lines.append(f"  {len(e)} cells; median log10(IS/GT) = {np.median(e):+.2f}; "
+                     f"|error| <= 1 in {np.mean(np.abs(e) <= 1):.0%} of cells; range {e.min():+.2f} .. {e.max():+.2f}")
+    else:
+        lines.append("  no cell has both a measurable ground truth and an IS estimate")
+    lines += ["", "Exploration-hacking flags:"]
+    flags = result.flags
+    for run in ("demo RL run", "locked organism"):
+        f = flags[flags["run"] == run] if len(flags) and "run" in flags.columns else flags.iloc[0:0]
+        if len(f):
+            rules = ", ".join(sorted({f"{r.rule} ({r.subset})" for r in f.itertuples(index=False)})[:6])
+            lines.append(f"  {run}: {len(f)} flag(s): {rules}")
+        else:
+            lines.append(f"  {run}: no flags")
+    lines += ["", BANNER]
+    if result.report_path is not None:
+        lines.append(f"Report: {result.report_path}")
+    lines.append(f"Run database: {result.db_path}  (hackwatch.open_run); tables as CSV in {result.out}")
+    if result.timings:
+        lines.append("Timings (s): " + ", ".join(f"{k} {v:.0f}" for k, v in result.timings.items()))
+    return lines
+
+
+def print_summary(result: DemoResult, config: DemoConfig) -> None:
+    """Print the summary to stdout."""
+    print("\n".join(summary_lines(result, config)))

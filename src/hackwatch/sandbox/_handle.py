@@ -1,0 +1,130 @@
+"""One sandbox worker process as the host sees it: start-up handshake, one request at a time, close.
+
+Split from ``_pool`` (which schedules jobs over many of these). The worker side is ``_worker``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from hackwatch.sandbox._cgroup import PoolCgroups
+from hackwatch.sandbox._types import SandboxUnavailable
+from hackwatch.sandbox._wire import recv_frame, send_frame
+
+_UID_BASE = 1_000_000_000
+"""Root hosts map a worker's uid 0 to _UID_BASE + 2*pid and its job uid 1 to the next one."""
+
+_BOOT = ("import json, sys; sys.path[:] = json.loads(sys.argv[1])['sys_path']; "
+         "from hackwatch.sandbox._worker import main; main()")
+"""Worker bootstrap: the host's exact import path first, so preloads and entries resolve alike."""
+
+
+def _wait_readable(fd: int, timeout: float) -> bool:
+    """poll(2) rather than select(2): host fds may be numbered above FD_SETSIZE."""
+    from select import POLLIN, poll
+
+    poller = poll()
+    poller.register(fd, POLLIN)
+    return bool(poller.poll(timeout * 1000))
+
+
+class _CgroupRefused(SandboxUnavailable):
+    """The worker could not enter or open its cgroup (the pool then runs without cgroups)."""
+
+
+class _NotStarted(SandboxUnavailable):
+    """The job could not even be sent (the worker had died while idle)."""
+
+
+class _Worker:
+    """One worker process and its two pipes."""
+
+    def __init__(self, mode: str, preload: Sequence[str], cgroups: PoolCgroups | None = None) -> None:
+        self.mode, self.cgroups, self.cgroup_key = mode, cgroups, None
+        cgroup_spec = None
+        if cgroups is not None and cgroups.version:
+            try:
+                self.cgroup_key, cgroup_spec = cgroups.add_worker()
+            except OSError as exc:
+                raise SandboxUnavailable(f"cannot create the sandbox worker's cgroup: {exc}") from exc
+        cmd_r, self.cmd = os.pipe()
+        self.reply, reply_w = os.pipe()
+        cfg = {"mode": mode, "preload": list(preload), "sys_path": [os.path.abspath(p) for p in sys.path],
+               "cmd_fd": cmd_r, "reply_fd": reply_w, "host_maps": os.geteuid() == 0,
+               "uid": os.geteuid(), "gid": os.getegid(), "home": os.environ.get("HOME"), "cgroup": cgroup_spec}
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONHASHSEED": "0", "LANG": "C.UTF-8",
+               "PYTHONDONTWRITEBYTECODE": "1"}
+        try:
+            self.proc = subprocess.Popen([sys.executable, "-c", _BOOT, json.dumps(cfg)],
+                                         pass_fds=(cmd_r, reply_w), env=env, cwd="/",
+                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        finally:
+            os.close(cmd_r)
+            os.close(reply_w)
+        self.proc_info: dict[str, Any] = {}
+
+    def handshake(self) -> None:
+        """Finish start-up (write the uid maps if the host is root); raise SandboxUnavailable on refusal."""
+        while True:
+            frame = recv_frame(self.reply)
+            if frame is None:
+                raise SandboxUnavailable(f"sandbox worker exited during start-up (code {self.proc.wait()})")
+            msg = json.loads(frame)
+            if msg["event"] == "unshared":
+                base = _UID_BASE + 2 * self.proc.pid
+                try:
+                    with open(f"/proc/{self.proc.pid}/uid_map", "w") as fh:
+                        fh.write(f"0 {base} 2\n")
+                    with open(f"/proc/{self.proc.pid}/gid_map", "w") as fh:
+                        fh.write(f"0 {base} 2\n")
+                except OSError as exc:
+                    send_frame(self.cmd, b"no")
+                    raise SandboxUnavailable(f"cannot write uid/gid maps of the sandbox worker: {exc}") from exc
+                send_frame(self.cmd, b"go")
+            elif msg["event"] == "ready":
+                self.proc_info = msg
+                return
+            elif msg.get("cgroup"):
+                raise _CgroupRefused(str(msg.get("message")))
+            else:
+                raise SandboxUnavailable(f"sandbox worker refused to start: {msg.get('message')}")
+
+    def request(self, job: bytes, timeout: float) -> dict[str, Any]:
+        """Send one job and wait for its reply; ``_NotStarted`` if the worker was already gone."""
+        if self.proc.poll() is not None:
+            raise _NotStarted(f"worker exited with {self.proc.returncode}")
+        try:
+            send_frame(self.cmd, job)
+        except OSError as exc:
+            raise _NotStarted(str(exc)) from exc
+        if not _wait_readable(self.reply, timeout):
+            self.proc.kill()
+            raise SandboxUnavailable(f"sandbox worker {self.proc.pid} gave no answer in {timeout:.0f} s; killed it")
+        try:
+            frame = recv_frame(self.reply)
+        except OSError as exc:
+            raise SandboxUnavailable(f"sandbox worker {self.proc.pid} pipe failed: {exc}") from exc
+        if frame is None:
+            raise SandboxUnavailable(f"sandbox worker {self.proc.pid} died during the job "
+                                     f"(exit {self.proc.wait()})")
+        return json.loads(frame)
+
+    def close(self) -> None:
+        for fd in (self.cmd, self.reply):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        if self.cgroups is not None and self.cgroup_key is not None:
+            self.cgroups.remove_worker(self.cgroup_key)
+            self.cgroup_key = None

@@ -1,0 +1,51 @@
+"""The demo world end to end at its smallest size (slow: a few minutes on a 2-core CPU)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from hackwatch.cli import app
+from hackwatch.demo import BANNER, demo_config
+
+
+@pytest.mark.slow
+def test_demo_small_end_to_end(tmp_path):
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(app, ["demo", "--size", "small", "--seed", "0", "--out", str(out)])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    text = result.output
+    assert BANNER in text
+    assert "Report:" in text and "toy" in text.lower()
+    cfg = demo_config("small")
+    for step in cfg.checkpoint_steps:
+        assert (out / "checkpoints" / f"step-{step}" / "config.json").is_file()
+    assert (out / "run" / "report.html").is_file()
+    types = pd.read_csv(out / "types.csv")
+    assert len(types) == cfg.n_types
+    assert set(types["split"]) == {"donor", "heldout"}
+    assert types["direct_last"].between(0, 1).all()
+    evaluation = pd.read_csv(out / "evaluation.csv")
+    assert "exploit_logprob" in set(evaluation["method"])
+    logp = pd.read_csv(out / "exploit_logprobs.csv")
+    assert set(logp["step"]) == set(cfg.checkpoint_steps)
+    assert (logp["logp_exploit"] < 0).all()
+    rollouts = pd.read_parquet(out / "rl" / "rollouts.parquet")
+    assert rollouts["step"].nunique() >= cfg.grpo_steps - 1
+    flags = pd.read_csv(out / "flags.csv")
+    assert "run" in flags.columns or flags.empty
+
+
+def test_demo_refuses_non_empty_out(tmp_path):
+    (tmp_path / "x").write_text("keep me")
+    result = CliRunner().invoke(app, ["demo", "--size", "small", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "not empty" in result.output
+    assert (tmp_path / "x").read_text() == "keep me"
+
+
+def test_demo_rejects_unknown_size(tmp_path):
+    result = CliRunner().invoke(app, ["demo", "--size", "huge", "--out", str(tmp_path / "d")])
+    assert result.exit_code == 2
+    assert "--size" in result.output
