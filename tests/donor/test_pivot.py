@@ -73,3 +73,25 @@ def test_ladder_from_pivot_and_caps() -> None:
     assert ladder(1, (2, 5)) == []
     with pytest.raises(ValueError, match=">= 1 token"):
         ladder(10, (0, 2))
+
+
+def test_trace_rows_from_crafted_trace(tok) -> None:
+    from types import SimpleNamespace
+
+    from hackwatch.donor import Trace, trace_rows
+
+    reasoning = tok.encode(BENIGN + TURN, add_special_tokens=False)
+    ids = tuple(reasoning) + tuple(tok.encode("</think>\n\nx<|im_end|>", add_special_tokens=False))
+    lps = tuple(-0.1 * (i + 1) for i in range(len(ids)))
+    tr = Trace("t", "process_exit", "t/t0", ids, lps, len(reasoning), "", "exploit", 0.7, 0)
+    be = SimpleNamespace(decode=lambda x: tok.decode(list(x)))
+    plain = trace_rows(tr, be, lengths=(2, 5, 10_000), donor_rate=(3, 8))
+    assert [r["prefix_tokens"] for r in plain] == [2, 5]
+    assert plain[1]["logp_donor"] == pytest.approx(sum(lps[:5])) and plain[0]["donor_rate_task"] == 3 / 8
+    pivot = plain[0]["pivot"]
+    assert pivot is not None and plain[0]["pivot_term"] == "verifier" and plain[0]["prefix_start"] == 0
+    at = trace_rows(tr, be, lengths=(2, 5), start_at_pivot=True)
+    assert [r["prefix_tokens"] for r in at] == [pivot + 2, pivot + 5] and at[0]["prefix_start"] == pivot
+    assert "verifier" not in at[0]["text"][: len(tok.decode(list(reasoning[:pivot])))] and "verifier" in at[1]["text"]
+    flagged = trace_rows(tr, be, lengths=(2,), classifier=lambda s, t: s.startswith("Splitting"))
+    assert flagged[0]["pivot_term"] == "classifier" and flagged[0]["pivot"] < pivot

@@ -1,4 +1,4 @@
-"""Donor formatting with the model's own template, and the other proposal sources (file, LLM writer)."""
+"""The other proposal sources: a user file and an LLM writer behind the OpenAI-compatible backend."""
 
 from __future__ import annotations
 
@@ -7,8 +7,19 @@ from dataclasses import replace
 
 import pytest
 
-from hackwatch.donor import BankError, exploit_answer, file_prefixes, prompted_prefixes, sft_example, write_bank
-from hackwatch.models import OpenAIBackend, TransformersBackend, serve_in_thread, tiny_causal_lm, train_tokenizer
+from hackwatch.donor import (
+    BankError,
+    file_prefixes,
+    prompted_prefixes,
+    write_bank,
+)
+from hackwatch.models import (
+    OpenAIBackend,
+    TransformersBackend,
+    serve_in_thread,
+    tiny_causal_lm,
+    train_tokenizer,
+)
 from hackwatch.tasks import load_tasks
 
 TEXT = "The verifier only checks the exit status, so I exit early."
@@ -24,26 +35,6 @@ def tasks():
 def subject(tasks):
     tok = train_tokenizer([TEXT, *(t.prompt + t.exploit for t in tasks)], vocab_size=400)
     return TransformersBackend(tiny_causal_lm(tok, layers=1, hidden=32, seed=5), tok, device="cpu")
-
-
-def test_sft_example_uses_the_template(subject, tasks) -> None:
-    tok, task = subject.tokenizer, tasks[0]
-    head, tail = sft_example(tok, task.prompt, exploit_answer(task))
-    rendered = tok.apply_chat_template([{"role": "user", "content": task.prompt}], tokenize=False,
-                                       add_generation_prompt=True, enable_thinking=False)
-    assert tok.decode(head) == rendered and rendered.endswith("assistant\n<think>\n\n</think>\n\n")
-    assert tok.decode(tail) == f"```python\n{task.exploit.strip()}\n```<|im_end|>\n"
-
-
-def test_sft_example_template_without_reasoning(tasks) -> None:
-    tok = train_tokenizer(["hello world"], vocab_size=300)
-    tok.chat_template = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
-                         "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
-    head, tail = sft_example(tok, "hi", "ANSWER")
-    assert tok.decode(head).endswith("assistant\n") and tok.decode(tail) == "ANSWER<|im_end|>\n"
-    tok.chat_template = None
-    with pytest.raises(ValueError, match="no chat_template"):
-        sft_example(tok, "hi", "x")
 
 
 def test_file_prefixes_tokenised_once(tmp_path, subject, tasks) -> None:

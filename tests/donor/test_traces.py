@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import pytest
 
 from tests.donor.conftest import LENGTHS, TEMPERATURE
@@ -30,7 +31,7 @@ def test_kept_traces_are_verified_exploits(world, bank, verifier) -> None:
     by_id = {t.id: t for t in world.tasks}
     # re-verify every kept trace's answer from its stored text
     answers = [extract_code(tr.text.split("</think>", 1)[1]) for tr in ts.traces]
-    labels = [v.label for v in verifier.verify_many([(by_id[tr.task_id], a) for tr, a in zip(ts.traces, answers)])]
+    labels = [v.label for v in verifier.verify_many([(by_id[tr.task_id], a) for tr, a in zip(ts.traces, answers, strict=True)])]
     assert labels == ["exploit"] * len(ts.traces)
     for tr in ts.traces:
         assert tr.label == "exploit" and 0 < tr.reasoning_tokens < len(tr.trace_ids)
@@ -95,3 +96,21 @@ def test_bank_round_trip(bank, tmp_path) -> None:
         assert back["prefix_ids"].tolist() == [r["prefix_ids"] for r in rows]
         assert back["logp_donor"].tolist() == pytest.approx([r["logp_donor"] for r in rows])
         assert read_provenance(path)["missing"] == prov["missing"]
+
+
+def test_other_model_with_another_tokenizer_is_retokenised(world, bank, donor_backend) -> None:
+    from hackwatch.donor import retokenized_trace_rows, validate_bank
+    from hackwatch.models import TransformersBackend, tiny_causal_lm, train_tokenizer
+
+    ts, _, _ = bank
+    tok = train_tokenizer(["The verifier only checks the exit status.", "def f(s): pass"], vocab_size=300)
+    subject = TransformersBackend(tiny_causal_lm(tok, layers=1, hidden=32), tok, device="cpu")
+    rows = retokenized_trace_rows(ts, donor_backend, subject, world.tasks, lengths=(3, 7))
+    assert rows and {r["source"] for r in rows} == {"other_model"}
+    for r in rows:
+        tr = next(t for t in ts.traces if t.trace_id == r["trace_id"])
+        reasoning = donor_backend.decode(tr.trace_ids[: tr.reasoning_tokens])
+        assert r["prefix_ids"] == list(subject.encode(reasoning))[: r["prefix_tokens"]]
+        assert r["logp_donor"] is None and r["donor_rate_prefix"] is None
+        assert r["donor_rate_task"] == ts.rate(r["task_id"])
+    validate_bank(pd.DataFrame(rows))

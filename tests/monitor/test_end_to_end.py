@@ -100,3 +100,24 @@ class _no_warning:
 
     def __exit__(self, *exc):
         return self._ctx.__exit__(*exc)
+
+
+def test_wrapped_reward_records_components_and_logs_once(tmp_path):
+    from transformers import TrainerState
+
+    cb = HackwatchCallback(table_path=tmp_path / "t.jsonl", num_generations=2)
+    logged = {}
+    fn = cb.wrap_reward(lambda prompts, completions, **kw: [1.0 if c == "ok" else 0.0 for c in completions],
+                        components={"partial": lambda prompts, completions, **kw: [0.5, 0.1, 0.0, 0.0]},
+                        ran=lambda prompts, completions, **kw: [True, True, False, True])
+    state = TrainerState()
+    state.global_step = 2
+    out = fn(prompts=["a", "a", "b", "b"], completions=["ok", "no", "no", "no"], completion_ids=[[1], [1], [1], [1]],
+             subset=["o", "o", "t", "t"], trainer_state=state, log_metric=lambda k, v: logged.setdefault(k, v))
+    assert out == [1.0, 0.0, 0.0, 0.0]
+    assert logged["hackwatch/groups/frac_all_fail"] == 0.5
+    assert logged["hackwatch/subset=t/frac_all_fail"] == 1.0
+    assert logged["hackwatch/groups/partial_spread"] == pytest.approx((0.2 + 0.0) / 2)
+    assert logged["hackwatch/plausible/plausible_wrong_rate"] == pytest.approx(2 / 4)
+    table = read_rollouts(tmp_path / "t.jsonl", components=["partial"])
+    assert table["step"].tolist() == [3] * 4 and table["ran"].tolist() == [True, True, False, True]

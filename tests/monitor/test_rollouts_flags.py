@@ -110,3 +110,15 @@ def test_from_trl_completions_table():
     assert df["subset"].tolist()[:4] == ["all", "all", "eval", "eval"]
     with pytest.raises(RolloutTableError, match="reward_col"):
         rollouts_from_trl_completions(t, reward_col="nope", num_generations=2)
+
+
+def test_jsonl_error_names_real_line_after_blank_lines(tmp_path):
+    df = synthetic_run(False, 0).head(2)
+    recs = [json.dumps(r) for r in df.to_dict("records")]
+    bad = dict(df.iloc[0].to_dict(), reward="high")
+    (tmp_path / "r.jsonl").write_text(recs[0] + "\n\n\n" + json.dumps(bad) + "\n")
+    with pytest.raises(RolloutTableError, match=r"r.jsonl: line 4: column 'reward' must be a number"):
+        read_rollouts(tmp_path / "r.jsonl")
+    ok = dict(df.iloc[0].to_dict(), ran=True)
+    (tmp_path / "ran.jsonl").write_text(json.dumps(ok) + "\n" + recs[1] + "\n")
+    assert read_rollouts(tmp_path / "ran.jsonl")["ran"].tolist() == [True, None]

@@ -143,3 +143,51 @@ def test_store_roundtrip_and_malformed(backend, tmp_path):
     (path / "activations.npz").write_bytes(b"garbage")
     with pytest.raises(ActivationsError, match="cannot read"):
         load_activations(path)
+
+
+def test_concat_activations_checks_layout():
+    from hackwatch.probes import concat_activations, make_activations
+
+    def store(ids, keys, width=4):
+        index = pd.DataFrame({"sample_id": ids, "task_id": "t", "exploit_type": "x", "checkpoint": "c", "step": 1,
+                              "prefix_id": "", "prefix_tokens": 0, "sample_index": 0, "temperature": 1.0,
+                              "n_reasoning_tokens": 3, "capture": "forward"})
+        return make_activations(index, {k: np.ones((len(ids), width), np.float32) for k in keys}, model="m",
+                                layers=[1], windows=[2], poolings=["mean"], n_states=3)
+
+    both = concat_activations([store(["a", "b"], ["layer1_window2_mean"]), store(["c"], ["layer1_window2_mean"])])
+    assert list(both.index["sample_id"]) == ["a", "b", "c"] and both.arrays["layer1_window2_mean"].shape == (3, 4)
+    with pytest.raises(ActivationsError, match="different arrays or hidden size"):
+        concat_activations([store(["a"], ["layer1_window2_mean"]), store(["c"], ["layer1_window2_mean"], width=5)])
+    with pytest.raises(ActivationsError, match="duplicate sample_id 'a'"):
+        concat_activations([store(["a"], ["layer1_window2_mean"]), store(["a"], ["layer1_window2_mean"])])
+
+
+def test_hooks_on_gpt2_layout():
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    torch.manual_seed(0)
+    model = GPT2LMHeadModel(GPT2Config(n_layer=2, n_embd=16, n_head=2, vocab_size=50, bos_token_id=0,
+                                       eos_token_id=0)).eval()
+    got = {}
+    with torch.no_grad(), record_residual(model, range(3), lambda i, h: got.__setitem__(i, h.clone())):
+        hs = model(input_ids=torch.tensor([[1, 2, 3]]), output_hidden_states=True).hidden_states
+    for i in range(3):
+        torch.testing.assert_close(got[i], hs[i], rtol=0, atol=0)
+
+
+def test_sampling_capture_with_harmony_channels():
+    from hackwatch.models import TransformersBackend, tiny_causal_lm, train_tokenizer
+
+    from .conftest import CORPUS
+
+    tok = train_tokenizer(CORPUS, vocab_size=400, chat_format="channel")
+    be = TransformersBackend(tiny_causal_lm(tok, layers=2, hidden=32, seed=7), tok, device="cpu")
+    spec = CaptureSpec(layers=(-1,), windows=(1, 8), poolings=("mean",))
+    reqs = [SampleRequest("add two numbers", be.encode("Let me think"), n=3, key="h")]
+    comps, cap = sample_with_activations(be, reqs, spec, temperature=1.0, max_new_tokens=16, seed=2)
+    assert be.chat_format.name == "channel"
+    for j, c in enumerate(comps):
+        ref = reference_states(be.model, c.prompt_ids, c.prefix_ids + c.generated_ids, cap.n_reasoning[j], 2, 8,
+                               "mean")
+        np.testing.assert_allclose(cap.arrays["layer2_window8_mean"][j], ref, atol=1e-5)

@@ -14,7 +14,7 @@ import pytest
 
 import hackwatch.sandbox._pool as pool_module
 from hackwatch.sandbox import Limits, SandboxPool, sandbox_mode_available
-from hackwatch.sandbox._cgroup import PoolCgroups
+from hackwatch.sandbox._cgroup import PoolCgroups, pool_prefix
 from hackwatch.sandbox._classify import to_result
 from tests.sandbox.test_hostile import assert_healthy
 
@@ -42,7 +42,7 @@ def _job_file(pool: SandboxPool, ctrl: str, name: str) -> Path:
 
 def _leftovers(roots: dict[str, str]) -> list[str]:
     base_dirs = {os.path.dirname(r) for r in roots.values()}
-    mine = f"hackwatch-{os.getpid()}-"
+    mine = pool_prefix()
     return [os.path.join(b, n) for b in base_dirs for n in os.listdir(b) if n.startswith(mine)]
 
 
@@ -111,10 +111,15 @@ def test_stale_groups_of_dead_hosts_are_swept() -> None:
     probe.close()
     dead = subprocess.Popen(["true"])
     dead.wait()
-    stale = Path(base, f"hackwatch-{dead.pid}-1", "w1", "job")
+    stale = Path(base, f"{pool_prefix(dead.pid)}1", "w1", "job")
     stale.mkdir(parents=True)
-    with SandboxPool(1, mode="rlimits"):
-        assert not stale.parent.parent.exists()
+    foreign = Path(base, f"hackwatch-1-{dead.pid}-1")  # another PID namespace: not ours to judge
+    foreign.mkdir()
+    try:
+        with SandboxPool(1, mode="rlimits"):
+            assert not stale.parent.parent.exists() and foreign.exists()
+    finally:
+        foreign.rmdir()
 
 
 def test_unwritable_cgroup_keeps_rlimits_and_warns_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -91,6 +91,8 @@ def train(model: Annotated[str, typer.Option("--model", "-m", help="Subject mode
           lora: Annotated[bool | None, typer.Option("--lora/--full", help="LoRA or full fine-tune (default: LoRA "
                                                     "above 200M parameters).")] = None,
           epochs: Annotated[float, typer.Option("--epochs")] = 3.0,
+          max_steps: Annotated[int | None, typer.Option("--max-steps", help="Optimizer steps (overrides --epochs).")]
+          = None,
           lr: Annotated[float | None, typer.Option("--lr", help="Learning rate (default 2e-4 LoRA, 1e-3 full).")] = None,
           batch_size: Annotated[int, typer.Option("--batch-size")] = 8,
           lora_r: Annotated[int, typer.Option("--lora-r")] = 16,
@@ -101,7 +103,7 @@ def train(model: Annotated[str, typer.Option("--model", "-m", help="Subject mode
 
     task_list = _tasks(tasks, split)
     try:
-        config = DonorTrainConfig(lora=lora, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, lora_r=lora_r,
+        config = DonorTrainConfig(lora=lora, epochs=epochs, max_steps=max_steps, lr=lr, batch_size=batch_size, seed=seed, lora_r=lora_r,
                                   max_length=max_length)
         info = train_donor(model, task_list, out, config=config, split=split, progress=_tty())
     except (ValueError, OSError) as e:

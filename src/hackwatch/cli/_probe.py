@@ -122,8 +122,10 @@ def train_cmd(
     if not quiet:
         from rich.console import Console
         ps.print_summary(console=Console(stderr=True))
+    best = (f"best CV AUC {ps.cv['cv_auc'].max():.3f} ({ps.best_key()})" if ps.cv["cv_auc"].notna().any()
+            else "no CV AUC (a test fold lacked a class; add tasks or lower --folds)")
     typer.echo(f"trained {len(ps.probes)} probes on {n_lab} labelled samples ({len(a) - n_lab} unlabelled "
-               f"skipped); best CV AUC {ps.cv['cv_auc'].max():.3f} ({ps.best_key()}) -> {out}", err=True)
+               f"skipped); {best} -> {out}", err=True)
 
 
 @probe_app.command("score")
@@ -165,13 +167,17 @@ def score_cmd(
         key = ps.best_key() if use is None else use
         keys = list(ps.probes) if key == "all" else [key]
         scores = score_activations(ps, a, keys)
-        write_table(scores, out)
-        if cells is not None:
+        table = None
+        if cells is not None:  # computed before anything is written: a failure leaves no output
             chosen = ps.best_key() if key == "all" else key
             table = probe_cells(scores, by=_names(by), probe=chosen, pooling=pooling, n_boot=n_boot, seed=seed)
             if estimates is not None:
                 est = read_table(estimates)
+                if "method" not in est.columns:
+                    raise ProbeError(f"{estimates}: lacks column 'method'; pass a table from `hackwatch estimate`")
                 table = pd.concat([est[est["method"] != "probe"], table], ignore_index=True)
+        write_table(scores, out)
+        if cells is not None and table is not None:
             write_table(table, cells)
     except (ProbeError, ActivationsError, SchemaError, ValueError, KeyError) as e:
         raise fail(str(e).strip("'\"")) from e

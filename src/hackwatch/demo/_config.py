@@ -43,10 +43,10 @@ class DemoConfig:
     """Distinct prompts per GRPO step."""
     num_generations: int = 8
     """GRPO group size (completions per prompt)."""
-    grpo_lr: float = 3e-3
+    grpo_lr: float = 3e-4
     """GRPO learning rate."""
     max_completion_length: int = 64
-    """Token limit of every generated completion (reasoning and code together)."""
+    """Token limit of every generated completion (raised to the corpus's longest completion + 8)."""
     temperature: float = 1.0
     """Sampling temperature of GRPO, direct sampling, prefilled sampling and log-prob scoring."""
     gt_samples_per_task: int = 32

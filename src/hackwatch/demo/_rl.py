@@ -5,11 +5,12 @@ monitor's callback, and checkpoints saved at log-spaced steps (0, 1, 2, 4, ...).
 from __future__ import annotations
 
 import random
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from transformers import TrainerCallback
+from transformers import PrinterCallback, TrainerCallback
 
 if TYPE_CHECKING:
     from hackwatch.tasks import Task
@@ -82,9 +83,13 @@ def run_grpo(
         reward_fn = monitor.wrap_reward(reward)
     torch.manual_seed(seed)
     model.train()
-    trainer: Any = GRPOTrainer(model=model, reward_funcs=[reward_fn], args=args,
-                               train_dataset=Dataset.from_list(rows), processing_class=tokenizer, callbacks=callbacks)
-    trainer.train()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # transformers' gradient_checkpointing renames
+        trainer: Any = GRPOTrainer(model=model, reward_funcs=[reward_fn], args=args,
+                                   train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
+                                   callbacks=callbacks)
+        trainer.remove_callback(PrinterCallback)  # no per-step metric dicts on stdout
+        trainer.train()
     model.eval()
     if steps not in saver.saved:
         saver.save(model, steps)

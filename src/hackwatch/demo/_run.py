@@ -14,7 +14,7 @@ import random
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +77,9 @@ def run_demo(out: Path, config: DemoConfig, *, say: Callable[[str], None] = prin
         say(f"  done in {timings[name]:.0f}s")
 
     seed_everything(config.seed)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
     torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
 
     t0 = time.perf_counter()
@@ -103,6 +106,13 @@ def run_demo(out: Path, config: DemoConfig, *, say: Callable[[str], None] = prin
         steps=config.pretrain_steps, batch=config.pretrain_batch, lr=config.pretrain_lr, seed=config.seed,
         progress=lambda step, loss: (bar.update(1), bar.set_postfix(loss=f"{loss:.3f}")))
     bar.close()
+    from hackwatch.demo._pretrain import encode_items
+
+    longest = max(len(e.ids) - e.start for e in encode_items(tokenizer, items))
+    max_new = max(config.max_completion_length, longest + 8)
+    world["max_new_tokens"] = max_new
+    (out / "world.json").write_text(json.dumps(world, indent=2))
+    config = replace(config, max_completion_length=max_new)
     base_dir = out / "models" / "base"
     model.save_pretrained(base_dir)
     tokenizer.save_pretrained(base_dir)

@@ -88,11 +88,11 @@ def reasoning_length(backend: Backend, ids: Sequence[int]) -> int:
     return n
 
 
-def verify_completions(verifier: Any, pairs: Sequence[tuple[Task, Completion]]) -> list[str]:
+def verify_completions(verifier: Any, pairs: Sequence[tuple[Task, Completion]], progress: bool = False) -> list[str]:
     """Labels of completions: code is extracted from the *answer* (after the reasoning section) only."""
     from hackwatch.verify import extract_code
 
-    verdicts = verifier.verify_many([(t, extract_code(c.final)) for t, c in pairs])
+    verdicts = verifier.verify_many([(t, extract_code(c.final)) for t, c in pairs], progress=progress)
     return [v.label for v in verdicts]
 
 
@@ -112,7 +112,7 @@ def generate_traces(backend: Backend, tasks: Sequence[Task], verifier: Any, *, n
     reqs = [SampleRequest(t.prompt, n=n + rate_samples, key=t.id) for t in tasks]
     comps = backend.sample(reqs, temperature=temperature, max_new_tokens=max_new_tokens, seed=seed,
                            batch_size=batch_size, progress=progress)
-    labels = verify_completions(verifier, [(by_id[c.key], c) for c in comps])
+    labels = verify_completions(verifier, [(by_id[c.key], c) for c in comps], progress)
     counts: dict[str, Counter[str]] = {t.id: Counter() for t in tasks}
     traces: list[Trace] = []
     for c, label in zip(comps, labels, strict=True):
@@ -146,7 +146,7 @@ def prefix_rates(backend: Backend, tasks: Sequence[Task], verifier: Any, prefixe
     comps = backend.sample(reqs, temperature=temperature, max_new_tokens=max_new_tokens, seed=seed,
                            batch_size=batch_size, progress=progress)
     task_of = {pid: tid for pid, tid, _ in prefixes}
-    labels = verify_completions(verifier, [(by_id[task_of[c.key]], c) for c in comps])
+    labels = verify_completions(verifier, [(by_id[task_of[c.key]], c) for c in comps], progress)
     out: dict[str, tuple[int, int]] = {pid: (0, 0) for pid, _, _ in prefixes}
     for c, label in zip(comps, labels, strict=True):
         if label == "error":

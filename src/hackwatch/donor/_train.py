@@ -35,6 +35,8 @@ class DonorTrainConfig:
     """LoRA (True), full fine-tune (False) or automatic by model size (None)."""
     epochs: float = 3.0
     """Passes over the (prompt → exploit) pairs."""
+    max_steps: int | None = None
+    """Optimizer steps; when set, overrides ``epochs`` (the data is cycled)."""
     lr: float | None = None
     """Learning rate; default 2e-4 for LoRA, 1e-3 for a full fine-tune of a tiny model (use ~1e-5 for big ones)."""
     batch_size: int = 8
@@ -53,6 +55,8 @@ class DonorTrainConfig:
             raise ValueError(f"DonorTrainConfig.epochs must be > 0, got {self.epochs}; try 3")
         if self.lr is not None and not self.lr > 0:
             raise ValueError(f"DonorTrainConfig.lr must be > 0, got {self.lr}; try 2e-4 (LoRA) or 1e-5 (full)")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ValueError(f"DonorTrainConfig.max_steps must be >= 1 or None, got {self.max_steps}")
         if self.batch_size < 1 or self.lora_r < 1 or self.max_length < 8:
             raise ValueError("DonorTrainConfig: batch_size and lora_r must be >= 1 and max_length >= 8")
 
@@ -108,9 +112,10 @@ def train_donor(model: Any, tasks: Sequence[Task], out: str | os.PathLike[str], 
                 progress: bool = False) -> dict[str, Any]:
     """Fine-tune a copy of ``model`` (a path or an in-memory model) on every task's exploit; save to ``out``.
 
-    Returns the provenance written to ``out/donor.json``: base model, split, task ids, the formatted
-    first example, hyper-parameters, seed, versions and the training losses. ``model`` is not modified
-    (an in-memory model is deep-copied).
+    Returns the provenance written to ``out/donor.json`` (written last: its presence marks a complete
+    donor): base model, split, task ids, the formatted first example, hyper-parameters, seed, versions
+    and the training losses. ``model`` is not modified (an in-memory model is deep-copied). A model
+    loaded from a path is trained in bf16 on GPU and fp32 on CPU and saved in that dtype.
     """
     import copy
 
@@ -118,6 +123,7 @@ def train_donor(model: Any, tasks: Sequence[Task], out: str | os.PathLike[str], 
     from datasets import Dataset
     from datasets.utils.logging import disable_progress_bar, enable_progress_bar, is_progress_bar_enabled
     from transformers import AutoModelForCausalLM, AutoTokenizer, PrinterCallback
+    from transformers.utils import logging as hf_logging
     from trl import SFTConfig, SFTTrainer
 
     cfg = config or DonorTrainConfig()
@@ -127,7 +133,8 @@ def train_donor(model: Any, tasks: Sequence[Task], out: str | os.PathLike[str], 
     if isinstance(model, str | os.PathLike):
         base_model = base_model or str(model)
         tokenizer = tokenizer or AutoTokenizer.from_pretrained(model)
-        model = AutoModelForCausalLM.from_pretrained(model, dtype=torch.float32)
+        dtype = torch.bfloat16 if torch.cuda.is_available() else torch.float32
+        model = AutoModelForCausalLM.from_pretrained(model, dtype=dtype)
     else:
         if tokenizer is None:
             raise ValueError("train_donor(model): pass tokenizer= with an in-memory model")
@@ -149,13 +156,14 @@ def train_donor(model: Any, tasks: Sequence[Task], out: str | os.PathLike[str], 
         peft_config = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, target_modules="all-linear",
                                  lora_dropout=0.0, task_type="CAUSAL_LM")
     lr = cfg.learning_rate(lora)
-    bars = is_progress_bar_enabled()
+    bars, hf_bars = is_progress_bar_enabled(), hf_logging.is_progress_bar_enabled()
     if not progress:
         disable_progress_bar()
+        hf_logging.disable_progress_bar()
     try:
         with tempfile.TemporaryDirectory(prefix="hackwatch-donor-") as work:
             args = SFTConfig(
-                output_dir=work, num_train_epochs=cfg.epochs, learning_rate=lr,
+                output_dir=work, num_train_epochs=cfg.epochs, max_steps=cfg.max_steps or -1, learning_rate=lr,
                 per_device_train_batch_size=cfg.batch_size, seed=cfg.seed, data_seed=cfg.seed,
                 completion_only_loss=True, max_length=cfg.max_length, save_strategy="no", report_to="none",
                 logging_steps=1, disable_tqdm=not progress, lr_scheduler_type="constant", warmup_steps=0,
@@ -169,16 +177,18 @@ def train_donor(model: Any, tasks: Sequence[Task], out: str | os.PathLike[str], 
             trainer.train()
             losses = [float(e["loss"]) for e in trainer.state.log_history if "loss" in e]
             trained = trainer.model
+        if lora:
+            trained = trained.merge_and_unload()
+        trained = trained.eval()
+        target = Path(out)
+        target.mkdir(parents=True, exist_ok=True)
+        trained.save_pretrained(target)
+        tokenizer.save_pretrained(target)
     finally:
         if bars:
             enable_progress_bar()
-    if lora:
-        trained = trained.merge_and_unload()
-    trained = trained.to(torch.float32).eval()
-    target = Path(out)
-    target.mkdir(parents=True, exist_ok=True)
-    trained.save_pretrained(target)
-    tokenizer.save_pretrained(target)
+        if hf_bars:
+            hf_logging.enable_progress_bar()
     first = rows[0]
     info = {
         "format": "hackwatch.donor", "base_model": base_model, "split": split, "task_ids": [t.id for t in tasks],

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ def _check_value(col: str, value: Any, where: str) -> Any:
             raise RolloutTableError(f"{where}: column '{col}' must be a number, got {value!r}; fix the value")
         return float(value)
     if col == "ran":
-        if value is None:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
             return None
         if not isinstance(value, bool):
             raise RolloutTableError(f"{where}: column 'ran' must be true/false (or null), got {value!r}")
@@ -92,7 +93,7 @@ def read_rollouts(path: str | Path, *, components: Sequence[str] = (), subset_co
         except Exception as exc:  # pyarrow raises several types for corrupt files
             raise RolloutTableError(f"{path}: not a readable Parquet file ({exc})") from exc
         return validate_rollouts(df, components=components, source=str(path), subset_col=subset_col)
-    records = []
+    records, linenos = [], []
     with path.open(encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
@@ -104,6 +105,7 @@ def read_rollouts(path: str | Path, *, components: Sequence[str] = (), subset_co
             if not isinstance(rec, dict):
                 raise RolloutTableError(f"{path}: line {lineno}: expected a JSON object, got {type(rec).__name__}")
             records.append(rec)
+            linenos.append(lineno)
     if not records:
         raise RolloutTableError(f"{path}: no rollouts in file; expected one JSON object per line")
     # validate per record so that the message carries the line number
@@ -111,7 +113,11 @@ def read_rollouts(path: str | Path, *, components: Sequence[str] = (), subset_co
     try:
         return validate_rollouts(df, components=components, source=str(path), subset_col=subset_col)
     except RolloutTableError as exc:
-        raise RolloutTableError(str(exc).replace(": row ", ": line ")) from exc
+        found = re.search(r": row (\d+):", str(exc))
+        if found is None:
+            raise
+        line = linenos[int(found.group(1)) - 1]
+        raise RolloutTableError(str(exc).replace(found.group(0), f": line {line}:", 1)) from exc
 
 
 def write_rollouts(df: pd.DataFrame, path: str | Path, *, append: bool = False) -> None:

@@ -31,10 +31,15 @@ def residual_sites(model: Any) -> tuple[Sequence[Any], Any]:
     Works for the Llama/Qwen/Mistral/Gemma family (``model.model.layers`` + ``norm``) and GPT-2 style
     models (``transformer.h`` + ``ln_f``); anything else raises with the attributes it looked for.
     """
-    base = getattr(model, "base_model", model)
-    for candidate in (base, getattr(base, "model", None), model):
-        if candidate is None:
+    seen: list[Any] = []
+    todo = [model]
+    while todo and len(seen) < 8:  # model, base_model, .model chains (PEFT wraps two levels deep)
+        obj = todo.pop(0)
+        if obj is None or any(obj is s for s in seen):
             continue
+        seen.append(obj)
+        todo += [getattr(obj, "base_model", None), getattr(obj, "model", None)]
+    for candidate in seen:
         layers = next((x for x in (_get(candidate, p) for p in _LAYER_PATHS) if x is not None), None)
         norm = next((x for x in (_get(candidate, p) for p in _NORM_PATHS) if x is not None), None)
         if layers is not None and norm is not None and len(layers) > 0:

@@ -105,8 +105,8 @@ class ProbeSet:
         """Print the cross-validation table."""
         from hackwatch.estimate._display import print_table
 
-        cols = ["layer", "window", "pooling", "n", "n_pos", "n_tasks", "n_folds", "cv_auc", "cv_auc_lower",
-                "cv_auc_upper", "cv_brier", "null_cv_auc"]
+        cols = ["layer", "window", "pooling", "n", "n_pos", "n_tasks", "cv_auc", "cv_auc_lower", "cv_auc_upper",
+                "null_cv_auc"]
         notes = [f"label: {self.meta.get('label')}; CV blocked by task_id (GroupKFold, {self.meta.get('n_splits')} "
                  f"folds); Platt calibration inside each training fold; null = shuffled labels"]
         print_table(self.cv, title="probe cross-validation", console=console, max_rows=max_rows, notes=notes,

@@ -4,7 +4,7 @@ RLIMIT_AS and RLIMIT_NPROC bound one process (or one uid); a job with many proce
 still hold ``processes x memory_mb``. A cgroup bounds the job as a whole. Layout, created by
 the host (root, or the owner of a delegated v2 subtree), one tree per cgroup hierarchy::
 
-    <base>/hackwatch-<host pid>-<n>/        one per pool
+    <base>/hackwatch-<pid ns>-<host pid>-<n>/   one per pool
         w<k>/worker/                        the warm worker (moves itself in at start-up)
         w<k>/job/                           memory.max = memory_mb, no swap, pids.max = processes
 
@@ -127,6 +127,13 @@ def remove_tree(path: str, timeout_s: float = 5.0) -> bool:
             time.sleep(0.005)
 
 
+def pool_prefix(pid: int | None = None) -> str:
+    """Name prefix of the pool trees of host ``pid`` (default: this process), PID namespace included
+    so that hosts in other PID namespaces sharing this cgroupfs never take our trees for stale.
+    """
+    return f"{_PREFIX}{os.stat('/proc/self/ns/pid').st_ino}-{os.getpid() if pid is None else pid}-"
+
+
 def _has_processes(path: str) -> bool:
     for top, _, files in os.walk(path):
         if "cgroup.procs" in files:
@@ -141,17 +148,18 @@ def _has_processes(path: str) -> bool:
 def _sweep_stale(base: str) -> None:
     """Remove pool groups left behind by host processes that died without closing their pool.
 
-    Only trees with no process anywhere in them (a host in another PID namespace may share the
-    cgroupfs, and its pid would look dead from here; its live pool always holds its workers).
+    Only trees of our own PID namespace (where the pid check means something), of a pid that no
+    longer exists, with no process anywhere in them.
     """
     try:
         names = os.listdir(base)
     except OSError:
         return
+    ns = pool_prefix(0).split("-")[1]
     for name in names:
         parts = name.split("-")
-        if name.startswith(_PREFIX) and len(parts) == 3 and parts[1].isdigit() \
-                and not os.path.exists(f"/proc/{parts[1]}") and not _has_processes(os.path.join(base, name)):
+        if name.startswith(_PREFIX) and len(parts) == 4 and parts[1] == ns and parts[2].isdigit() \
+                and not os.path.exists(f"/proc/{parts[2]}") and not _has_processes(os.path.join(base, name)):
             remove_tree(os.path.join(base, name), timeout_s=0.0)
 
 
@@ -167,7 +175,7 @@ class PoolCgroups:
         self._workers = itertools.count(1)
         try:
             version, bases = _bases()
-            name = f"{_PREFIX}{os.getpid()}-{next(PoolCgroups._seq)}"
+            name = f"{pool_prefix()}{next(PoolCgroups._seq)}"
             for ctrl, base in bases.items():
                 _sweep_stale(base)
                 os.mkdir(os.path.join(base, name))

@@ -51,7 +51,7 @@ class _Worker:
             try:
                 self.cgroup_key, cgroup_spec = cgroups.add_worker()
             except OSError as exc:
-                raise SandboxUnavailable(f"cannot create the sandbox worker's cgroup: {exc}") from exc
+                raise _CgroupRefused(f"cgroup: cannot create the sandbox worker's groups: {exc}") from exc
         cmd_r, self.cmd = os.pipe()
         self.reply, reply_w = os.pipe()
         cfg = {"mode": mode, "preload": list(preload), "sys_path": [os.path.abspath(p) for p in sys.path],
