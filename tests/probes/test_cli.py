@@ -190,4 +190,7 @@ def test_train_and_score_malformed_inputs(sampled, captured, tmp_path):
            "not a probe directory")
     _fails(["probe", "score", "--probe", str(probe_dir), "--acts", str(acts_dir), "--out",
             str(tmp_path / "s.jsonl"), "--estimates", str(tmp_path / "e.parquet")], "--cells")
-    assert not (tmp_path / "s.jsonl").exists()
+    no_method = _write(tmp_path / "est.jsonl", [{"checkpoint": "ck-5", "exploit_type": "x"}])
+    _fails(["probe", "score", "--probe", str(probe_dir), "--acts", str(acts_dir), "--out", str(tmp_path / "s.jsonl"),
+            "--cells", str(tmp_path / "c.jsonl"), "--estimates", str(no_method)], "lacks column 'method'")
+    assert not (tmp_path / "s.jsonl").exists() and not (tmp_path / "c.jsonl").exists()
