@@ -33,6 +33,10 @@ def with_(section: str, key: str, value: object) -> dict:
     ("donor", "prefix_lengths", [5, "x"], "config.toml: [donor].prefix_lengths: expected a list of positive integers"),
     ("tasks", "exploit_types", "assert_bypass", "config.toml: [tasks].exploit_types: expected a list of strings"),
     ("report", "toy_banner", "yes", 'config.toml: [report].toy_banner: expected true or false, got "yes"'),
+    ("estimate", "missing_donor_rate", "zero",
+     'config.toml: [estimate].missing_donor_rate: expected one of uncorrected, drop, error, got "zero"'),
+    ("estimate", "missing_donor_rate", "upper",
+     "config.toml: [estimate].missing_donor_rate: 'upper' needs the number of donor continuations"),
     ("sampling", "temprature", 0.5, "config.toml: [sampling].temprature: unknown key; known keys: direct_samples"),
 ])
 def test_invalid_values_name_the_key(section: str, key: str, value: object, message: str) -> None:
@@ -148,10 +152,10 @@ def test_prefix_bank_errors_name_file_row_and_column(tmp_path: Path) -> None:
     assert bank["prefix_id"].tolist() == ["p1"] and list(bank["prefix_ids"].iloc[0]) == [5, 6, 7]
     assert bank["trace_id"].tolist() == ["p1"] and bank["logp_donor_bank"].tolist() == [-4.0]
     cfg, tasks = _bank_config(tmp_path, [good, {**good, "prefix_id": "p2", "prefix_tokens": 4}])
-    with pytest.raises(ConfigError, match=r"bank.jsonl: row 2, column 'prefix_tokens': says 4 but prefix_ids holds 3"):
+    with pytest.raises(ConfigError, match=r"bank.jsonl: row 1, column 'prefix_tokens': says 4 but prefix_ids holds 3"):
         load_bank(cfg, tasks)
     cfg, tasks = _bank_config(tmp_path, [good, good])
-    with pytest.raises(ConfigError, match=r"bank.jsonl: row 2, column 'prefix_id': duplicate prefix id 'p1'"):
+    with pytest.raises(ConfigError, match=r"bank.jsonl: row 1, column 'prefix_id': duplicate prefix id 'p1'"):
         load_bank(cfg, tasks)
     cfg, tasks = _bank_config(tmp_path, [{k: v for k, v in good.items() if k != "prefix_ids"}])
     with pytest.raises(ConfigError, match=r"bank.jsonl: prefix bank lacks column 'prefix_ids or prefix_token_ids"):

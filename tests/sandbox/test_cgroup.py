@@ -19,6 +19,8 @@ from hackwatch.sandbox._classify import to_result
 from tests.sandbox.test_hostile import assert_healthy
 
 H = "tests.sandbox.hostile:"
+PRELOAD = ["tests.sandbox.hostile"]
+"""Entry modules outside the interpreter prefix must be preloaded: the job's view hides the repo."""
 
 
 def _cgroup_version() -> tuple[str | None, str | None]:
@@ -51,7 +53,7 @@ def _leftovers(roots: dict[str, str]) -> list[str]:
 def test_many_process_memory_bomb_is_capped_per_job() -> None:
     """8 children x 400 MiB each fit RLIMIT_AS (1024 MiB per process) but not the job's 1024 MiB total."""
     limits = Limits(memory_mb=1024, wall_seconds=30, cpu_seconds=20)
-    with SandboxPool(1, limits=limits, mode="namespaces") as pool:
+    with SandboxPool(1, limits=limits, mode="namespaces", preload=PRELOAD) as pool:
         assert pool.cgroup == CGROUP
         res = pool.run(H + "memory_bomb_children", [8, 400, 30])
         assert (res.value, res.killed_reason, res.timed_out, res.cgroup) == (None, "memory", False, CGROUP), res
@@ -67,7 +69,7 @@ def test_many_process_memory_bomb_is_capped_per_job() -> None:
 @needs_cgroup
 @needs_namespaces
 def test_pids_limit_holds_per_job() -> None:
-    with SandboxPool(1, mode="namespaces") as pool:
+    with SandboxPool(1, mode="namespaces", preload=PRELOAD) as pool:
         res = pool.run(H + "count_forks", 200, limits=Limits(processes=16, wall_seconds=10))
         assert res.value == {"forked": 15, "errno": errno.EAGAIN}, res  # 15 children + the job itself
         events = dict(line.split() for line in _job_file(pool, "pids", "pids.events").read_text().splitlines())
@@ -80,7 +82,7 @@ def test_pids_limit_holds_per_job() -> None:
 @needs_cgroup
 @needs_namespaces
 def test_job_runs_in_its_workers_job_group() -> None:
-    with SandboxPool(1, mode="namespaces") as pool:
+    with SandboxPool(1, mode="namespaces", preload=PRELOAD) as pool:
         text = pool.run(H + "own_cgroup", None).value
         key = pool._all[0].cgroup_key
         name = os.path.basename(pool._cgroups.roots["" if pool.cgroup == "v2" else "memory"])  # type: ignore
@@ -92,7 +94,7 @@ def test_job_runs_in_its_workers_job_group() -> None:
 @needs_cgroup
 def test_no_cgroup_left_after_close_even_with_replaced_workers() -> None:
     mode = "namespaces" if sandbox_mode_available("namespaces") else "rlimits"
-    pool = SandboxPool(2, mode=mode)
+    pool = SandboxPool(2, mode=mode, preload=PRELOAD)
     roots = dict(pool._cgroups.roots)  # type: ignore[union-attr]
     assert all(os.path.isdir(r) for r in roots.values())
     assert pool.run(H + "normal", [1]).value["sum"] == 1
@@ -116,7 +118,7 @@ def test_stale_groups_of_dead_hosts_are_swept() -> None:
     foreign = Path(base, f"hackwatch-1-{dead.pid}-1")  # another PID namespace: not ours to judge
     foreign.mkdir()
     try:
-        with SandboxPool(1, mode="rlimits"):
+        with SandboxPool(1, mode="rlimits", preload=PRELOAD):
             assert not stale.parent.parent.exists() and foreign.exists()
     finally:
         foreign.rmdir()
@@ -128,7 +130,7 @@ def test_unwritable_cgroup_keeps_rlimits_and_warns_once(monkeypatch: pytest.Monk
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for _ in range(2):
-            with SandboxPool(1, mode="rlimits") as pool:
+            with SandboxPool(1, mode="rlimits", preload=PRELOAD) as pool:
                 assert pool.cgroup is None
                 res = pool.run(H + "normal", [4])
                 assert (res.value["sum"], res.cgroup, res.mode) == (4, None, "rlimits")
@@ -138,7 +140,7 @@ def test_unwritable_cgroup_keeps_rlimits_and_warns_once(monkeypatch: pytest.Monk
 def test_cgroup_off_is_silent() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        with SandboxPool(1, mode="rlimits", cgroup="off") as pool:
+        with SandboxPool(1, mode="rlimits", cgroup="off", preload=PRELOAD) as pool:
             assert pool.cgroup is None and pool.run(H + "normal", [2]).cgroup is None
     with pytest.raises(ValueError, match="cgroup must be"):
         SandboxPool(1, cgroup="v3")  # type: ignore[arg-type]
@@ -164,7 +166,7 @@ def test_worker_refusing_its_cgroup_runs_the_pool_without(monkeypatch: pytest.Mo
     monkeypatch.setattr(PoolCgroups, "add_worker", broken)
     monkeypatch.setattr(pool_module, "_warned_no_cgroup", False)
     with pytest.warns(RuntimeWarning, match="no writable cgroup \\(cgroup: "):
-        pool = SandboxPool(1, mode="rlimits")
+        pool = SandboxPool(1, mode="rlimits", preload=PRELOAD)
     with pool:
         assert pool.cgroup is None and pool.run(H + "normal", [3]).value["sum"] == 3
     assert pool._cgroups is None

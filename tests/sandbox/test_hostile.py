@@ -16,6 +16,8 @@ from hackwatch.sandbox import Limits, SandboxPool, sandbox_mode_available
 from tests.helpers import REPO
 
 H = "tests.sandbox.hostile:"
+PRELOAD = ["tests.sandbox.hostile"]
+"""Entry modules outside the interpreter prefix must be preloaded: the job's view hides the repo."""
 LIMITS = Limits(cpu_seconds=2, wall_seconds=4, memory_mb=768, processes=32, output_bytes=4096)
 
 pytestmark = pytest.mark.skipif(not sandbox_mode_available("namespaces"),
@@ -61,7 +63,7 @@ def job_uid_processes(pool: SandboxPool) -> list[int]:
 
 @pytest.fixture(scope="module")
 def pool() -> Iterator[SandboxPool]:
-    with SandboxPool(2, limits=LIMITS, mode="namespaces") as p:
+    with SandboxPool(2, limits=LIMITS, mode="namespaces", preload=PRELOAD) as p:
         yield p
 
 
@@ -177,7 +179,7 @@ def test_no_network() -> None:
     thread.start()
     try:
         assert HostileClient(port).reachable_from_host()  # the server is real and reachable from here
-        with SandboxPool(1, limits=LIMITS, mode="namespaces") as p:
+        with SandboxPool(1, limits=LIMITS, mode="namespaces", preload=PRELOAD) as p:
             res = p.run(H + "connect", port)
             assert res.value.startswith("refused"), res
     finally:

@@ -17,12 +17,15 @@ from hackwatch.sandbox import Limits, SandboxPool, SandboxUnavailable, sandbox_m
 from tests.helpers import REPO
 
 H = "tests.sandbox.hostile:"
+PRELOAD = ["tests.sandbox.hostile"]
+"""Entry modules outside the interpreter prefix must be preloaded: the job's view hides the repo."""
 MODES = ["rlimits"] + (["namespaces"] if sandbox_mode_available("namespaces") else [])
 
 
 @pytest.fixture(scope="module", params=MODES)
 def pool(request: pytest.FixtureRequest) -> Iterator[SandboxPool]:
-    with SandboxPool(1, mode=request.param, limits=Limits(wall_seconds=5, output_bytes=1000)) as p:
+    with SandboxPool(1, mode=request.param, limits=Limits(wall_seconds=5, output_bytes=1000),
+                     preload=PRELOAD) as p:
         yield p
 
 
@@ -70,12 +73,12 @@ def test_fallback_warns_and_records_mode(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(pool_module._Worker, "handshake", refuse)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        with SandboxPool(1, mode="auto") as p:
+        with SandboxPool(1, mode="auto", preload=PRELOAD) as p:
             assert p.mode == "rlimits"
             assert p.run(H + "normal", [2]).mode == "rlimits"
     assert any("falling back to mode='rlimits'" in str(w.message) for w in caught)
     with pytest.raises(SandboxUnavailable, match="simulated"):
-        SandboxPool(1, mode="namespaces")
+        SandboxPool(1, mode="namespaces", preload=PRELOAD)
 
 
 def test_invalid_arguments() -> None:
@@ -86,7 +89,7 @@ def test_invalid_arguments() -> None:
 
 
 def test_closed_pool_refuses_and_leaves_no_process() -> None:
-    p = SandboxPool(2, mode=MODES[-1])
+    p = SandboxPool(2, mode=MODES[-1], preload=PRELOAD)
     pids = [w.proc.pid for w in p._all]
     p.close()
     assert all(not Path(f"/proc/{pid}").exists() for pid in pids)
@@ -98,7 +101,7 @@ _UNPRIVILEGED = """
 import json, sys
 from hackwatch.sandbox import SandboxPool
 victim = sys.argv[1]
-with SandboxPool(2, mode="namespaces") as p:
+with SandboxPool(2, mode="namespaces", preload=["tests.sandbox.hostile"]) as p:
     out = {"mode": p.mode,
            "write": p.run("tests.sandbox.hostile:write_files", [victim, "/tmp/ok"]).value,
            "remount": p.run("tests.sandbox.hostile:remount", None).value,
@@ -142,6 +145,6 @@ def test_contract_kill_parent_is_contained(pool: SandboxPool) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_setup_failure_is_unavailable_not_a_result(mode: str) -> None:
-    with SandboxPool(1, mode=mode) as p:
+    with SandboxPool(1, mode=mode, preload=["tests.sandbox.broken_setup"]) as p:
         with pytest.raises(SandboxUnavailable, match="set-up failed: OSError: setrlimit refused"):
             p.run("tests.sandbox.broken_setup:entry", None)

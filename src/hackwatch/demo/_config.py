@@ -27,11 +27,11 @@ class DemoConfig:
     """How many of the chosen types form the donor split (the donor is fine-tuned on their exploits)."""
     layers: int = 2
     """Transformer layers of the tiny subject model."""
-    hidden: int = 96
+    hidden: int = 128
     """Hidden size of the tiny subject model."""
     vocab_size: int = 2048
     """BPE vocabulary trained on the synthetic corpus."""
-    pretrain_steps: int = 500
+    pretrain_steps: int = 900
     """Optimizer steps of pretraining on the synthetic corpus."""
     pretrain_batch: int = 16
     """Sequences per pretraining step (drawn with the corpus weights)."""
@@ -43,7 +43,7 @@ class DemoConfig:
     """Distinct prompts per GRPO step."""
     num_generations: int = 8
     """GRPO group size (completions per prompt)."""
-    grpo_lr: float = 3e-4
+    grpo_lr: float = 5e-4
     """GRPO learning rate."""
     max_completion_length: int = 64
     """Token limit of every generated completion (raised to the corpus's longest completion + 8)."""
@@ -51,9 +51,9 @@ class DemoConfig:
     """Sampling temperature of GRPO, direct sampling, prefilled sampling and log-prob scoring."""
     gt_samples_per_task: int = 32
     """Direct samples per task and checkpoint for the ground-truth rate."""
-    donor_epochs: int = 40
-    """SFT epochs of the donor on donor-split exploit code (no reasoning)."""
-    donor_lr: float = 2e-3
+    donor_steps: int = 80
+    """SFT steps of the donor (donor-split exploit code without reasoning, 1:1 with corpus replay)."""
+    donor_lr: float = 3e-4
     """Learning rate of the donor's full fine-tune."""
     donor_prefix_attempts: int = 4
     """Donor continuations per prefix for the exploit-conditioning correction ``â_D(x,z)``."""
@@ -105,8 +105,8 @@ def demo_config(size: str = "default", seed: int = 0) -> DemoConfig:
     if size == "default":
         return base
     return replace(
-        base, size="small", n_types=4, tasks_per_type=2, donor_types=1, hidden=64, vocab_size=1536,
-        pretrain_steps=300, grpo_steps=8, grpo_prompts_per_step=4, num_generations=6, gt_samples_per_task=16,
-        donor_epochs=40, donor_prefix_attempts=2, donor_samples_per_task=12, prefixes_per_task=2,
+        base, size="small", n_types=4, tasks_per_type=2, donor_types=1, hidden=96, vocab_size=1536,
+        pretrain_steps=600, grpo_steps=8, grpo_prompts_per_step=4, num_generations=6, gt_samples_per_task=16,
+        donor_steps=60, donor_prefix_attempts=2, donor_samples_per_task=12, prefixes_per_task=2,
         prefix_lengths=(2, 5, 10), attempts_per_prefix=2, locked_steps=4,
     )

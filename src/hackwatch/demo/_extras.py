@@ -4,7 +4,9 @@ against the ground truth, the locked-organism contrast, and the headline tables.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,7 +57,10 @@ def locked_panel(out_dir: Path, config: DemoConfig) -> pd.DataFrame:
     organism = build_locked_organism(seed=config.seed)
     cb = HackwatchCallback(table_path=out_dir / "rollouts.parquet", flags_path=out_dir / "flags.parquet",
                            num_generations=4)
-    run_toy_grpo(organism, steps=config.locked_steps, seed=config.seed, num_generations=4, callback=cb)
+    # run_toy_grpo keeps TRL's console printer: send its per-step dicts to a log file, not the terminal.
+    with open(out_dir / "train.log", "w") as log, contextlib.redirect_stdout(log), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run_toy_grpo(organism, steps=config.locked_steps, seed=config.seed, num_generations=4, callback=cb)
     return flags_frame(cb.flags)
 
 
@@ -114,8 +119,9 @@ def summarise(out: Path, config: DemoConfig, plans: Sequence[TypePlan], donor_ty
     emerged: dict[str, bool] = {}
     for p in plans:
         d = direct[direct["exploit_type"] == p.exploit_type].sort_values("step")
-        rates = d["value"].to_numpy(float)
-        em = bool(len(rates) and np.nanmax(rates) > config.threshold)
+        # Sample-pooled empirical rate (the estimator leaves `value` empty when no exploit was seen).
+        rates = (d["successes"].to_numpy(float) / d["n"].clip(lower=1).to_numpy(float))
+        em = bool(len(rates) and rates.max() > config.threshold)
         emerged[p.exploit_type] = em
         rows.append({"exploit_type": p.exploit_type, "split": "donor" if p.exploit_type in donor_types else "heldout",
                      "base_rate_corpus": p.exploit_rate, "hard": p.hard, "style": p.style,

@@ -150,7 +150,8 @@ def run_demo(out: Path, config: DemoConfig, *, say: Callable[[str], None] = prin
             "sample it with reasoning, keep verified exploit traces -> prefix bank")
         seed_everything(config.seed + 2)
         bank_path, donor_dir, missing = build_donor_bank(
-            base_dir, tasks, [t for t in tasks if t.exploit_type in donor_types], verifier, out / "donor", config)
+            base_dir, items, tasks, [t for t in tasks if t.exploit_type in donor_types], verifier, out / "donor",
+            config)
         if missing:
             say(f"  {len(missing)} of {len(tasks)} tasks got no exploit trace from the donor (no prefixes for them)")
         stage("donor", t0)

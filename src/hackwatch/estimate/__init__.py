@@ -10,20 +10,24 @@ from hackwatch.estimate._cells import estimate_cells, order_columns
 from hackwatch.estimate._columns import (
     DEFAULT_BY,
     ESTIMATE_COLUMNS,
+    MISSING_DONOR_RATE_POLICIES,
     SCORE_COLUMNS,
     SCORE_OPTIONAL_COLUMNS,
     VERDICT_COLUMNS,
+    MissingDonorRate,
     SchemaError,
     validate_scores,
     validate_verdicts,
 )
 from hackwatch.estimate._direct import direct_rates
+from hackwatch.estimate._donor_rates import zero_success_upper
 from hackwatch.estimate._importance import CellIS, is_cell, is_estimates
 from hackwatch.estimate._io import read_table, write_table
 from hackwatch.estimate._shared import (
     EstimateResult,
     IntervalMethod,
     LowESSWarning,
+    MissingDonorRateWarning,
     MissingVerdictsWarning,
     Pooling,
     SingleSampleWarning,
@@ -36,10 +40,11 @@ from hackwatch.estimate._shared import (
 from hackwatch.estimate._terms import importance_terms
 
 __all__ = [
-    "DEFAULT_BY", "ESTIMATE_COLUMNS", "SCORE_COLUMNS", "SCORE_OPTIONAL_COLUMNS", "VERDICT_COLUMNS",
-    "CellIS", "EstimateResult", "IntervalMethod", "LowESSWarning", "MissingVerdictsWarning", "Pooling",
+    "DEFAULT_BY", "ESTIMATE_COLUMNS", "MISSING_DONOR_RATE_POLICIES", "SCORE_COLUMNS",
+    "SCORE_OPTIONAL_COLUMNS", "VERDICT_COLUMNS", "CellIS", "EstimateResult", "IntervalMethod",
+    "LowESSWarning", "MissingDonorRate", "MissingDonorRateWarning", "MissingVerdictsWarning", "Pooling",
     "SchemaError", "SingleSampleWarning", "StatisticalWarning", "binomial_interval", "direct_rates",
-    "estimate_cells", "importance_terms", "is_cell", "is_estimates", "kish_ess", "logmeanexp",
-    "lower_bounds", "max_weight_share", "order_columns", "read_table", "task_lower_bounds", "validate_scores",
-    "validate_verdicts", "write_table",
+    "estimate_cells", "importance_terms", "is_cell", "is_estimates", "kish_ess", "logmeanexp", "lower_bounds",
+    "max_weight_share", "order_columns", "read_table", "task_lower_bounds", "validate_scores",
+    "validate_verdicts", "write_table", "zero_success_upper",
 ]

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from hackwatch.estimate._bound import lower_bounds
-from hackwatch.estimate._columns import DEFAULT_BY, ESTIMATE_COLUMNS
+from hackwatch.estimate._columns import DEFAULT_BY, ESTIMATE_COLUMNS, MissingDonorRate
 from hackwatch.estimate._direct import direct_rates
 from hackwatch.estimate._importance import is_estimates
 from hackwatch.estimate._shared import EstimateResult, IntervalMethod, Pooling
@@ -36,13 +36,17 @@ def sort_cells(df: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
 
 def estimate_cells(verdicts: pd.DataFrame, scores: pd.DataFrame | None = None, *,
                    by: Sequence[str] = DEFAULT_BY, interval: IntervalMethod = "clopper-pearson",
-                   pooling: Pooling = "sample", donor_correction: bool = True, n_boot: int = 1000,
+                   pooling: Pooling = "sample", donor_correction: bool = True,
+                   missing_donor_rate: MissingDonorRate = "error", n_boot: int = 1000,
                    alpha: float = 0.05, seed: int = 0, verdicts_source: str | None = None,
                    scores_source: str | None = None) -> EstimateResult:
     """Direct, IS and lower-bound estimates per cell, stacked in one table (column ``method``).
 
     Without ``scores`` (or with no prefilled verdicts) only direct rates are produced. Each method's
     details are in :func:`direct_rates`, :func:`is_estimates` and :func:`lower_bounds`.
+    ``missing_donor_rate`` ("error", "uncorrected", "drop", "upper") decides, per IS term, what
+    happens where a donor rate is null (see :func:`importance_terms`); lower bounds use every
+    tested prefix whatever the policy (they need no donor rate).
     """
     by = list(by)
     parts = []
@@ -56,9 +60,11 @@ def estimate_cells(verdicts: pd.DataFrame, scores: pd.DataFrame | None = None, *
         notes += d.notes
     if scores is not None:
         terms = importance_terms(scores, verdicts, by=by, donor_correction=donor_correction,
+                                 missing_donor_rate=missing_donor_rate, alpha=alpha,
                                  scores_source=scores_source, verdicts_source=verdicts_source)
-        est = is_estimates(scores, verdicts, by=by, donor_correction=donor_correction, pooling=pooling,
-                           n_boot=n_boot, alpha=alpha, seed=seed, terms=terms)
+        est = is_estimates(scores, verdicts, by=by, donor_correction=donor_correction,
+                           missing_donor_rate=missing_donor_rate, pooling=pooling, n_boot=n_boot, alpha=alpha,
+                           seed=seed, terms=terms)
         lb = lower_bounds(scores, verdicts, by=by, terms=terms)
         parts += [est.summary, lb.summary]
         notes += est.notes + lb.notes

@@ -8,6 +8,7 @@ once so the docs, the validators and the writers agree.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -44,6 +45,8 @@ SCORE_OPTIONAL_COLUMNS: dict[str, str] = {
     "donor_rate_task": "donor exploit rate on the task, pi_D(x) (needed for the donor correction)",
     "donor_rate_prefix": "donor exploit rate after the prefix, a_D(x,z) (needed for the donor correction)",
     "trace_id": "donor trace the prefix was cut from (nested prefixes share it)",
+    "donor_prefix_attempts": "B, the donor continuations behind donor_rate_prefix (needed by "
+                             "missing_donor_rate='upper' for rows whose a_D is null)",
 }
 
 ESTIMATE_COLUMNS: dict[str, str] = {
@@ -61,13 +64,26 @@ ESTIMATE_COLUMNS: dict[str, str] = {
     "max_weight_share": "share of the IS estimate carried by the largest weight",
     "interval": "clopper-pearson, jeffreys, bootstrap or none",
     "pooling": "sample (pool all samples/terms) or task (average per task first)",
-    "donor_correction": "whether the exploit-conditioning correction log pi_D - log a_D was applied",
+    "donor_correction": "whether the exploit-conditioning correction log pi_D - log a_D was requested "
+                        "(see n_terms_uncorrected / n_terms_dropped / n_terms_upper for the terms that lacked a rate)",
+    "missing_donor_rate": "is: policy for terms without a donor rate (error, uncorrected, drop, upper); null "
+                          "when the correction was not requested",
+    "n_terms_uncorrected": "is: terms without a donor rate used without the correction factor (biased low when "
+                           "a_D < pi_D)",
+    "n_terms_dropped": "is: prefixes without a donor rate left out of the cell (not counted in n)",
+    "n_terms_upper": "is: terms whose missing a_D was replaced by its one-sided Clopper-Pearson upper bound",
     "step": "training step (when checkpoint is in the grouping)",
     "temperature": "sampling temperature of the cell",
 }
 """Estimate table columns after the grouping ("cell") columns."""
 
 DEFAULT_BY: tuple[str, ...] = ("checkpoint", "exploit_type")
+
+MissingDonorRate = Literal["error", "uncorrected", "drop", "upper"]
+"""Per-row policy for IS terms whose donor rate (pi_D or a_D) is null or 0 (see ``_donor_rates``)."""
+
+MISSING_DONOR_RATE_POLICIES: tuple[str, ...] = ("error", "uncorrected", "drop", "upper")
+"""The accepted values of ``missing_donor_rate``."""
 
 
 class SchemaError(ValueError):
@@ -147,12 +163,18 @@ def validate_verdicts(df: pd.DataFrame, *, source: str | None = None,
 
 
 def validate_scores(df: pd.DataFrame, *, source: str | None = None, by: Sequence[str] = DEFAULT_BY,
-                    donor_correction: bool = True) -> pd.DataFrame:
+                    donor_correction: bool = True, missing_donor_rate: MissingDonorRate = "error") -> pd.DataFrame:
     """Check a prefix-score table against its contract and return a normalised copy.
 
-    With ``donor_correction`` the columns ``donor_rate_task`` and ``donor_rate_prefix`` must be
-    present, non-null and in (0, 1].
+    With ``donor_correction`` the rates ``donor_rate_task`` and ``donor_rate_prefix`` are checked: with
+    ``missing_donor_rate="error"`` they must be present, non-null and in (0, 1] (the error names the
+    row and prefix); with any other policy a rate may be null, 0 or its column absent (the policy
+    decides what the term does, see :func:`hackwatch.estimate.importance_terms`), but a present
+    rate must lie in [0, 1].
     """
+    if missing_donor_rate not in MISSING_DONOR_RATE_POLICIES:
+        raise ValueError(f"missing_donor_rate {missing_donor_rate!r} unknown; use one of "
+                         f"{', '.join(MISSING_DONOR_RATE_POLICIES)} (docs/statistics.md)")
     needed = list(dict.fromkeys([*SCORE_COLUMNS, *by]))
     require_columns(df, needed, source=source, kind="scores")
     out = df.reset_index(drop=True)  # index = row number in the input, kept through filtering
@@ -170,18 +192,32 @@ def validate_scores(df: pd.DataFrame, *, source: str | None = None, by: Sequence
     out["task_id"] = out["task_id"].astype(str)
     out["prefix_id"] = out["prefix_id"].astype(str)
     if donor_correction:
+        strict = missing_donor_rate == "error"
+        fix = ("choose a policy for such rows, missing_donor_rate='uncorrected', 'drop' or 'upper' "
+               "(docs/statistics.md), or estimate without the correction (--no-donor-correction)")
         for col in ("donor_rate_task", "donor_rate_prefix"):
             if col not in out.columns:
-                raise SchemaError(f"{_where(source)}: scores table lacks column {col!r} needed for the donor "
-                                  f"correction; add it, or estimate without it (--no-donor-correction)")
-            _check_no_nulls(out, [col], source=source, kind="scores")
+                if strict:
+                    raise SchemaError(f"{_where(source)}: scores table lacks column {col!r} needed for the donor "
+                                      f"correction; add it, or {fix}")
+                out[col] = np.nan
+                continue
             vals = _check_numeric(out, col, source=source, kind="scores").to_numpy(dtype=float)
-            bad = (vals <= 0) | (vals > 1)
+            bad = (vals < 0) | (vals > 1)
+            if strict:
+                bad |= ~(vals > 0)
             if bad.any():
                 row = int(np.flatnonzero(bad)[0])
-                raise SchemaError(f"{_where(source)}: scores row {out.index[row]}, column {col!r}: expected a rate in "
-                                  f"(0, 1], got {vals[row]!r}; a kept donor prefix must have exploited at "
-                                  f"least once")
+                r = out.iloc[row]
+                what = "null" if np.isnan(vals[row]) else repr(float(vals[row]))
+                hint = (f"a null a_D means none of the donor's continuations from this prefix exploited (or none "
+                        f"were run); raise the donor's --prefix-attempts, or {fix}" if col == "donor_rate_prefix"
+                        else f"the bank has no donor rate for this task; {fix}")
+                if not (0 <= vals[row] <= 1) and not np.isnan(vals[row]):
+                    hint = "a rate must lie in [0, 1]"
+                raise SchemaError(f"{_where(source)}: scores row {out.index[row]} (prefix {r['checkpoint']}/"
+                                  f"{r['task_id']}/{r['prefix_id']}), column {col!r}: expected a rate in "
+                                  f"{'(0, 1]' if strict else '[0, 1] or null'}, got {what}; {hint}")
             out[col] = vals
     key = ["checkpoint", "task_id", "prefix_id"]
     dup = out.duplicated(key).to_numpy()

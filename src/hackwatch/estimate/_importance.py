@@ -8,10 +8,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from hackwatch.estimate._columns import DEFAULT_BY
+from hackwatch.estimate._columns import DEFAULT_BY, MissingDonorRate
+from hackwatch.estimate._donor_rates import check_policy
 from hackwatch.estimate._shared import (
     EstimateResult,
     LowESSWarning,
+    MissingDonorRateWarning,
     Pooling,
     SingleSampleWarning,
     StatisticalWarning,
@@ -25,6 +27,18 @@ from hackwatch.estimate._shared import (
 from hackwatch.estimate._terms import importance_terms
 
 LN10 = float(np.log(10.0))
+
+EMPTY_CELL = (float("nan"), float("nan"), float("nan"), 0, 0, 0, float("nan"), float("nan"))
+"""CellIS fields of a cell whose every prefix was dropped (no estimate)."""
+
+_POLICY_STATUS = {"uncorrected": "uncorrected", "drop": "dropped", "upper": "upper"}
+
+_BIAS = {
+    "error": "refused",
+    "uncorrected": "those terms are biased low when a_D < pi_D, likely after 0 of B",
+    "drop": "unbiased only if missingness does not depend on the prefix",
+    "upper": "those terms are understated unless a probability < alpha event occurred",
+}
 
 
 @dataclass(frozen=True)
@@ -79,9 +93,10 @@ def is_cell(log_terms: np.ndarray, task_codes: np.ndarray, *, pooling: Pooling =
 
 
 def is_estimates(scores: pd.DataFrame, verdicts: pd.DataFrame, *, by: Sequence[str] = DEFAULT_BY,
-                 donor_correction: bool = True, pooling: Pooling = "sample", n_boot: int = 1000,
-                 alpha: float = 0.05, seed: int = 0, low_ess: float = 5.0, scores_source: str | None = None,
-                 verdicts_source: str | None = None, terms: pd.DataFrame | None = None) -> EstimateResult:
+                 donor_correction: bool = True, missing_donor_rate: MissingDonorRate = "error",
+                 pooling: Pooling = "sample", n_boot: int = 1000, alpha: float = 0.05, seed: int = 0,
+                 low_ess: float = 5.0, scores_source: str | None = None, verdicts_source: str | None = None,
+                 terms: pd.DataFrame | None = None) -> EstimateResult:
     """IS estimate of the exploit probability per cell (DESIGN.md), reported in log10.
 
     Per (task, prefix): ``λ = log P_τ(z|x) − log D_τ(z|x) + log r̂ + log π̂_D(x) − log â_D(x,z)``;
@@ -91,8 +106,16 @@ def is_estimates(scores: pd.DataFrame, verdicts: pd.DataFrame, *, by: Sequence[s
     bootstrap interval over tasks. Warns (:class:`SingleSampleWarning`) when an estimate rests on
     one or two contributing terms and (:class:`LowESSWarning`) when ESS < ``low_ess`` otherwise.
     Refuses cells that mix temperatures or checkpoints. ``terms`` may pass precomputed
-    :func:`importance_terms` output.
+    :func:`importance_terms` output (made with the same ``donor_correction`` and ``missing_donor_rate``).
+
+    Terms without a donor rate follow ``missing_donor_rate`` (see :func:`importance_terms` and
+    :mod:`hackwatch.estimate._donor_rates` for the bias of each choice); every row reports
+    ``n_terms_uncorrected``, ``n_terms_dropped`` and ``n_terms_upper`` (dropped prefixes are not in
+    ``n``; a cell whose prefixes were all dropped has no value), and a
+    :class:`MissingDonorRateWarning` names the cells concerned. ``alpha`` is also the level of the
+    ``"upper"`` bound.
     """
+    check_policy(missing_donor_rate)
     if pooling not in ("sample", "task"):
         raise ValueError(f"pooling {pooling!r} unknown; use 'sample' or 'task'")
     if not by:
@@ -100,16 +123,36 @@ def is_estimates(scores: pd.DataFrame, verdicts: pd.DataFrame, *, by: Sequence[s
     by = list(by)
     if terms is None:
         terms = importance_terms(scores, verdicts, by=by, donor_correction=donor_correction,
+                                 missing_donor_rate=missing_donor_rate, alpha=alpha,
                                  scores_source=scores_source, verdicts_source=verdicts_source)
+    status = terms["donor_rate_status"] if "donor_rate_status" in terms.columns else pd.Series(
+        "corrected" if donor_correction else "not_requested", index=terms.index)
+    allowed = {"corrected", _POLICY_STATUS.get(missing_donor_rate, "corrected")} if donor_correction \
+        else {"not_requested"}
+    odd = sorted(set(status.unique()) - allowed)
+    if odd:
+        raise ValueError(f"terms carry donor_rate_status {odd} but is_estimates was called with "
+                         f"donor_correction={donor_correction}, missing_donor_rate={missing_donor_rate!r}; "
+                         f"compute the terms with the same settings")
+    terms = terms.assign(_status=status.to_numpy())
     temperature = single_per_cell(terms, by, "temperature", "temperature")
     checkpoint = single_per_cell(terms, by, "checkpoint", "checkpoint")
     step = terms.groupby(by, sort=True)["step"].first()
     rng = np.random.default_rng(seed)
-    rows, few, low = [], [], []
+    rows, few, low, missing = [], [], [], []
+    counts: dict[str, list[int]] = {"uncorrected": [], "dropped": [], "upper": []}
     for key, cell in terms.groupby(by, sort=True):
         key = keys_of(by, key)
-        res = is_cell(cell["log_term"].to_numpy(float), cell["task_id"].to_numpy(), pooling=pooling,
-                      n_boot=n_boot, alpha=alpha, rng=rng)
+        st = cell["_status"].to_numpy()
+        for name, lst in counts.items():
+            lst.append(int((st == name).sum()))
+        n_missing = int(np.isin(st, list(counts)).sum())
+        if n_missing:
+            missing.append(f"{cell_label(by, key)} ({n_missing} of {len(cell)} "
+                           f"{_POLICY_STATUS.get(missing_donor_rate, 'missing')})")
+        kept = cell[st != "dropped"]
+        res = (is_cell(kept["log_term"].to_numpy(float), kept["task_id"].to_numpy(), pooling=pooling,
+                       n_boot=n_boot, alpha=alpha, rng=rng) if len(kept) else CellIS(*EMPTY_CELL))
         if 0 < res.contributing <= 2:
             few.append(cell_label(by, key))
         elif res.contributing > 2 and res.ess < low_ess:
@@ -134,21 +177,31 @@ def is_estimates(scores: pd.DataFrame, verdicts: pd.DataFrame, *, by: Sequence[s
     out["interval"] = np.where(np.isnan(lo), "none", "bootstrap")
     out["pooling"] = pooling
     out["donor_correction"] = pd.array([donor_correction] * len(out), dtype="boolean")
+    out["missing_donor_rate"] = missing_donor_rate if donor_correction else None
+    out["n_terms_uncorrected"] = pd.array(counts["uncorrected"], dtype="Int64")
+    out["n_terms_dropped"] = pd.array(counts["dropped"], dtype="Int64")
+    out["n_terms_upper"] = pd.array(counts["upper"], dtype="Int64")
     if "step" not in by:
         out["step"] = step.to_numpy(dtype="int64")
     if "checkpoint" not in by:
         out["checkpoint"] = checkpoint.to_numpy()
     if "temperature" not in by:
         out["temperature"] = temperature.to_numpy(dtype=float)
+    warn_cells(missing, MissingDonorRateWarning,
+               f"IS terms without a donor rate (missing_donor_rate={missing_donor_rate!r}; "
+               f"{_BIAS[missing_donor_rate]})")
     warn_cells(few, SingleSampleWarning, "IS estimate rests on one or two contributing prefixes")
     warn_cells(low, LowESSWarning, f"IS effective sample size below {low_ess:g}")
-    one_task = out.loc[out["n_tasks"] < 2]
+    one_task = out.loc[out["n_tasks"] == 1]
     if len(one_task):
         warn_cells([cell_label(by, keys_of(by, tuple(r))) for r in one_task[by].itertuples(index=False)],
                    StatisticalWarning, "only one task in the cell, no bootstrap interval")
     notes = [f"importance sampling, pooling={pooling}, {100 * (1 - alpha):g}% bootstrap over tasks "
              f"({n_boot} resamples, seed {seed})",
-             "donor correction applied (log pi_D - log a_D)" if donor_correction else
+             (f"donor correction applied (log pi_D - log a_D); terms without a donor rate: "
+              f"{missing_donor_rate} ({int(sum(counts['uncorrected']))} uncorrected, "
+              f"{int(sum(counts['dropped']))} dropped, {int(sum(counts['upper']))} upper-bounded)")
+             if donor_correction else
              "donor correction OMITTED: the proposal is treated as the unconditioned donor",
              "log10_value -inf: no prefilled sample exploited (no contributing term)"]
     return EstimateResult(summary=out, by=tuple(by), method="is", notes=notes)

@@ -29,6 +29,10 @@ class SingleSampleWarning(StatisticalWarning):
     """An estimate rests on one or two contributing samples; its level is anecdotal."""
 
 
+class MissingDonorRateWarning(StatisticalWarning):
+    """Some IS terms lack a donor rate and were used uncorrected, dropped or bounded (``missing_donor_rate``)."""
+
+
 class MissingVerdictsWarning(StatisticalWarning):
     """Some scored prefixes have no verdict rows, so r_hat is unknown and they were left out."""
 

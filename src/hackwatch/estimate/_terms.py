@@ -7,14 +7,22 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from hackwatch.estimate._columns import DEFAULT_BY, SchemaError, validate_scores, validate_verdicts
+from hackwatch.estimate._columns import (
+    DEFAULT_BY,
+    MissingDonorRate,
+    SchemaError,
+    validate_scores,
+    validate_verdicts,
+)
+from hackwatch.estimate._donor_rates import donor_correction_terms
 from hackwatch.estimate._shared import MissingVerdictsWarning, warn_cells
 
 KEY = ["checkpoint", "task_id", "prefix_id"]
 
 
 def importance_terms(scores: pd.DataFrame, verdicts: pd.DataFrame, *, by: Sequence[str] = DEFAULT_BY,
-                     donor_correction: bool = True, scores_source: str | None = None,
+                     donor_correction: bool = True, missing_donor_rate: MissingDonorRate = "error",
+                     alpha: float = 0.05, scores_source: str | None = None,
                      verdicts_source: str | None = None) -> pd.DataFrame:
     """One importance term per scored prefix, in natural log:
 
@@ -23,12 +31,27 @@ def importance_terms(scores: pd.DataFrame, verdicts: pd.DataFrame, *, by: Sequen
     where ``r̂_P(x,z) = k/n`` over the verdict rows sampled with that prefix at that checkpoint
     (``log 0 = −inf`` exactly, never smoothed). The bracket is the exploit-conditioning correction
     (donor traces were kept only when they exploited); ``donor_correction=False`` omits it.
-    Refuses prefixes whose verdicts were sampled at another temperature than the score, or with
+
+    Rows whose π̂_D or â_D is null or 0 (the bank leaves â_D null when none of the B donor
+    continuations from z exploited) follow ``missing_donor_rate``, row by row:
+    ``"error"`` refuses naming the row; ``"uncorrected"`` omits the bracket for that term only
+    (biased low when a_D < π_D, the usual case after 0 of B); ``"drop"`` marks the prefix to be
+    left out of the IS cell (``log_term`` NaN; unbiased only when missingness does not depend on
+    the prefix); ``"upper"`` uses the one-sided ``1 − alpha`` Clopper–Pearson bound
+    ``1 − alpha^{1/B}`` for â_D (needs ``donor_prefix_attempts`` = B), which understates the term
+    unless an event of probability < ``alpha`` occurred. The derivations are in
+    :mod:`hackwatch.estimate._donor_rates`. Column ``donor_rate_status`` says what each row got
+    (corrected, uncorrected, dropped, upper, not_requested). Refuses prefixes whose verdicts were sampled at another temperature than the score, or with
     another prefix length. Scored prefixes without verdicts are dropped with a
-    :class:`MissingVerdictsWarning`. Returns the score columns plus ``k, n_r, r_hat, log_term``.
+    :class:`MissingVerdictsWarning`. Returns the score columns plus ``k, n_r, r_hat, log_term,
+    log_correction, donor_rate_status``.
     """
     by = list(by)
-    sc = validate_scores(scores, source=scores_source, by=by, donor_correction=donor_correction)
+    sc = validate_scores(scores, source=scores_source, by=by, donor_correction=donor_correction,
+                         missing_donor_rate=missing_donor_rate)
+    # computed before the merge so that errors name the input row
+    sc["log_correction"], sc["donor_rate_status"] = donor_correction_terms(
+        sc, donor_correction=donor_correction, policy=missing_donor_rate, alpha=alpha, source=scores_source)
     vd = validate_verdicts(verdicts, source=verdicts_source, by=())
     pre = vd[vd["prefix_tokens"] > 0].copy()
     pre["prefix_id"] = pre["prefix_id"].astype(str)
@@ -80,8 +103,7 @@ def importance_terms(scores: pd.DataFrame, verdicts: pd.DataFrame, *, by: Sequen
     with np.errstate(divide="ignore"):
         log_r = np.log(merged["r_hat"].to_numpy(float))
     lam = merged["logp_subject"].to_numpy(float) - merged["logp_donor"].to_numpy(float) + log_r
-    if donor_correction:
-        lam = lam + np.log(merged["donor_rate_task"].to_numpy(float)) - np.log(
-            merged["donor_rate_prefix"].to_numpy(float))
+    # a dropped row's log_correction is NaN, so its log_term is NaN (even when r_hat = 0)
+    lam = lam + merged["log_correction"].to_numpy(float)
     merged["log_term"] = lam
     return merged.drop(columns=["v_temperature", "v_tokens", "v_step", "n_temp", "n_tok"]).reset_index(drop=True)

@@ -95,13 +95,17 @@ class SyntheticData:
 def simulate(world: SyntheticWorld, *, replicates: int = 1, n_tasks: int = 20, prefixes_per_task: int = 5,
              rollouts_per_prefix: int = 4, direct_per_task: int = 0, temperature: float = 1.0,
              checkpoint: str = "synthetic", step: int = 1, exploit_type: str = "synthetic",
-             seed: int = 0) -> SyntheticData:
+             donor_prefix_attempts: int = 0, seed: int = 0) -> SyntheticData:
     """Draw verdicts and prefix scores for ``replicates`` independent runs of one cell.
 
     Per replicate: ``n_tasks`` task types drawn uniformly with replacement; per task
     ``prefixes_per_task`` prefixes drawn from the proposal q; per prefix ``rollouts_per_prefix``
     prefilled samples that exploit with probability r(x,z); per task ``direct_per_task`` direct
-    samples that exploit with probability π(x). Donor rates are the exact π_D and a_D.
+    samples that exploit with probability π(x). Donor rates are the exact π_D and a_D; with
+    ``donor_prefix_attempts = B > 0``, ``donor_rate_prefix`` is instead ``â_D = K/B`` from B simulated
+    donor continuations (K ~ Binomial(B, a_D)) and **null when K = 0**, as a real bank writes it, with
+    the column ``donor_prefix_attempts`` = B and the exact rate kept in ``true_rate_prefix``. Those
+    draws come last, so the other columns do not depend on B.
     """
     rng = np.random.default_rng(seed)
     n_types, k_pref = world.p_subject.shape
@@ -140,5 +144,11 @@ def simulate(world: SyntheticWorld, *, replicates: int = 1, n_tasks: int = 20, p
             "attempt": np.tile(np.arange(direct_per_task), types.size), "exploit": d_hits.ravel()}))
     verdicts = pd.concat(parts, ignore_index=True)
     verdicts["label"] = np.where(verdicts["exploit"], "exploit", "correct")
+    if donor_prefix_attempts > 0:
+        b = donor_prefix_attempts
+        k_d = rng.binomial(b, world.a_donor[ty, z])
+        scores["true_rate_prefix"] = world.a_donor[ty, z]
+        scores["donor_rate_prefix"] = np.where(k_d > 0, k_d / b, np.nan)
+        scores["donor_prefix_attempts"] = b
     task_truth = pd.DataFrame({"replicate": rep, "task_id": task_ids, "type": types, "pi": world.pi[types]})
     return SyntheticData(verdicts=verdicts, scores=scores, truth=world.truth, task_truth=task_truth)

@@ -50,28 +50,37 @@ def score_frame(store: RunStore) -> pd.DataFrame:
 
 
 def _estimates(config: RunConfig, store: RunStore) -> pd.DataFrame:
-    from hackwatch.estimate import estimate_cells
+    """Estimates of every cell; IS terms without a donor rate follow ``[estimate].missing_donor_rate``.
+
+    The donor correction is always requested (``donor_correction`` true on IS rows); prefixes whose
+    bank row has no ``donor_rate_prefix`` (none of the donor's continuations exploited) or no
+    ``donor_rate_task`` are handled row by row — never by switching the correction off for the run —
+    and each IS row counts them (``n_terms_uncorrected`` / ``n_terms_dropped``).
+    """
+    from hackwatch.estimate import MissingDonorRateWarning, SchemaError, estimate_cells
 
     verdicts = verdict_frame(store)
     if verdicts.empty:
         return pd.DataFrame()
     scores = score_frame(store)
     scores = scores if len(scores) else None
-    correction = False
-    if scores is not None:
-        rates = scores[["donor_rate_task", "donor_rate_prefix"]]
-        missing = int((rates.isna() | (rates <= 0)).any(axis=1).sum())
-        correction = missing == 0
-        if not correction:
-            log.warning("%d of %d scored prefixes lack a donor rate (donor_rate_task / donor_rate_prefix in "
-                        "(0, 1]): IS estimates are computed without the exploit-conditioning correction "
-                        "(column donor_correction = false)", missing, len(scores))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = estimate_cells(verdicts, scores, donor_correction=correction, seed=config.sampling.seed,
-                                verdicts_source=f"{store.path}: verdicts", scores_source=f"{store.path}: scores")
+    policy = config.estimate.missing_donor_rate
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = estimate_cells(verdicts, scores, donor_correction=True, missing_donor_rate=policy,  # type: ignore[arg-type]
+                                    seed=config.sampling.seed, verdicts_source=f"{store.path}: verdicts",
+                                    scores_source=f"{store.path}: scores")
+    except SchemaError as exc:
+        if policy == "error" and "donor_rate" in str(exc):
+            raise SchemaError(f"{exc} (in the run config: {config.origin}: [estimate].missing_donor_rate = "
+                              f"\"uncorrected\" or \"drop\")") from None
+        raise
     for w in caught:
-        log.debug("estimate: %s", w.message)
+        if issubclass(w.category, MissingDonorRateWarning):
+            log.warning("estimate: %s", w.message)
+        else:
+            log.debug("estimate: %s", w.message)
     return result.summary
 
 

@@ -189,6 +189,26 @@ class ThresholdsSection:
 
 
 @dataclass
+class EstimateSection:
+    """``[estimate]``: how the estimates are computed from the stored samples and scores."""
+
+    missing_donor_rate: str = "uncorrected"
+    """Per-row policy for IS terms whose donor rate is null (no donor continuation exploited):
+    ``uncorrected`` (that term without the correction factor), ``drop`` (leave the prefix out of the
+    IS cell) or ``error`` (stop the analysis, naming the prefix). See docs/statistics.md."""
+
+    ctx: InitVar[str] = "config"
+
+    def __post_init__(self, ctx: str) -> None:
+        if self.missing_donor_rate == "upper":
+            raise ConfigError(f"{ctx}: [estimate].missing_donor_rate: 'upper' needs the number of donor "
+                              "continuations per prefix, which the run database does not store yet; use "
+                              "uncorrected, drop or error (or `hackwatch estimate` on exported tables)")
+        self.missing_donor_rate = _str(ctx, "estimate", "missing_donor_rate", self.missing_donor_rate,
+                                       ("uncorrected", "drop", "error"))
+
+
+@dataclass
 class MonitorSection:
     """``[monitor]``: exploration-hacking flags."""
 
@@ -222,7 +242,8 @@ class ReportSection:
 
 SECTIONS: dict[str, type] = {
     "run": RunSection, "tasks": TasksSection, "subject": SubjectSection, "donor": DonorSection,
-    "sampling": SamplingSection, "thresholds": ThresholdsSection, "monitor": MonitorSection,
+    "sampling": SamplingSection, "thresholds": ThresholdsSection, "estimate": EstimateSection,
+    "monitor": MonitorSection,
     "report": ReportSection,
 }
 
@@ -237,6 +258,7 @@ class RunConfig:
     donor: DonorSection = field(default_factory=DonorSection)
     sampling: SamplingSection = field(default_factory=SamplingSection)
     thresholds: ThresholdsSection = field(default_factory=ThresholdsSection)
+    estimate: EstimateSection = field(default_factory=EstimateSection)
     monitor: MonitorSection = field(default_factory=MonitorSection)
     report: ReportSection = field(default_factory=ReportSection)
     origin: str = "config"

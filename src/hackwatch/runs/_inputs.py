@@ -55,7 +55,10 @@ def select_tasks(config: RunConfig) -> list[Task]:
 
 def _read_table(path: Path) -> pd.DataFrame:
     if path.suffix == ".parquet":
-        return pd.read_parquet(path)
+        try:
+            return pd.read_parquet(path)
+        except Exception as exc:  # noqa: BLE001 - pyarrow raises many types for a corrupt file
+            raise ConfigError(f"{path}: cannot read the prefix bank as Parquet ({exc})") from None
     if path.suffix not in (".jsonl", ".json"):
         raise ConfigError(f"{path}: prefix bank must be .parquet or .jsonl")
     rows: list[dict[str, Any]] = []
@@ -92,11 +95,26 @@ def _opt_float(row: pd.Series, col: str) -> float | None:
     return float(row[col])
 
 
+def _validated(raw: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """A bank written by :mod:`hackwatch.donor` (it has ``schema_version``), checked by its own validator."""
+    from hackwatch.donor import BankError, validate_bank
+
+    try:
+        return validate_bank(raw, source=str(path))
+    except BankError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def load_bank(config: RunConfig, tasks: list[Task]) -> pd.DataFrame:
     """The prefix bank restricted to the run's tasks, as rows of the store's ``prefixes`` table.
 
-    Rows whose ``prefix_tokens`` disagrees with the number of stored token ids are an error: the
-    scored prefix must be exactly the sampled one.
+    A bank with a ``schema_version`` column (written by ``hackwatch donor``) is checked in full by
+    :func:`hackwatch.donor.validate_bank` (every column, types, rates against their counts, prefixes
+    that are heads of their traces, one task per trace); a minimal bank (the columns of
+    ``BANK_REQUIRED`` and a token-id column) gets the lighter checks below. Either way rows whose
+    ``prefix_tokens`` disagrees with the number of stored token ids are an error: the scored prefix
+    must be exactly the sampled one. Errors name the file, the 0-based data row and the field
+    (``file:line`` for bad JSON).
     """
     from hackwatch.store import columns
 
@@ -106,6 +124,8 @@ def load_bank(config: RunConfig, tasks: list[Task]) -> pd.DataFrame:
     if not path.is_file():
         raise ConfigError(f"{config.origin}: [donor].bank: {path} does not exist")
     raw = _read_table(path)
+    if "schema_version" in raw.columns:
+        raw = _validated(raw, path)
     missing = [c for c in BANK_REQUIRED if c not in raw.columns]
     id_col = next((c for c in BANK_ID_COLUMNS if c in raw.columns), None)
     if missing or id_col is None:
@@ -118,7 +138,7 @@ def load_bank(config: RunConfig, tasks: list[Task]) -> pd.DataFrame:
     per_key: dict[tuple[str, int], int] = {}
     seen: set[str] = set()
     for i, row in raw.iterrows():
-        where = f"{path}: row {int(i) + 1}"  # type: ignore[call-overload]
+        where = f"{path}: row {int(i)}"  # type: ignore[call-overload]  # 0-based data row, as hackwatch.donor
         task_id = str(row["task_id"])
         pid = str(row["prefix_id"])
         if pid in seen:

@@ -19,9 +19,10 @@ from hackwatch.sandbox._wire import recv_frame, send_frame
 _UID_BASE = 1_000_000_000
 """Root hosts map a worker's uid 0 to _UID_BASE + 2*pid and its job uid 1 to the next one."""
 
-_BOOT = ("import json, sys; sys.path[:] = json.loads(sys.argv[1])['sys_path']; "
-         "from hackwatch.sandbox._worker import main; main()")
-"""Worker bootstrap: the host's exact import path first, so preloads and entries resolve alike."""
+_BOOT = ("import json, sys; cfg = json.loads(sys.stdin.readline()); sys.path[:] = cfg['sys_path']; "
+         "from hackwatch.sandbox._worker import main; main(cfg)")
+"""Worker bootstrap: the host's exact import path first, so preloads and entries resolve alike.
+The configuration comes on stdin, not argv: a job can read its worker's /proc/1/cmdline."""
 
 
 def _wait_readable(fd: int, timeout: float) -> bool:
@@ -44,7 +45,8 @@ class _NotStarted(SandboxUnavailable):
 class _Worker:
     """One worker process and its two pipes."""
 
-    def __init__(self, mode: str, preload: Sequence[str], cgroups: PoolCgroups | None = None) -> None:
+    def __init__(self, mode: str, preload: Sequence[str], cgroups: PoolCgroups | None = None,
+                 hide_paths: Sequence[str] = ()) -> None:
         self.mode, self.cgroups, self.cgroup_key = mode, cgroups, None
         cgroup_spec = None
         if cgroups is not None and cgroups.version:
@@ -56,13 +58,19 @@ class _Worker:
         self.reply, reply_w = os.pipe()
         cfg = {"mode": mode, "preload": list(preload), "sys_path": [os.path.abspath(p) for p in sys.path],
                "cmd_fd": cmd_r, "reply_fd": reply_w, "host_maps": os.geteuid() == 0,
-               "uid": os.geteuid(), "gid": os.getegid(), "home": os.environ.get("HOME"), "cgroup": cgroup_spec}
+               "uid": os.geteuid(), "gid": os.getegid(), "home": os.environ.get("HOME"), "cgroup": cgroup_spec,
+               "hide_paths": [os.path.abspath(p) for p in hide_paths]}
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONHASHSEED": "0", "LANG": "C.UTF-8",
                "PYTHONDONTWRITEBYTECODE": "1"}
         try:
-            self.proc = subprocess.Popen([sys.executable, "-c", _BOOT, json.dumps(cfg)],
-                                         pass_fds=(cmd_r, reply_w), env=env, cwd="/",
-                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+            self.proc = subprocess.Popen([sys.executable, "-c", _BOOT], pass_fds=(cmd_r, reply_w), env=env,
+                                         cwd="/", stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+            assert self.proc.stdin is not None
+            try:
+                self.proc.stdin.write(json.dumps(cfg).encode() + b"\n")
+                self.proc.stdin.close()
+            except OSError:  # died at once: the handshake reports it
+                pass
         finally:
             os.close(cmd_r)
             os.close(reply_w)

@@ -1,13 +1,15 @@
 """What runs when the worker forks a job, on both sides of the fork.
 
-In namespaces mode the job is PID 1 of a fresh PID namespace; it enters a fresh mount namespace,
-mounts its private /tmp, /dev/shm and /proc, drops every privilege, applies rlimits, pins its
-environment and calls the entry function. When it exits the kernel kills everything else in its
+In namespaces mode the job is PID 1 of a fresh PID namespace inside its worker's allowlist view
+(``_view``; the worker mounted a fresh private /tmp and /dev/shm for it), drops every privilege,
+applies rlimits, pins its environment and calls the entry function. When it exits the kernel kills everything else in its
 PID namespace, so nothing it started survives.
 """
 
 from __future__ import annotations
 
+import _signal
+import functools
 import json
 import os
 import resource
@@ -45,7 +47,7 @@ def fork_job(fn: Callable[[Any], Any], payload: Any, limits: dict[str, float], c
         lx.unshare(lx.CLONE_NEWPID)
     pid = -1
     try:
-        pid = os.fork()
+        pid = lx.raw_fork()  # the worker is single-threaded
     finally:
         if cfg["mode"] == "namespaces" and pid != 0:  # back in the worker (fork done or failed)
             lx.setns(cfg["pidns_fd"], lx.CLONE_NEWPID)
@@ -76,47 +78,30 @@ def _job(fn: Callable[[Any], Any], payload: Any, limits: dict[str, float], cfg: 
 
 
 def _setup(limits: dict[str, float], cfg: dict[str, Any], fds: dict[str, int]) -> None:
+    """Trusted set-up in the job, kept to a few system calls: every Python object it touches costs a
+    copy-on-write page fault. The worker already holds the job's environment (:func:`job_env`) and
+    the rlimit plan (:func:`rlimit_plan`), so neither is rebuilt here."""
     lx.prctl(lx.PR_SET_PDEATHSIG, signal.SIGKILL)
     if cfg.get("cg") is not None:
         cfg["cg"].enter()  # the job's cgroup: total memory and task limits for all its processes
     os.setsid()
-    namespaces = cfg["mode"] == "namespaces"
-    if namespaces:
-        private_mounts(limits, proc=cfg.get("proc", False))
     devnull = os.open("/dev/null", os.O_RDONLY)
     os.dup2(devnull, 0)
     os.dup2(fds["out_w"], 1)
     os.dup2(fds["err_w"], 2)
     os.dup2(fds["res_w"], 3)
-    fds["res_w"] = 3  # the other descriptors are closed next
-    for name in os.listdir("/proc/self/fd"):
-        if int(name) > 3:
-            try:
-                os.close(int(name))
-            except OSError:
-                pass
+    fds["res_w"] = 3
+    os.closerange(4, 2**31 - 1)  # close_range(2): every other descriptor, one system call
     os.chdir("/tmp")
-    os.environ.clear()
-    os.environ.update(job_env())
+    if os.environ.get("HOME") != "/tmp":  # the worker normally set job_env() once for all its jobs
+        os.environ.clear()
+        os.environ.update(job_env())
     tempfile.tempdir = None
     _drop_privileges(cfg)
     _set_rlimits(limits, nproc_backstop=cfg.get("cg") is not None)
     lx.prctl(lx.PR_SET_NO_NEW_PRIVS, 1)
     lx.prctl(lx.PR_SET_DUMPABLE, 1)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-
-
-def private_mounts(limits: dict[str, float], proc: bool) -> None:
-    """In a new mount namespace: fresh tmpfs /tmp and /dev/shm, and a /proc of the job's PID namespace.
-
-    The namespace (and with it the tmpfs) vanishes when the job's last process exits.
-    """
-    lx.unshare(lx.CLONE_NEWNS)
-    size = f"size={int(limits['tmp_mb'])}m,mode=1777"
-    lx.mount("tmpfs", "/tmp", "tmpfs", lx.MS_NOSUID | lx.MS_NODEV, size)
-    lx.mount("tmpfs", "/dev/shm", "tmpfs", lx.MS_NOSUID | lx.MS_NODEV | lx.MS_NOEXEC, size)
-    if proc:
-        lx.mount("proc", "/proc", "proc", lx.MS_NOSUID | lx.MS_NODEV | lx.MS_NOEXEC | lx.MS_RDONLY)
+    _signal.signal(_signal.SIGINT, _signal.default_int_handler)  # not signal.signal: its enum wrapping costs
 
 
 def _drop_privileges(cfg: dict[str, Any]) -> None:
@@ -130,20 +115,36 @@ def _drop_privileges(cfg: dict[str, Any]) -> None:
         lx.drop_all_capabilities()
 
 
+@functools.lru_cache(maxsize=16)
+def rlimit_plan(cpu_seconds: float, memory_mb: float, processes: float, file_size_mb: float, open_files: float,
+                nproc_backstop: bool) -> tuple[tuple[int, tuple[int, int]], ...]:
+    """(resource, (soft, hard)) to set, capped at the worker's hard limits; computed (and cached) in
+    the worker before the fork, so the job only makes the setrlimit calls."""
+    cpu = max(1, int(-(-cpu_seconds // 1)))
+    nproc = int(processes) * (2 if nproc_backstop else 1)
+    mib = 1024 * 1024
+    plan = []
+    for which, value in ((resource.RLIMIT_CPU, (cpu, cpu + 1)),
+                         (resource.RLIMIT_AS, (int(memory_mb) * mib,) * 2),
+                         (resource.RLIMIT_NPROC, (nproc, nproc)),
+                         (resource.RLIMIT_FSIZE, (int(file_size_mb) * mib,) * 2),
+                         (resource.RLIMIT_NOFILE, (int(open_files),) * 2),
+                         (resource.RLIMIT_CORE, (0, 0))):
+        _, hard = resource.getrlimit(which)
+        new = tuple(v if hard == resource.RLIM_INFINITY else min(v, hard) for v in value)
+        plan.append((which, new))
+    return tuple(plan)  # type: ignore[return-value]
+
+
+def plan_for(limits: dict[str, float], nproc_backstop: bool) -> tuple[tuple[int, tuple[int, int]], ...]:
+    return rlimit_plan(limits["cpu_seconds"], limits["memory_mb"], limits["processes"], limits["file_size_mb"],
+                       limits["open_files"], nproc_backstop)
+
+
 def _set_rlimits(limits: dict[str, float], nproc_backstop: bool = False) -> None:
     """Per-process limits. With a pids cgroup (exact, per job) RLIMIT_NPROC is only a 2x backstop."""
-    cpu = max(1, int(-(-limits["cpu_seconds"] // 1)))
-    nproc = int(limits["processes"]) * (2 if nproc_backstop else 1)
-    mib = 1024 * 1024
-    for which, value in ((resource.RLIMIT_CPU, (cpu, cpu + 1)),
-                         (resource.RLIMIT_AS, (int(limits["memory_mb"]) * mib,) * 2),
-                         (resource.RLIMIT_NPROC, (nproc, nproc)),
-                         (resource.RLIMIT_FSIZE, (int(limits["file_size_mb"]) * mib,) * 2),
-                         (resource.RLIMIT_NOFILE, (int(limits["open_files"]),) * 2),
-                         (resource.RLIMIT_CORE, (0, 0))):
-        soft, hard = resource.getrlimit(which)
-        new = tuple(v if h == resource.RLIM_INFINITY else min(v, h) for v, h in zip(value, (hard, hard), strict=True))
-        resource.setrlimit(which, new)
+    for which, value in plan_for(limits, nproc_backstop):
+        resource.setrlimit(which, value)
 
 
 def _flush() -> None:

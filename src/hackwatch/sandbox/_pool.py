@@ -55,7 +55,7 @@ class SandboxPool:
 
     def __init__(self, workers: int | None = None, *, limits: Limits = _DEFAULT_LIMITS,
                  mode: Literal["auto", "namespaces", "rlimits"] = "auto", preload: Sequence[str] = (),
-                 cgroup: Literal["auto", "off"] = "auto") -> None:
+                 cgroup: Literal["auto", "off"] = "auto", hide_paths: Sequence[str | os.PathLike[str]] = ()) -> None:
         if mode not in ("auto", "namespaces", "rlimits"):
             raise ValueError(f"mode must be 'auto', 'namespaces' or 'rlimits', got {mode!r}")
         if cgroup not in ("auto", "off"):
@@ -64,6 +64,8 @@ class SandboxPool:
         if self.workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}; pass None for os.cpu_count()")
         self.limits, self.preload = limits, tuple(preload)
+        self.hide_paths = tuple(os.fspath(p) for p in hide_paths)
+        """Host paths masked in the jobs' filesystem view even where it would show them (namespaces mode)."""
         self._lock, self._closed, self._owner = threading.Lock(), False, os.getpid()
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._all: list[_Worker] = []
@@ -121,7 +123,7 @@ class SandboxPool:
         started: list[_Worker] = []
         try:
             for _ in range(n):
-                started.append(_Worker(self.mode, self.preload, self._cgroups))
+                started.append(_Worker(self.mode, self.preload, self._cgroups, self.hide_paths))
             for worker in started:
                 worker.handshake()
         except BaseException:

@@ -1,6 +1,6 @@
 """A warm sandbox worker: set up its namespaces once, then fork one isolated job per request.
 
-Started by :class:`SandboxPool` (``python -c BOOT CONFIG_JSON``, see ``_pool._BOOT``). It talks to
+Started by :class:`SandboxPool` (``python -c BOOT`` with the JSON configuration on stdin, see ``_handle._BOOT``). It talks to
 the host over two pipes with length-prefixed frames: pickled jobs in (trusted direction), JSON
 replies out (the host never unpickles anything a worker or job wrote).
 """
@@ -20,21 +20,18 @@ from typing import Any
 
 from hackwatch.sandbox import _linux as lx
 from hackwatch.sandbox._cgroup import JobCgroup
-from hackwatch.sandbox._job import fork_job, private_mounts
+from hackwatch.sandbox import _view
+from hackwatch.sandbox._job import fork_job, job_env, plan_for
 from hackwatch.sandbox._supervise import supervise
 from hackwatch.sandbox._wire import recv_frame, send_frame
 
-HIDDEN = ("/root", "/home", "/run")
-"""Directories covered by an empty read-only tmpfs (plus the host's $HOME); /run holds host sockets."""
-
-
 def setup_namespaces(cfg: dict[str, Any], cmd: int, reply: int) -> dict[str, Any]:
-    """Enter new user/mount/net/IPC/UTS namespaces; make the host read-only and hide home dirs."""
-    keep = [p for p in {sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path} if p and os.path.isdir(p)]
-    hidden = sorted(d for d in {*HIDDEN, cfg.get("home") or "/root"} if os.path.isdir(d))
+    """Enter new user/mount/net/IPC/UTS/PID namespaces and pivot into the allowlist view (``_view``)."""
+    exposed = _view.allowlist(cfg["sys_path"])
+    mask = _view.masked(exposed, cfg.get("hide_paths") or (), cfg.get("home"))
     lx.unshare(lx.CLONE_NEWUSER | lx.CLONE_NEWNS | lx.CLONE_NEWNET | lx.CLONE_NEWIPC | lx.CLONE_NEWUTS
                | lx.CLONE_NEWPID)
-    exposed = {d: _open_exposed(d, keep) for d in hidden}  # opened while our uid may still read them
+    sources = _view.open_sources(exposed)  # opened while our uid may still read them (e.g. /root/.pyenv)
     job_uid = None
     if cfg["host_maps"]:  # root host: the host maps 0 -> an unprivileged uid B, 1 -> B + 1
         send_frame(reply, json.dumps({"event": "unshared"}).encode())
@@ -48,17 +45,11 @@ def setup_namespaces(cfg: dict[str, Any], cmd: int, reply: int) -> dict[str, Any
         lx.write_id_maps("self", f"0 {cfg['uid']} 1", f"0 {cfg['gid']} 1", deny_setgroups=True)
     socket.sethostname("sandbox")
     lx.mount(None, "/", None, lx.MS_REC | lx.MS_PRIVATE)
-    for d in hidden:
-        _hide(d, exposed[d])
-    for point in lx.mount_points():
-        try:
-            lx.remount_readonly(point)
-        except OSError:
-            if point == "/":
-                raise
+    _view.build_root(sources, mask)
     _become_pid1()
+    proc = _view.enter_root()
     pidns_fd = os.open("/proc/self/ns/pid", os.O_RDONLY)
-    return {"job_uid": job_uid, "pidns_fd": pidns_fd, "proc": _probe_proc(pidns_fd)}
+    return {"job_uid": job_uid, "pidns_fd": pidns_fd, "proc": proc, "tmp_state": {}}
 
 
 def _become_pid1() -> None:
@@ -70,45 +61,8 @@ def _become_pid1() -> None:
     if pid == 0:
         lx.prctl(lx.PR_SET_PDEATHSIG, signal.SIGKILL)
         return
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            os.close(int(fd))
-        except OSError:
-            pass
+    os.closerange(0, 2**31 - 1)  # not via /proc: the inner worker's pivot_root changes our root too
     os._exit(max(0, os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])))
-
-
-def _open_exposed(directory: str, keep: list[str]) -> dict[str, int]:
-    """O_PATH handles of the outermost ``keep`` paths under ``directory`` (e.g. a Python under /root)."""
-    inside = [p for p in keep if p == directory or p.startswith(directory.rstrip("/") + "/")]
-    roots = [p for p in inside if not any(p != q and p.startswith(q.rstrip("/") + "/") for q in inside)]
-    return {p: os.open(p, os.O_PATH | os.O_DIRECTORY) for p in roots}
-
-
-def _hide(directory: str, handles: dict[str, int]) -> None:
-    """Cover ``directory`` with an empty tmpfs, bind-mounting back the paths in ``handles``
-    (which the read-only pass then makes read-only).
-    """
-    lx.mount("tmpfs", directory, "tmpfs", lx.MS_NOSUID | lx.MS_NODEV, "size=1m,mode=755")
-    for path in sorted(handles, key=len):
-        os.makedirs(path, exist_ok=True)
-        lx.mount(f"/proc/self/fd/{handles[path]}", path, None, lx.MS_BIND | lx.MS_REC)
-        os.close(handles[path])
-
-
-def _probe_proc(pidns_fd: int) -> bool:
-    """Can a job mount its own /proc (fails where the outer /proc is partly masked, e.g. Docker)?"""
-    lx.unshare(lx.CLONE_NEWPID)
-    pid = os.fork()
-    if pid:
-        lx.setns(pidns_fd, lx.CLONE_NEWPID)
-    else:
-        try:
-            private_mounts({"tmp_mb": 1}, proc=True)
-            os._exit(0)
-        except BaseException:  # noqa: BLE001 - any failure means "keep the host's /proc"
-            os._exit(1)
-    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
 
 
 def _resolve(entry: str, cache: dict[str, Any]) -> Any:
@@ -126,7 +80,12 @@ def run_one(job: dict[str, Any], cfg: dict[str, Any], cmd: int, cache: dict[str,
     try:
         fn = _resolve(job["entry"], cache)
     except Exception as exc:  # noqa: BLE001 - reported to the host as a caller error
-        return {"event": "bad_entry", "message": f"cannot load entry {job['entry']!r}: {type(exc).__name__}: {exc}"}
+        hint = ""
+        if isinstance(exc, ImportError) and cfg["mode"] == "namespaces":
+            hint = ("; entry modules outside the interpreter's prefix are not visible inside the sandbox: "
+                    "pass them in SandboxPool(preload=[...])")
+        return {"event": "bad_entry",
+                "message": f"cannot load entry {job['entry']!r}: {type(exc).__name__}: {exc}{hint}"}
     limits = job["limits"]
     pipes = {name: os.pipe() for name in ("out", "err", "res")}
     fds = {f"{k}_w": w for k, (_, w) in pipes.items()}
@@ -134,6 +93,9 @@ def run_one(job: dict[str, Any], cfg: dict[str, Any], cmd: int, cache: dict[str,
     sys.stderr.flush()
     start = time.monotonic()
     try:
+        if cfg["mode"] == "namespaces":
+            _view.fresh_tmp(limits, cfg["tmp_state"])
+        plan_for(limits, cfg["cg"] is not None)  # warm the cache the job reads
         if cfg["cg"] is not None:
             cfg["cg"].apply(limits["memory_mb"], limits["processes"])
         pid = fork_job(fn, job["payload"], limits, cfg, fds)
@@ -147,9 +109,8 @@ def run_one(job: dict[str, Any], cfg: dict[str, Any], cmd: int, cache: dict[str,
     return supervise(pid, {k: r for k, (r, _) in pipes.items()}, limits, cfg, cmd, start)
 
 
-def main() -> None:
+def main(cfg: dict[str, Any]) -> None:
     """Worker entry point: handshake, then serve jobs until the host closes the command pipe."""
-    cfg = json.loads(sys.argv[1])
     cmd, reply = cfg["cmd_fd"], cfg["reply_fd"]
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.path[:] = cfg["sys_path"]
@@ -161,7 +122,7 @@ def main() -> None:
     try:
         for name in cfg["preload"]:
             importlib.import_module(name)
-        extra: dict[str, Any] = {"job_uid": None, "proc": False}
+        extra: dict[str, Any] = {"job_uid": None, "proc": False, "tmp_state": {}}
         if cfg["mode"] == "namespaces":
             extra = setup_namespaces(cfg, cmd, reply)
         elif os.geteuid() == 0:  # rlimits fallback as root: jobs run as a private unprivileged uid
@@ -171,6 +132,10 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001 - sent to the host, which decides (fallback or error)
         send_frame(reply, json.dumps({"event": "error", "message": f"{type(exc).__name__}: {exc}"}).encode())
         return
+    if "random" in sys.modules:  # jobs are raw forks (no re-seeding): all start from this fixed state
+        sys.modules["random"].seed(0)
+    os.environ.clear()  # once for all jobs (none of the worker's own code needs the host's variables)
+    os.environ.update(job_env())
     gc.freeze()  # jobs' collections then skip the preloaded objects: fewer copy-on-write page faults
     send_frame(reply, json.dumps({"event": "ready", "proc": cfg["proc"]}).encode())
     cache: dict[str, Any] = {}
@@ -185,4 +150,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(json.loads(sys.stdin.readline()))

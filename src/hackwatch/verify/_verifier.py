@@ -124,10 +124,14 @@ def combine(secure: _Check, insecure: _Check) -> Verdict:
 class Verifier:
     """Owns a warm sandbox pool; verifies (task, code) pairs. Use as a context manager."""
 
-    def __init__(self, workers: int | None = None, limits: Any = None, *, pool: Any = None) -> None:
+    def __init__(self, workers: int | None = None, limits: Any = None, *, pool: Any = None,
+                 hide_paths: Sequence[str] = ()) -> None:
+        """``hide_paths``: host files or directories the submissions must not see even where the
+        sandbox's filesystem view would show them (pass the task source, e.g. a Djinn JSONL). The view
+        already hides everything outside the interpreter's installation and the system directories."""
         if pool is None:
             from hackwatch.sandbox import SandboxPool
-            kwargs: dict[str, Any] = {"preload": PRELOAD}
+            kwargs: dict[str, Any] = {"preload": PRELOAD, "hide_paths": tuple(hide_paths)}
             if workers is not None:
                 kwargs["workers"] = workers
             if limits is not None:

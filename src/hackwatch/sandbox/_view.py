@@ -1,0 +1,174 @@
+"""The worker's allowlist filesystem view: a new root holding only what a Python job needs.
+
+Built once per worker, after its modules are preloaded (they are in memory, so their source files
+need not be visible any more). The new root is a small read-only tmpfs with read-only bind mounts
+of the allowlisted host paths — the interpreter's prefixes and the ``sys.path`` entries inside them,
+``/usr``, ``/bin``, ``/sbin``, ``/lib*``, ``/etc`` — a minimal ``/dev``, the worker's own ``/proc``
+and an empty ``/tmp`` and ``/dev/shm`` (a fresh tmpfs per job, see :func:`fresh_tmp`). The worker
+``pivot_root``s into it and detaches the host tree, so nothing else of the host (project sources,
+task files, ``/work``, home directories, ``/run``, ``/var``, ``/sys``) exists for a job at all.
+Masked even inside allowlisted paths: the builtin task suite's directory (expected outputs), the
+caller's ``hide_paths``, ``$HOME``, and a few secret files of ``/etc``.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+from hackwatch.sandbox import _linux as lx
+
+SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
+"""Host paths every job sees (read-only), besides the interpreter's prefixes."""
+ETC_SECRETS = ("/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-", "/etc/ssh",
+               "/etc/ssl/private", "/etc/sudoers", "/etc/sudoers.d")
+"""Masked inside /etc (unreadable for an unprivileged uid anyway; hidden to be sure)."""
+DEVICES = ("null", "zero", "full", "random", "urandom")
+"""Device nodes bind-mounted into the job's minimal /dev."""
+NEW_ROOT = "/tmp"
+"""Where the new root is assembled before pivot_root (inside the worker's private mount namespace)."""
+_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "s390x": 217}
+_TMP_FLAGS = lx.MS_NOSUID | lx.MS_NODEV
+
+
+def _inside(path: str, top: str) -> bool:
+    return path == top or path.startswith(top.rstrip("/") + "/")
+
+
+def _outermost(paths: Iterable[str]) -> list[str]:
+    paths = sorted(set(paths))
+    return [p for p in paths if not any(q != p and _inside(p, q) for q in paths)]
+
+
+def allowlist(sys_path: list[str]) -> list[str]:
+    """Outermost host paths to expose: the prefixes, ``sys.path`` entries under them, system dirs.
+
+    ``sys.path`` entries outside the prefixes (an editable project's ``src``, the current directory)
+    are *not* exposed: modules from there must be preloaded.
+    """
+    prefixes = [os.path.abspath(p) for p in {sys.prefix, sys.base_prefix, sys.exec_prefix} if p]
+    paths = {p for p in prefixes if os.path.isdir(p)}
+    paths |= {p for p in map(os.path.abspath, sys_path) if os.path.isdir(p) and any(_inside(p, q) for q in prefixes)}
+    paths |= {p for p in SYSTEM_PATHS if os.path.lexists(p)}
+    return _outermost(paths)
+
+
+def masked(exposed: list[str], hide: Iterable[str], home: str | None) -> list[str]:
+    """Paths inside the exposed tree to cover: the builtin task suite, ``hide``, $HOME, /etc secrets."""
+    want = [*hide, *ETC_SECRETS, *([home] if home else [])]
+    import hackwatch
+    for top in getattr(hackwatch, "__path__", []):
+        want.append(os.path.join(top, "tasks", "builtin"))
+    out = []
+    for p in map(os.path.abspath, want):
+        if os.path.lexists(p) and any(_inside(p, q) and p != q for q in exposed) or p in exposed:
+            out.append(p)
+    return sorted(set(out))
+
+
+def open_sources(paths: list[str]) -> dict[str, int | str]:
+    """O_PATH handles of the paths (opened while the worker still has the host's rights), or the
+    target of a top-level symlink such as ``/lib -> usr/lib``."""
+    out: dict[str, int | str] = {}
+    for p in paths:
+        if os.path.islink(p) and os.path.dirname(p) == "/":
+            out[p] = os.readlink(p)
+        else:
+            out[p] = os.open(p, os.O_PATH | os.O_CLOEXEC)
+    return out
+
+
+def _bind(source_fd: int, target: str, directory: bool) -> None:
+    if directory:
+        os.makedirs(target, exist_ok=True)
+    else:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if not os.path.exists(target):
+            os.close(os.open(target, os.O_CREAT | os.O_WRONLY, 0o000))
+    lx.mount(f"/proc/self/fd/{source_fd}", target, None, lx.MS_BIND | lx.MS_REC)
+
+
+def _mask(path: str) -> None:
+    """Cover one path of the new root: an empty unreadable tmpfs (directory) or empty file."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        lx.mount("tmpfs", path, "tmpfs", _TMP_FLAGS | lx.MS_NOEXEC, "size=4k,nr_inodes=1,mode=000")
+    elif os.path.lexists(path):
+        lx.mount(f"{NEW_ROOT}/.masked", path, None, lx.MS_BIND)
+
+
+def build_root(sources: dict[str, int | str], mask: list[str]) -> None:
+    """Assemble the new root at :data:`NEW_ROOT` (binds, masks, /dev, mount points); call before
+    the worker becomes PID 1 of its namespace (it needs the host's /proc for the handles)."""
+    r = NEW_ROOT
+    lx.mount("tmpfs", r, "tmpfs", _TMP_FLAGS, "size=1m,mode=755")
+    os.close(os.open(f"{r}/.masked", os.O_CREAT | os.O_WRONLY, 0o000))
+    for path, src in sorted(sources.items()):
+        if isinstance(src, str):
+            os.symlink(src, r + path)
+        else:
+            _bind(src, r + path, os.path.isdir(f"/proc/self/fd/{src}"))
+            os.close(src)
+    for path in mask:
+        _mask(r + path)
+    os.makedirs(f"{r}/dev/shm")
+    for name in DEVICES:
+        if os.path.exists(f"/dev/{name}"):
+            fd = os.open(f"/dev/{name}", os.O_PATH)
+            _bind(fd, f"{r}/dev/{name}", False)
+            os.close(fd)
+    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
+                         ("stderr", "/proc/self/fd/2")):
+        os.symlink(target, f"{r}/dev/{name}")
+    for d in ("proc", "tmp", ".old"):
+        os.makedirs(f"{r}/{d}", exist_ok=True)
+    os.chmod(f"{r}/tmp", 0o1777)
+
+
+def enter_root() -> bool:
+    """As PID 1 of the worker's PID namespace: mount its /proc (else bind the host's), pivot_root into
+    the new root, detach the host tree and make every mount read-only. True if /proc is our own."""
+    r = NEW_ROOT
+    try:
+        lx.mount("proc", f"{r}/proc", "proc", lx.MS_NOSUID | lx.MS_NODEV | lx.MS_NOEXEC)
+        own_proc = True
+    except OSError:  # a partly masked outer /proc (Docker): show the host's, read-only
+        lx.mount("/proc", f"{r}/proc", None, lx.MS_BIND | lx.MS_REC)
+        own_proc = False
+    number = _PIVOT_ROOT.get(platform.machine())
+    if number is None:
+        raise OSError(f"pivot_root: unknown system call number on {platform.machine()}")
+    if lx.syscall(number, r.encode(), f"{r}/.old".encode()) != 0:
+        lx.raise_errno("pivot_root")
+    os.chdir("/")
+    lx.umount("/.old")
+    os.rmdir("/.old")
+    for point in lx.mount_points():
+        lx.remount_readonly(point)
+    return own_proc
+
+
+def fresh_tmp(limits: dict[str, Any], state: dict[str, Any]) -> None:
+    """Give the next job an empty private /tmp and /dev/shm (size ``tmp_mb``).
+
+    A fresh tmpfs is mounted when the last job left anything behind (entries, changed mode or owner)
+    or the size changed; an untouched one is reused (one ``listdir`` and ``stat`` each).
+    """
+    size = int(limits["tmp_mb"])
+    if state.get("tmp_size") == size and all(_pristine(p, state) for p in ("/tmp", "/dev/shm")):
+        return
+    opts = f"size={size}m,mode=1777"
+    for path, extra in (("/tmp", 0), ("/dev/shm", lx.MS_NOEXEC)):
+        if state.get("tmp_size") is not None:
+            lx.umount(path)
+        lx.mount("tmpfs", path, "tmpfs", _TMP_FLAGS | extra, opts)
+        st = os.stat(path)
+        state[path] = (st.st_mode, st.st_uid, st.st_gid, st.st_mtime_ns)
+    state["tmp_size"] = size
+
+
+def _pristine(path: str, state: dict[str, Any]) -> bool:
+    st = os.stat(path)
+    return state.get(path) == (st.st_mode, st.st_uid, st.st_gid, st.st_mtime_ns) and not os.listdir(path)

@@ -1,0 +1,80 @@
+"""The allowlist filesystem view: a job sees the interpreter and system dirs, nothing of the project."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import hackwatch
+from hackwatch.sandbox import Limits, SandboxPool, sandbox_mode_available
+from hackwatch.sandbox._view import allowlist, masked
+from tests.helpers import REPO, SHARED
+
+H = "tests.sandbox.hostile:"
+PRELOAD = ["tests.sandbox.hostile"]
+HIDDEN_ERRORS = ("FileNotFoundError", "PermissionError")
+
+pytestmark = pytest.mark.skipif(not sandbox_mode_available("namespaces"),
+                                reason="kernel refuses user/mount/PID/net namespaces")
+
+
+@pytest.fixture(scope="module")
+def task_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("tasks") / "djinn_rows.jsonl"
+    path.write_text('{"id": "t1", "secure_tests": [[[1], 2]]}\n')
+    return path
+
+
+@pytest.fixture(scope="module")
+def pool(task_file: Path) -> Iterator[SandboxPool]:
+    # the task file hidden explicitly too (it would be invisible anyway: /tmp of the host is not in the view)
+    with SandboxPool(1, limits=Limits(wall_seconds=10), mode="namespaces", preload=PRELOAD,
+                     hide_paths=[task_file]) as p:
+        yield p
+
+
+def test_answers_and_project_files_are_invisible(pool: SandboxPool, task_file: Path) -> None:
+    bank = Path(hackwatch.__file__).parent / "tasks" / "builtin" / "_bank.py"
+    assert bank.is_file()  # the host has it
+    targets = [str(bank), str(bank.parent), str(REPO), str(REPO / "pyproject.toml"), str(task_file),
+               str(task_file.parent), str(Path(hackwatch.__file__)), "/work", "/root/.bashrc", "/var", "/run", "/sys"]
+    shared = sorted(SHARED.glob("*"))[:1] if SHARED.is_dir() else []
+    targets += [str(p) for p in shared]
+    res = pool.run(H + "read_paths", targets)
+    assert res.ok, res
+    for path in targets:
+        assert res.value[path] in HIDDEN_ERRORS, (path, res.value[path])
+
+
+def test_python_and_system_files_are_visible(pool: SandboxPool) -> None:
+    stdlib = str(Path(sys.modules["json"].__file__).parent)  # type: ignore[arg-type]
+    res = pool.run(H + "read_paths", [stdlib, "/etc/passwd", "/usr/bin", "/dev/null", "/etc/shadow", "/tmp"])
+    assert res.value[stdlib].startswith("listed:") and res.value["/etc/passwd"].startswith("read:root")
+    assert res.value["/usr/bin"].startswith("listed:") and res.value["/dev/null"] == "read:"
+    assert res.value["/etc/shadow"] in HIDDEN_ERRORS and res.value["/tmp"] == "listed:"
+    # a lazy import of a module not preloaded but inside the interpreter's prefix still works
+    assert pool.run(H + "normal", [1]).value["sum"] == 1
+
+
+def test_tmp_is_fresh_after_a_job_changed_it(pool: SandboxPool) -> None:
+    assert pool.run(H + "tmp_roundtrip", "x").value["before"] == []
+    assert pool.run(H + "tmp_roundtrip", "y").value == {"before": [], "read": "y"}
+
+
+def test_entry_outside_the_view_must_be_preloaded() -> None:
+    with SandboxPool(1, mode="namespaces") as p, pytest.raises(ValueError, match="preload"):
+        p.run(H + "normal", [1])
+
+
+def test_view_policy_masks_the_builtin_suite_inside_the_prefix(tmp_path: Path) -> None:
+    exposed = allowlist(sys.path)
+    assert str(REPO) not in exposed and str(REPO / "src") not in exposed
+    assert sys.prefix in exposed or any(sys.prefix.startswith(p + "/") for p in exposed)
+    # a non-editable install: the package (and its builtin suite) inside an exposed site-packages
+    builtin = str(Path(hackwatch.__file__).parent / "tasks" / "builtin")
+    assert builtin in masked([str(REPO / "src"), "/etc"], [], None)
+    assert str(tmp_path) in masked([str(tmp_path.parent), "/etc"], [str(tmp_path)], None)
+    assert "/etc/shadow" in masked(["/etc"], [], None)
