@@ -28,12 +28,22 @@ def task_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+JSON_TOOL = str(Path(sys.modules["json"].__file__).parent / "tool.py")  # type: ignore[arg-type]
+"""A file inside the interpreter's prefix (so inside the view) that the pool below hides explicitly."""
+
+
 @pytest.fixture(scope="module")
 def pool(task_file: Path) -> Iterator[SandboxPool]:
     # the task file hidden explicitly too (it would be invisible anyway: /tmp of the host is not in the view)
     with SandboxPool(1, limits=Limits(wall_seconds=10), mode="namespaces", preload=PRELOAD,
-                     hide_paths=[task_file]) as p:
+                     hide_paths=[task_file, JSON_TOOL]) as p:
         yield p
+
+
+def test_hide_paths_masks_a_file_inside_the_view(pool: SandboxPool) -> None:
+    json_init = str(Path(JSON_TOOL).parent / "__init__.py")
+    res = pool.run(H + "read_paths", [JSON_TOOL, json_init])
+    assert res.value[JSON_TOOL] in HIDDEN_ERRORS and res.value[json_init].startswith("read:")
 
 
 def test_answers_and_project_files_are_invisible(pool: SandboxPool, task_file: Path) -> None:

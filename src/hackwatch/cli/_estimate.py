@@ -36,6 +36,10 @@ def estimate_command(
         "--pooling", help="sample: pool all samples/terms; task: average per task first.")] = "sample",
     no_donor_correction: Annotated[bool, typer.Option(
         "--no-donor-correction", help="Omit log pi_D - log a_D (the exploit-conditioning correction).")] = False,
+    missing_donor_rate: Annotated[str, typer.Option(
+        "--missing-donor-rate",
+        help="Prefixes without a donor rate: error | uncorrected (factor 1) | drop | upper "
+             "(Clopper-Pearson bound; needs donor_prefix_attempts). See docs/statistics.md.")] = "error",
     alpha: Annotated[float, typer.Option("--alpha", help="1 - confidence level of the intervals.")] = 0.05,
     n_boot: Annotated[int, typer.Option("--n-boot", help="Bootstrap resamples over tasks for IS intervals.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap.")] = 0,
@@ -48,6 +52,8 @@ def estimate_command(
         raise fail(f"--interval {interval!r}: use clopper-pearson or jeffreys")
     if pooling not in ("sample", "task"):
         raise fail(f"--pooling {pooling!r}: use sample or task")
+    if missing_donor_rate not in ("error", "uncorrected", "drop", "upper"):
+        raise fail(f"--missing-donor-rate {missing_donor_rate!r}: use error, uncorrected, drop or upper")
     if not 0 < alpha < 1:
         raise fail(f"--alpha {alpha}: expected a number in (0, 1), e.g. 0.05")
     try:
@@ -56,7 +62,8 @@ def estimate_command(
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             result = estimate_cells(v, s, by=_columns(by), interval=interval, pooling=pooling,  # type: ignore[arg-type]
-                                    donor_correction=not no_donor_correction, n_boot=n_boot, alpha=alpha,
+                                    donor_correction=not no_donor_correction,
+                                    missing_donor_rate=missing_donor_rate, n_boot=n_boot, alpha=alpha,
                                     seed=seed, verdicts_source=str(verdicts),
                                     scores_source=str(scores) if scores else None)
         write_table(result.summary, out)

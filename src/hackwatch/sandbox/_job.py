@@ -80,7 +80,8 @@ def _job(fn: Callable[[Any], Any], payload: Any, limits: dict[str, float], cfg: 
 def _setup(limits: dict[str, float], cfg: dict[str, Any], fds: dict[str, int]) -> None:
     """Trusted set-up in the job, kept to a few system calls: every Python object it touches costs a
     copy-on-write page fault. The worker already holds the job's environment (:func:`job_env`) and
-    the rlimit plan (:func:`rlimit_plan`), so neither is rebuilt here."""
+    the rlimit plan (:func:`rlimit_plan`), so neither is rebuilt here.
+    """
     lx.prctl(lx.PR_SET_PDEATHSIG, signal.SIGKILL)
     if cfg.get("cg") is not None:
         cfg["cg"].enter()  # the job's cgroup: total memory and task limits for all its processes
@@ -119,7 +120,8 @@ def _drop_privileges(cfg: dict[str, Any]) -> None:
 def rlimit_plan(cpu_seconds: float, memory_mb: float, processes: float, file_size_mb: float, open_files: float,
                 nproc_backstop: bool) -> tuple[tuple[int, tuple[int, int]], ...]:
     """(resource, (soft, hard)) to set, capped at the worker's hard limits; computed (and cached) in
-    the worker before the fork, so the job only makes the setrlimit calls."""
+    the worker before the fork, so the job only makes the setrlimit calls.
+    """
     cpu = max(1, int(-(-cpu_seconds // 1)))
     nproc = int(processes) * (2 if nproc_backstop else 1)
     mib = 1024 * 1024

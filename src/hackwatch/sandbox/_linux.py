@@ -69,7 +69,8 @@ def raw_fork() -> int:
     """fork(2) without CPython's fork handling (``os.fork`` runs PyOS_AfterFork_Child and every
     ``os.register_at_fork`` hook: threading, random re-seeding, logging...). Only for a
     single-threaded caller; it saves ~200 copy-on-write page faults (~0.4 ms) per child here, and the
-    child keeps the caller's ``random`` state (deterministic jobs)."""
+    child keeps the caller's ``random`` state (deterministic jobs).
+    """
     pid = int(_pylibc.fork())
     if pid < 0:
         raise_errno("fork")

@@ -71,7 +71,8 @@ def masked(exposed: list[str], hide: Iterable[str], home: str | None) -> list[st
 
 def open_sources(paths: list[str]) -> dict[str, int | str]:
     """O_PATH handles of the paths (opened while the worker still has the host's rights), or the
-    target of a top-level symlink such as ``/lib -> usr/lib``."""
+    target of a top-level symlink such as ``/lib -> usr/lib``.
+    """
     out: dict[str, int | str] = {}
     for p in paths:
         if os.path.islink(p) and os.path.dirname(p) == "/":
@@ -101,7 +102,8 @@ def _mask(path: str) -> None:
 
 def build_root(sources: dict[str, int | str], mask: list[str]) -> None:
     """Assemble the new root at :data:`NEW_ROOT` (binds, masks, /dev, mount points); call before
-    the worker becomes PID 1 of its namespace (it needs the host's /proc for the handles)."""
+    the worker becomes PID 1 of its namespace (it needs the host's /proc for the handles).
+    """
     r = NEW_ROOT
     lx.mount("tmpfs", r, "tmpfs", _TMP_FLAGS, "size=1m,mode=755")
     os.close(os.open(f"{r}/.masked", os.O_CREAT | os.O_WRONLY, 0o000))
@@ -129,7 +131,8 @@ def build_root(sources: dict[str, int | str], mask: list[str]) -> None:
 
 def enter_root() -> bool:
     """As PID 1 of the worker's PID namespace: mount its /proc (else bind the host's), pivot_root into
-    the new root, detach the host tree and make every mount read-only. True if /proc is our own."""
+    the new root, detach the host tree and make every mount read-only. True if /proc is our own.
+    """
     r = NEW_ROOT
     try:
         lx.mount("proc", f"{r}/proc", "proc", lx.MS_NOSUID | lx.MS_NODEV | lx.MS_NOEXEC)

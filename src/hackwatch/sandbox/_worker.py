@@ -19,11 +19,12 @@ import time
 from typing import Any
 
 from hackwatch.sandbox import _linux as lx
-from hackwatch.sandbox._cgroup import JobCgroup
 from hackwatch.sandbox import _view
+from hackwatch.sandbox._cgroup import JobCgroup
 from hackwatch.sandbox._job import fork_job, job_env, plan_for
 from hackwatch.sandbox._supervise import supervise
 from hackwatch.sandbox._wire import recv_frame, send_frame
+
 
 def setup_namespaces(cfg: dict[str, Any], cmd: int, reply: int) -> dict[str, Any]:
     """Enter new user/mount/net/IPC/UTS/PID namespaces and pivot into the allowlist view (``_view``)."""

@@ -128,7 +128,8 @@ class Verifier:
                  hide_paths: Sequence[str] = ()) -> None:
         """``hide_paths``: host files or directories the submissions must not see even where the
         sandbox's filesystem view would show them (pass the task source, e.g. a Djinn JSONL). The view
-        already hides everything outside the interpreter's installation and the system directories."""
+        already hides everything outside the interpreter's installation and the system directories.
+        """
         if pool is None:
             from hackwatch.sandbox import SandboxPool
             kwargs: dict[str, Any] = {"preload": PRELOAD, "hide_paths": tuple(hide_paths)}
