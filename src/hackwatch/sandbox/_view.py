@@ -156,8 +156,9 @@ def enter_root() -> bool:
 def fresh_tmp(limits: dict[str, Any], state: dict[str, Any]) -> None:
     """Give the next job an empty private /tmp and /dev/shm (size ``tmp_mb``).
 
-    A fresh tmpfs is mounted when the last job left anything behind (entries, changed mode or owner)
-    or the size changed; an untouched one is reused (one ``listdir`` and ``stat`` each).
+    A fresh tmpfs is mounted when the last job left anything behind: an entry, or any change of the
+    directory itself (its ctime moves on chmod, chown, xattr and utime too, and cannot be set back),
+    or when the size changed; an untouched one is reused (one ``listdir`` and ``stat`` each).
     """
     size = int(limits["tmp_mb"])
     if state.get("tmp_size") == size and all(_pristine(p, state) for p in ("/tmp", "/dev/shm")):
@@ -168,10 +169,10 @@ def fresh_tmp(limits: dict[str, Any], state: dict[str, Any]) -> None:
             lx.umount(path)
         lx.mount("tmpfs", path, "tmpfs", _TMP_FLAGS | extra, opts)
         st = os.stat(path)
-        state[path] = (st.st_mode, st.st_uid, st.st_gid, st.st_mtime_ns)
+        state[path] = (st.st_mode, st.st_uid, st.st_gid, st.st_mtime_ns, st.st_ctime_ns)
     state["tmp_size"] = size
 
 
 def _pristine(path: str, state: dict[str, Any]) -> bool:
     st = os.stat(path)
-    return state.get(path) == (st.st_mode, st.st_uid, st.st_gid, st.st_mtime_ns) and not os.listdir(path)
+    return state.get(path) == (st.st_mode, st.st_uid, st.st_gid, st.st_mtime_ns, st.st_ctime_ns) and not os.listdir(path)
