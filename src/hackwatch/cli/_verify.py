@@ -20,6 +20,12 @@ SOURCE_HELP = "Task SOURCE: 'builtin', a directory of Djinn problem.yaml files, 
 WORKERS_HELP = "Sandbox workers (default: number of CPUs)."
 
 
+def _hidden(source: str) -> list[str]:
+    """The task source on disk, masked inside the sandbox so a submission cannot read its tests."""
+    path = Path(source)
+    return [str(path.resolve())] if path.exists() else []
+
+
 def _load_tasks(source: str) -> list[Task]:
     from hackwatch.tasks import TaskError, load_tasks
     try:
@@ -39,9 +45,10 @@ def tasks_check(
     """Check every task: ground truth is correct, the reference exploit is an exploit, nulls fail,
     and the other exploit types' exploits fail this task's insecure verifier. Exit 0 only if all are consistent.
     """
-    from hackwatch.verify import check_tasks
+    from hackwatch.verify import Verifier, check_tasks
     tasks = _load_tasks(source)
-    report = check_tasks(tasks, workers=workers, progress=True)
+    with Verifier(workers=workers, hide_paths=_hidden(source)) as verifier:
+        report = check_tasks(tasks, verifier=verifier, progress=True)
     if as_json:
         typer.echo(json.dumps({**report.to_dict(), "summary": report.summary}))
         typer.echo(report.summary, err=True)
@@ -128,7 +135,7 @@ def verify_cmd(
         elif not isinstance(code, str):
             raise fail(f"{where}: field 'code' must be a string, got {type(code).__name__}")
         pairs.append((by_id[task_id], code))
-    with Verifier(workers=workers) as verifier:
+    with Verifier(workers=workers, hide_paths=_hidden(tasks)) as verifier:
         verdicts = verifier.verify_many(pairs, progress=True)
     out_rows = [{**row, "secure_pass": v.secure_pass, "insecure_pass": v.insecure_pass, "label": v.label,
                  "reason": v.reason, "sandbox": v.sandbox} for (_, row), v in zip(rows, verdicts, strict=True)]
