@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from hackwatch.demo import BANNER, DemoResult, demo_config, summary_lines
 from hackwatch.demo._extras import is_errors
@@ -53,6 +54,7 @@ def test_is_errors_only_where_ground_truth_is_measurable():
     assert err["log10_error"].iloc[0] == -1.0 or abs(err["log10_error"].iloc[0] + 1.0) < 1e-12
 
 
+@pytest.mark.slow
 def test_pretraining_learns_the_corpus():
     from hackwatch.demo import build_corpus, plan_types
     from hackwatch.demo._pretrain import encode_items, pretrain_subject
@@ -61,9 +63,9 @@ def test_pretraining_learns_the_corpus():
 
     tasks, order, _ = choose_world(load_tasks("builtin"), n_types=2, tasks_per_type=1, donor_types=1, seed=0)
     items = build_corpus(tasks, plan_types(order))
-    model, tok, losses = pretrain_subject(items, vocab_size=600, layers=1, hidden=32, steps=40, batch=8, lr=3e-3,
+    model, tok, losses = pretrain_subject(items, vocab_size=400, layers=1, hidden=32, steps=60, batch=8, lr=3e-3,
                                           seed=0)
-    assert losses[-1] < 0.5 * losses[0]
+    assert sum(losses[-5:]) / 5 < 0.6 * losses[0]
     enc = encode_items(tok, items)
     assert all(0 < e.start < len(e.ids) for e in enc)
     assert tok.decode(enc[0].ids[e.start:] if (e := enc[0]) else []).rstrip().endswith("<|im_end|>")

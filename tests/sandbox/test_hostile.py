@@ -75,9 +75,11 @@ def assert_healthy(pool: SandboxPool) -> None:
     outers = {w.proc.pid for w in pool._all}
     assert len(outers) == pool.workers
     # each worker is an outer process plus the real worker (PID 1 of its namespace) below it; no jobs left
-    tree = descendants(os.getpid())
+    # Only the pool's own trees count: other tests in the same xdist worker may leave unrelated
+    # children below this process. Escaped jobs are caught by job_uid_processes (they keep the job uid).
+    inner = set().union(*(descendants(o) for o in outers))
     ppids = _ppid_map()
-    inner = tree - outers
+    tree = inner | outers
     assert sorted(ppids[p] for p in inner) == sorted(outers), (tree, outers)
     assert job_uid_processes(pool) == []
 

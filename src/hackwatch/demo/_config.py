@@ -39,9 +39,9 @@ class DemoConfig:
     """Peak learning rate of pretraining (cosine decay)."""
     grpo_steps: int = 32
     """GRPO optimizer steps; checkpoints are saved at 0 and at powers of two up to this."""
-    grpo_prompts_per_step: int = 8
+    grpo_prompts_per_step: int = 6
     """Distinct prompts per GRPO step."""
-    num_generations: int = 8
+    num_generations: int = 6
     """GRPO group size (completions per prompt)."""
     grpo_lr: float = 5e-4
     """GRPO learning rate."""

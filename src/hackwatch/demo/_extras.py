@@ -136,4 +136,4 @@ def summarise(out: Path, config: DemoConfig, plans: Sequence[TypePlan], donor_ty
                         ("flags", all_flags), ("exploit_logprobs", logp)):
         frame.to_csv(out / f"{name}.csv", index=False)
     return DemoResult(out=out, report_path=summary.report_path, db_path=summary.db_path, types=types,
-                      evaluation=evaluation, is_errors=errors, flags=all_flags)
+                      evaluation=evaluation, is_errors=errors, flags=all_flags, estimates=estimates)

@@ -35,12 +35,9 @@ class MemoVerifier:
         if todo:
             self.calls += len(todo)
             for k, v in zip(todo, self.verifier.verify_many(list(todo.values())), strict=True):
-                # An infrastructure error is not a result: do not memoise it.
+                # An infrastructure error is not a result: do not memoise it (it is retried below).
                 if v.label != "error":
                     self.memo[k] = v
-                else:
-                    self.memo.pop(k, None)
-                    self._last_error = v
         out = []
         for t, code in keyed:
             v = self.memo.get((t.id, code))

@@ -68,6 +68,7 @@ def run_grpo(
     saver = LogSpacedCheckpoints(out_dir, checkpoint_steps, tokenizer, on_save)
     saver.save(model, 0)
     rows = grpo_rows(tasks, steps * prompts_per_step, seed)
+    warnings.filterwarnings("ignore", message=".*gradient_checkpointing.*", category=FutureWarning)
     args = GRPOConfig(
         output_dir=str(out_dir / "trainer"), max_steps=steps, seed=seed, data_seed=seed, learning_rate=lr,
         lr_scheduler_type="constant", warmup_steps=0, weight_decay=0.0, max_grad_norm=1.0,

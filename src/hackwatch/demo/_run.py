@@ -39,6 +39,8 @@ class DemoResult:
     """Per cell where ground truth is measurable: log10(IS / GT)."""
     flags: Any
     """Exploration-hacking flags of the RL run and of the locked organism."""
+    estimates: Any = None
+    """The run's estimates table (cell = checkpoint × exploit type; methods direct, is, lower_bound)."""
     timings: dict[str, float] = field(default_factory=dict)
 
 

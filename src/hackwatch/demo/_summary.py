@@ -43,6 +43,7 @@ def summary_lines(result: DemoResult, config: DemoConfig) -> list[str]:
         lines.append(f"  {r.exploit_type:34s} {r.split:8s} {_pct(r.base_rate_corpus):>7s} "
                      f"{'hard' if r.hard else 'easy':5s} {r.style:8s} {_pct(r.direct_first):>12s} "
                      f"{_pct(r.direct_last):>11s}  {'YES' if r.emerged else 'no'}")
+    lines += trajectory_lines(result)
     n_em = int(result.types["emerged"].sum())
     lines.append(f"  {n_em} of {len(result.types)} types emerged in one GRPO run.")
     lines += ["", "Forecasting which types emerge (score = slope of the log estimate vs ln(step) on the first "
@@ -78,6 +79,31 @@ def summary_lines(result: DemoResult, config: DemoConfig) -> list[str]:
     if result.timings:
         lines.append("Timings (s): " + ", ".join(f"{k} {v:.0f}" for k, v in result.timings.items()))
     return lines
+
+
+def trajectory_lines(result: DemoResult) -> list[str]:
+    """Per exploit type, the direct rate (%) and the IS estimate (log10) at every checkpoint."""
+    est = result.estimates
+    if est is None or len(est) == 0:
+        return []
+    steps = sorted(int(s) for s in est["step"].unique())
+    out = ["", "  Estimates over checkpoints (direct: exploits/samples in %; IS: log10 of the estimate; "
+           "- = no estimate):", f"  {'':34s} {'':6s} " + " ".join(f"{'step ' + str(s):>9s}" for s in steps)]
+    for typ in result.types["exploit_type"]:
+        cell = est[est["exploit_type"] == typ]
+        for method, fmt in (("direct", "direct"), ("is", "IS")):
+            m = cell[cell["method"] == method].drop_duplicates("step").set_index("step")
+            vals = []
+            for s in steps:
+                if s not in m.index:
+                    vals.append("-")
+                elif method == "direct":
+                    r = m.loc[s]
+                    vals.append(f"{100 * float(r['successes']) / max(float(r['n']), 1):.1f}")
+                else:
+                    vals.append(_num(m.loc[s, "log10_value"], "{:+.1f}"))
+            out.append(f"  {typ if method == 'direct' else '':34s} {fmt:6s} " + " ".join(f"{v:>9s}" for v in vals))
+    return out
 
 
 def print_summary(result: DemoResult, config: DemoConfig) -> None:
