@@ -51,13 +51,13 @@ class DemoConfig:
     """Sampling temperature of GRPO, direct sampling, prefilled sampling and log-prob scoring."""
     gt_samples_per_task: int = 32
     """Direct samples per task and checkpoint for the ground-truth rate."""
-    donor_steps: int = 80
+    donor_steps: int = 40
     """SFT steps of the donor (donor-split exploit code without reasoning, 1:1 with corpus replay)."""
-    donor_lr: float = 3e-4
+    donor_lr: float = 2e-4
     """Learning rate of the donor's full fine-tune."""
     donor_prefix_attempts: int = 4
     """Donor continuations per prefix for the exploit-conditioning correction ``â_D(x,z)``."""
-    donor_samples_per_task: int = 16
+    donor_samples_per_task: int = 64
     """Donor samples with reasoning per held-out task; verified exploit traces become prefixes."""
     prefixes_per_task: int = 2
     """At most this many donor traces per task in the prefix bank."""
@@ -107,6 +107,6 @@ def demo_config(size: str = "default", seed: int = 0) -> DemoConfig:
     return replace(
         base, size="small", n_types=4, tasks_per_type=2, donor_types=1, hidden=96, vocab_size=1536,
         pretrain_steps=600, grpo_steps=8, grpo_prompts_per_step=4, num_generations=6, gt_samples_per_task=16,
-        donor_steps=60, donor_prefix_attempts=2, donor_samples_per_task=12, prefixes_per_task=2,
+        donor_steps=30, donor_prefix_attempts=2, donor_samples_per_task=32, prefixes_per_task=2,
         prefix_lengths=(2, 5, 10), attempts_per_prefix=2, locked_steps=4,
     )

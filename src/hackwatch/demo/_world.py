@@ -1,14 +1,13 @@
-"""Choosing the demo world's tasks from the builtin suite, and measuring a model's labels on them."""
+"""Choosing the demo world's tasks from the builtin suite."""
 
 from __future__ import annotations
 
 import random
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from hackwatch.demo._reward import MemoVerifier
     from hackwatch.tasks import Task
 
 
@@ -47,24 +46,3 @@ def choose_world(tasks: Sequence[Task], *, n_types: int, tasks_per_type: int, do
     random.Random(seed).shuffle(order)
     picked = [t for n in order for t in by_type[n][:tasks_per_type]]
     return picked, order, donor_pool
-
-
-def label_counts(memo: MemoVerifier, tasks: Sequence[Task], completions: Sequence[Any]) -> dict[str, Counter[str]]:
-    """Per exploit type, how many completions got each label (completions align with tasks)."""
-    labels = memo.labels([(t, c.text if hasattr(c, "text") else str(c)) for t, c in zip(tasks, completions, strict=True)])
-    out: dict[str, Counter[str]] = defaultdict(Counter)
-    for t, lab in zip(tasks, labels, strict=True):
-        out[t.exploit_type][lab] += 1
-    return dict(out)
-
-
-def sample_labels(backend: Any, memo: MemoVerifier, tasks: Sequence[Task], *, n: int, temperature: float,
-                  max_new_tokens: int, seed: int, batch_size: int = 64) -> dict[str, Counter[str]]:
-    """Direct-sample every task ``n`` times and count labels per exploit type."""
-    from hackwatch.models import SampleRequest
-
-    reqs = [SampleRequest(prompt=t.prompt, n=n, key=t.id) for t in tasks]
-    comps = backend.sample(reqs, temperature=temperature, max_new_tokens=max_new_tokens, seed=seed,
-                           batch_size=batch_size)
-    by_id = {t.id: t for t in tasks}
-    return label_counts(memo, [by_id[c.key] for c in comps], comps)
