@@ -84,7 +84,8 @@ def build_donor_bank(base_dir: Path, items: Sequence[CorpusItem], tasks: Sequenc
     missing = list(provenance.get("missing", []))
     if not rows:
         return None, donor_dir, missing
-    bank = out_dir / "bank.parquet"
+    # JSONL, not Parquet: write_bank cannot yet store a column that mixes text and numbers in Parquet.
+    bank = out_dir / "bank.jsonl"
     write_bank(rows, bank, provenance=provenance)
     return bank, donor_dir, missing
 
