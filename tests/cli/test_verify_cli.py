@@ -64,7 +64,7 @@ def test_verify_parquet_in_and_out(task_file, tmp_path):
 
 
 @pytest.mark.parametrize(("rows", "message"), [
-    (['{"task_id": "add_all_test_skipping", "code": "x = 1"}', '{"task_id": '], ":2: invalid JSON"),
+    (['{"task_id": "add_all_test_skipping", "code": "x = 1"}', '{"task_id": '], ":2: not valid JSON"),
     ([{"task_id": "add_all_test_skipping"}], ":1: needs a string field 'completion'"),
     ([{"code": "pass"}], ":1: missing or non-string field 'task_id'"),
     ([{"task_id": "nope", "code": "pass"}], ":1: unknown task_id 'nope'"),

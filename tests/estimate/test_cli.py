@@ -49,7 +49,7 @@ def test_table_roundtrip(tmp_path, fmt):
 def test_malformed_jsonl_names_file_and_line(tmp_path):
     p = tmp_path / "v.jsonl"
     p.write_text('{"a": 1}\n{"a": \n')
-    with pytest.raises(SchemaError, match=r"v.jsonl:2: invalid JSON"):
+    with pytest.raises(SchemaError, match=r"v.jsonl:2: not valid JSON"):
         read_table(p)
     with pytest.raises(SchemaError, match="unknown table format"):
         read_table(tmp_path / "v.csv")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.runs.world import build_world
 
 from hackwatch.runs import RunSummary, load_config, run_pipeline
+from tests.runs.world import build_world
 
 
 @pytest.fixture(scope="session")

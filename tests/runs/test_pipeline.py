@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from tests.runs.world import expected_counts, world_tasks
 from typer.testing import CliRunner
 
 from hackwatch._api import open_run
 from hackwatch.cli import app
 from hackwatch.runs import RunError, RunSummary, load_config, run_pipeline
 from hackwatch.store import RunStore
+from tests.runs.world import expected_counts, world_tasks
 
 N_TASKS, N_PREFIXES, DIRECT, ATTEMPTS = 2, 8, 2, 2
 UNITS = {"direct": 2 * N_TASKS * DIRECT, "prefilled": 2 * N_PREFIXES * ATTEMPTS, "score": 2 * N_PREFIXES + N_PREFIXES}

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from tests.helpers import requires_ray
 
 from hackwatch._api import open_run
 from hackwatch.runs import RunSummary, load_config, run_pipeline
+from tests.helpers import requires_ray
 
 
 @requires_ray

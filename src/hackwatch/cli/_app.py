@@ -31,6 +31,6 @@ app.add_typer(probe_app, name="probe")
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print a one-line error to stderr and return the exit to raise (``raise fail(...)``)."""
+    """Print a one-line error to stderr; return the exit for the caller to raise."""
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(code)

@@ -72,19 +72,9 @@ def _read_rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
         except Exception as exc:  # noqa: BLE001 - any reader error is a malformed input
             raise fail(f"{path}: not a readable parquet file ({exc})") from None
         return [(f"{path}:row {i + 1}", row) for i, row in enumerate(table.to_pylist())]
-    rows = []
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise fail(f"{path}:{n}: invalid JSON ({exc.msg} at column {exc.colno})") from None
-            if not isinstance(row, dict):
-                raise fail(f"{path}:{n}: expected a JSON object, got {type(row).__name__}")
-            rows.append((f"{path}:{n}", row))
-    return rows
+    from hackwatch._jsonl import iter_jsonl
+
+    return [(f"{path}:{n}", row) for n, row in iter_jsonl(path, fail)]
 
 
 def _write_rows(path: Path, rows: list[dict[str, Any]]) -> None:

@@ -18,6 +18,8 @@ from typing import Any
 
 import pandas as pd
 
+from hackwatch._jsonl import iter_jsonl
+
 SCHEMA_VERSION = 1
 """Version of the bank schema; bumped whenever a column changes meaning."""
 
@@ -134,19 +136,7 @@ def read_bank(path: str | os.PathLike[str]) -> pd.DataFrame:
         except Exception as exc:  # noqa: BLE001 - pyarrow raises many types for a corrupt file
             raise BankError(f"{p}: cannot read as Parquet ({exc})") from None
     elif p.suffix == ".jsonl":
-        rows = []
-        with p.open(encoding="utf-8") as fh:
-            for n, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise BankError(f"{p}:{n}: not valid JSON ({exc.msg} at column {exc.colno})") from None
-                if not isinstance(row, dict):
-                    raise BankError(f"{p}:{n}: expected a JSON object per line, got {type(row).__name__}")
-                rows.append(row)
-        frame = pd.DataFrame(rows)
+        frame = pd.DataFrame([row for _, row in iter_jsonl(p, BankError)])
     else:
         raise BankError(f"{p}: a prefix bank must end in .parquet or .jsonl")
     return validate_bank(frame, source=str(p))

@@ -8,13 +8,13 @@ prefixes serve lower bounds and comparisons, or IS after scoring under a proposa
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hackwatch._jsonl import iter_jsonl
 from hackwatch.donor._bank import SCHEMA_VERSION, BankError
 from hackwatch.donor._build import ladder
 from hackwatch.donor._pivot import Classifier, find_pivot
@@ -77,29 +77,20 @@ def file_prefixes(path: str | os.PathLike[str], subject: Backend, tasks: Sequenc
     by_id = {t.id: t for t in tasks}
     rows: list[dict[str, Any]] = []
     used: set[str] = set()
-    with p.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise BankError(f"{p}:{n}: not valid JSON ({exc.msg} at column {exc.colno})") from None
-            if not isinstance(rec, dict):
-                raise BankError(f"{p}:{n}: expected a JSON object, got {type(rec).__name__}")
-            tid, text = rec.get("task_id"), rec.get("text")
-            if not isinstance(tid, str) or tid not in by_id:
-                raise BankError(f"{p}:{n}, field 'task_id': {tid!r} is not a task of the given source; "
-                                "check --tasks (and --split)")
-            if not isinstance(text, str) or not text.strip():
-                raise BankError(f"{p}:{n}, field 'text': expected non-empty reasoning text")
-            trace_id = str(rec.get("prefix_id") or f"{tid}/f{n}")
-            if trace_id in used:
-                raise BankError(f"{p}:{n}, field 'prefix_id': duplicate id {trace_id!r}")
-            used.add(trace_id)
-            rows += text_rows(by_id[tid], trace_id, text, "", encode=subject.encode, decode=subject.decode,
-                              source="file", model=str(p), lengths=lengths, start_at_pivot=start_at_pivot,
-                              classifier=classifier)
+    for n, rec in iter_jsonl(p, BankError):
+        tid, text = rec.get("task_id"), rec.get("text")
+        if not isinstance(tid, str) or tid not in by_id:
+            raise BankError(f"{p}:{n}, field 'task_id': {tid!r} is not a task of the given source; "
+                            "check --tasks (and --split)")
+        if not isinstance(text, str) or not text.strip():
+            raise BankError(f"{p}:{n}, field 'text': expected non-empty reasoning text")
+        trace_id = str(rec.get("prefix_id") or f"{tid}/f{n}")
+        if trace_id in used:
+            raise BankError(f"{p}:{n}, field 'prefix_id': duplicate id {trace_id!r}")
+        used.add(trace_id)
+        rows += text_rows(by_id[tid], trace_id, text, "", encode=subject.encode, decode=subject.decode,
+                          source="file", model=str(p), lengths=lengths, start_at_pivot=start_at_pivot,
+                          classifier=classifier)
     return rows, _provenance("file", str(p), tasks, rows, lengths=list(lengths), start_at_pivot=start_at_pivot)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from hackwatch._jsonl import iter_jsonl
 from hackwatch.estimate._columns import SchemaError
 
 SUFFIXES = (".jsonl", ".parquet")
@@ -33,19 +34,7 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
             return pd.read_parquet(path)
         except Exception as exc:  # pyarrow raises several types for corrupt files
             raise SchemaError(f"{path}: not a readable Parquet file ({type(exc).__name__}: {exc})") from exc
-    rows = []
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise SchemaError(f"{path}:{lineno}: invalid JSON ({exc.msg}); each line must be one "
-                                  f"JSON object") from exc
-            if not isinstance(obj, dict):
-                raise SchemaError(f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}")
-            rows.append(obj)
+    rows = [obj for _, obj in iter_jsonl(path, SchemaError)]
     if not rows:
         raise SchemaError(f"{path}: empty table (no JSON lines)")
     return pd.DataFrame(rows)

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from hackwatch._jsonl import iter_jsonl
 from hackwatch.models._types import Completion, PrefixScore
 
 SAMPLE_FORMAT = "hackwatch.sample/1"
@@ -53,20 +54,7 @@ def read_rows(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     if p.suffix == ".parquet":
         import pyarrow.parquet as pq
         return [dict(r) for r in pq.read_table(p).to_pylist()]
-    rows = []
-    with p.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise RowsError(f"{p}:{n}: not valid JSON ({e.msg} at column {e.colno}); "
-                                "expected one JSON object per line") from e
-            if not isinstance(row, dict):
-                raise RowsError(f"{p}:{n}: expected a JSON object, got {type(row).__name__}")
-            rows.append(row)
-    return rows
+    return [row for _, row in iter_jsonl(p, RowsError)]
 
 
 def token_ids(row: Mapping[str, Any], field: str, where: str) -> tuple[int, ...]:

@@ -9,7 +9,6 @@ and the optional ``entropy`` (float, mean token entropy) and ``ran`` (bool: comp
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -17,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from hackwatch._jsonl import iter_jsonl
 
 REQUIRED = ("step", "prompt_id", "group_id", "subset", "reward", "completion", "length")
 OPTIONAL = ("entropy", "ran")
@@ -93,19 +94,9 @@ def read_rollouts(path: str | Path, *, components: Sequence[str] = (), subset_co
         except Exception as exc:  # pyarrow raises several types for corrupt files
             raise RolloutTableError(f"{path}: not a readable Parquet file ({exc})") from exc
         return validate_rollouts(df, components=components, source=str(path), subset_col=subset_col)
-    records, linenos = [], []
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise RolloutTableError(f"{path}: line {lineno}: not valid JSON ({exc.msg}); one object per line") from exc
-            if not isinstance(rec, dict):
-                raise RolloutTableError(f"{path}: line {lineno}: expected a JSON object, got {type(rec).__name__}")
-            records.append(rec)
-            linenos.append(lineno)
+    numbered = list(iter_jsonl(path, RolloutTableError))
+    linenos = [n for n, _ in numbered]
+    records = [rec for _, rec in numbered]
     if not records:
         raise RolloutTableError(f"{path}: no rollouts in file; expected one JSON object per line")
     # validate per record so that the message carries the line number

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from hackwatch._jsonl import iter_jsonl
 from hackwatch.runs._config import ConfigError, RunConfig
 from hackwatch.tasks import Task
 
@@ -61,19 +62,7 @@ def _read_table(path: Path) -> pd.DataFrame:
             raise ConfigError(f"{path}: cannot read the prefix bank as Parquet ({exc})") from None
     if path.suffix not in (".jsonl", ".json"):
         raise ConfigError(f"{path}: prefix bank must be .parquet or .jsonl")
-    rows: list[dict[str, Any]] = []
-    with path.open() as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ConfigError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
-            if not isinstance(row, dict):
-                raise ConfigError(f"{path}:{lineno}: expected a JSON object per line")
-            rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame([row for _, row in iter_jsonl(path, ConfigError)])
 
 
 def _ids(value: Any, where: str) -> list[int]:
