@@ -43,6 +43,13 @@ def test_round_trip(tmp_path, name) -> None:
         assert json.loads(meta)["missing"] == ["t3"]
 
 
+def test_parquet_keeps_text_columns_with_missing_values(tmp_path) -> None:
+    # A trace without a pivot (None) before one with a pivot term: pandas 3 holds the missing string as NaN.
+    rows = [row(pivot=None, pivot_term=None), row("t2", "t2/t1", 2, pivot_term="skip")]
+    back = read_bank(write_bank(rows, tmp_path / "b.parquet"))
+    assert pd.isna(back["pivot_term"].iloc[0]) and back["pivot_term"].iloc[1] == "skip"
+
+
 @pytest.mark.parametrize(("bad", "message"), [
     (row(prefix_tokens=4), "row 0, field 'prefix_tokens': says 4 but prefix_ids holds 3"),
     (row(prefix_ids=[5, 6, 1]), "row 0, field 'prefix_ids': not the first 3 ids of trace_ids"),

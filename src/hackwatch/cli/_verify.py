@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -72,30 +71,16 @@ def _read_rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
         except Exception as exc:  # noqa: BLE001 - any reader error is a malformed input
             raise fail(f"{path}: not a readable parquet file ({exc})") from None
         return [(f"{path}:row {i + 1}", row) for i, row in enumerate(table.to_pylist())]
-    from hackwatch._jsonl import iter_jsonl
+    from hackwatch._files import iter_jsonl
 
     return [(f"{path}:{n}", row) for n, row in iter_jsonl(path, fail)]
 
 
 def _write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
     """Write atomically: a temp file in the same folder, renamed at the end."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        if path.suffix == ".parquet":
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-            os.close(fd)
-            pq.write_table(pa.Table.from_pylist(rows), tmp)
-        else:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                for row in rows:
-                    fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    from hackwatch._files import write_rows
+
+    write_rows(rows, path)
 
 
 @app.command("verify")

@@ -11,14 +11,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from hackwatch._jsonl import iter_jsonl
+from hackwatch._files import atomic_write, iter_jsonl
 
 SCHEMA_VERSION = 1
 """Version of the bank schema; bumped whenever a column changes meaning."""
@@ -77,15 +76,7 @@ def provenance_path(path: str | os.PathLike[str]) -> Path:
 
 
 def _atomic(target: Path, write: Any) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(target, write)
 
 
 def write_bank(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike[str],
@@ -101,7 +92,8 @@ def write_bank(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike[str],
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = pa.Table.from_pylist(frame.to_dict("records"))
+        # NaN -> None first: pandas 3 stores missing strings as float NaN, which Arrow cannot mix with text.
+        table = pa.Table.from_pylist([_jsonable(r) for r in frame.to_dict("records")])
         table = table.replace_schema_metadata({b"hackwatch.provenance": json.dumps(prov).encode()})
         _atomic(target, lambda tmp: pq.write_table(table, tmp))
     else:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hackwatch._jsonl import iter_jsonl
+from hackwatch._files import iter_jsonl
 from hackwatch.donor._bank import SCHEMA_VERSION, BankError
 from hackwatch.donor._build import ladder
 from hackwatch.donor._pivot import Classifier, find_pivot

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
-from hackwatch._jsonl import iter_jsonl
+from hackwatch._files import atomic_write, iter_jsonl
 from hackwatch.estimate._columns import SchemaError
 
 SUFFIXES = (".jsonl", ".parquet")
@@ -54,19 +53,14 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """Write atomically (temporary file, then rename). JSONL writes NaN and ±inf as null."""
     path = Path(path)
     suffix = _suffix(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+
+    def write(tmp: str) -> None:
         if suffix == ".parquet":
             df.to_parquet(tmp, index=False)
-        else:
-            cols = list(df.columns)
-            with open(tmp, "w", encoding="utf-8") as fh:
-                for row in df.itertuples(index=False, name=None):
-                    fh.write(json.dumps({c: _jsonable(v) for c, v in zip(cols, row, strict=True)}) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+            return
+        cols = list(df.columns)
+        with open(tmp, "w", encoding="utf-8") as fh:
+            for row in df.itertuples(index=False, name=None):
+                fh.write(json.dumps({c: _jsonable(v) for c, v in zip(cols, row, strict=True)}) + "\n")
+
+    return atomic_write(path, write)

@@ -6,14 +6,13 @@ atomically (temp file, then rename): a failed run leaves no partial output.
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from hackwatch._jsonl import iter_jsonl
+from hackwatch import _files
+from hackwatch._files import iter_jsonl
 from hackwatch.models._types import Completion, PrefixScore
 
 SAMPLE_FORMAT = "hackwatch.sample/1"
@@ -73,21 +72,4 @@ def token_ids(row: Mapping[str, Any], field: str, where: str) -> tuple[int, ...]
 
 def write_rows(rows: Iterable[Mapping[str, Any]], path: str | os.PathLike[str]) -> Path:
     """Write rows as JSONL (or Parquet for a ``.parquet`` path), atomically."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        rows = list(rows)
-        if target.suffix == ".parquet":
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-            pq.write_table(pa.Table.from_pylist(rows), tmp)
-        else:
-            with open(tmp, "w", encoding="utf-8") as fh:
-                fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return _files.write_rows(rows, path)

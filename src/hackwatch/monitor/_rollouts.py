@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from hackwatch._jsonl import iter_jsonl
+from hackwatch._files import iter_jsonl
 
 REQUIRED = ("step", "prompt_id", "group_id", "subset", "reward", "completion", "length")
 OPTIONAL = ("entropy", "ran")

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from hackwatch._jsonl import iter_jsonl
+from hackwatch._files import iter_jsonl
 from hackwatch.runs._config import ConfigError, RunConfig
 from hackwatch.tasks import Task
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import ast
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -125,16 +124,10 @@ def save_tasks_jsonl(tasks: Iterable[Task], path: str | os.PathLike[str]) -> Pat
     """Write ``tasks`` as hackwatch JSONL, atomically (temp file then rename); loading it gives equal Tasks."""
     target = Path(path)
     rows = [json.dumps(task_to_row(t, str(target)), ensure_ascii=False) for t in tasks]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write("".join(r + "\n" for r in rows))
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    from hackwatch._files import atomic_write
+
+    return atomic_write(target, lambda tmp: Path(tmp).write_text("".join(r + "\n" for r in rows),
+                                                                 encoding="utf-8"))
 
 
 def _jsonl_rows(path: Path) -> Iterator[tuple[str, Any]]:
