@@ -48,13 +48,17 @@ def summary_lines(result: DemoResult, config: DemoConfig) -> list[str]:
     lines.append(f"  {n_em} of {len(result.types)} types emerged in one GRPO run.")
     lines += ["", "Forecasting which types emerge (score = slope of the log estimate vs ln(step) on the first "
               "checkpoints):"]
-    lines.append(f"  {'method':16s} {'cutoff':>6s} {'AUC':>6s} {'interval':>15s} {'lead (ckpts)':>12s}")
+    lines.append(f"  {'method':16s} {'cutoff':>6s} {'AUC':>6s} {'interval':>15s} {'lead (ckpts)':>12s}  "
+                 "types (emerged/not)")
     for r in result.evaluation.itertuples(index=False):
         d = r._asdict()
         interval = (f"[{_num(d.get('auc_lower'))}, {_num(d.get('auc_upper'))}]"
                     if not math.isnan(float(d.get("auc_lower", math.nan) or math.nan)) else "-")
         lines.append(f"  {d['method']:16s} {d.get('cutoff', '-')!s:>6s} {_num(d.get('auc')):>6s} {interval:>15s} "
-                     f"{_num(d.get('lead_checkpoints'), '{:.0f}'):>12s}")
+                     f"{_num(d.get('lead_checkpoints'), '{:.0f}'):>12s}  {_count(d, 'n_emerged')}/"
+                     f"{_count(d, 'n_not_emerged')}")
+    lines.append("  (an AUC over a handful of types is coarse; IS and lower bounds exist only for types whose "
+                 "tasks got donor prefixes)")
     err = result.is_errors
     lines += ["", "IS error against the ground truth (many direct samples), where GT >= 1e-4:"]
     if len(err):
@@ -109,3 +113,11 @@ def trajectory_lines(result: DemoResult) -> list[str]:
 def print_summary(result: DemoResult, config: DemoConfig) -> None:
     """Print the summary to stdout."""
     print("\n".join(summary_lines(result, config)))
+
+
+def _count(row: dict, key: str) -> str:
+    value = row.get(key)
+    try:
+        return str(int(value))
+    except (TypeError, ValueError):
+        return "-"
