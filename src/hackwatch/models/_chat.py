@@ -138,3 +138,22 @@ def split_reasoning(ids: Sequence[int], close_ids: Sequence[int], final_open_ids
             rest = rest[j + len(final_open_ids):]
     cut = next((i for i, t in enumerate(rest) if t in stops), len(rest))
     return SplitIds(ids[:pos], rest[:cut], True)
+
+
+class TokenizerMixin:
+    """Text <-> ids and prompt rendering, identical for every backend (they differ only in the engine)."""
+
+    tokenizer: Any
+    chat_format: ChatFormat
+
+    def encode(self, text: str) -> tuple[int, ...]:
+        """Token ids of ``text`` with no special tokens added."""
+        return tuple(self.tokenizer.encode(text, add_special_tokens=False)) if text else ()
+
+    def decode(self, ids: Sequence[int]) -> str:
+        """Text of ``ids`` exactly as the tokenizer decodes them (special tokens kept)."""
+        return self.tokenizer.decode(list(ids), skip_special_tokens=False)
+
+    def prompt_ids(self, prompt: str) -> tuple[int, ...]:
+        """Rendered chat prompt ending at the opening of the reasoning section."""
+        return render_prompt_ids(self.tokenizer, self.chat_format, prompt)

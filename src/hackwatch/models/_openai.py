@@ -17,7 +17,12 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from hackwatch.models._chat import ChatFormat, render_prompt_ids, resolve_chat_format, split_reasoning
+from hackwatch.models._chat import (
+    ChatFormat,
+    TokenizerMixin,
+    resolve_chat_format,
+    split_reasoning,
+)
 from hackwatch.models._topk import tempered_topk_logprob
 from hackwatch.models._types import (
     BackendError,
@@ -39,7 +44,7 @@ def _tok_id(tok: str, where: str) -> int:
     return int(tok.removeprefix("token_id:"))
 
 
-class OpenAIBackend:
+class OpenAIBackend(TokenizerMixin):
     """Talks to an OpenAI-compatible completions server; the tokenizer must be the served model's."""
 
     name = "openai"
@@ -70,14 +75,6 @@ class OpenAIBackend:
         self._close_ids = self.encode(self.chat_format.reasoning_close)
         self._final_open_ids = self.encode(self.chat_format.final_open)
 
-    def encode(self, text: str) -> tuple[int, ...]:
-        return tuple(self.tokenizer.encode(text, add_special_tokens=False)) if text else ()
-
-    def decode(self, ids: Sequence[int]) -> str:
-        return self.tokenizer.decode(list(ids), skip_special_tokens=False)
-
-    def prompt_ids(self, prompt: str) -> tuple[int, ...]:
-        return render_prompt_ids(self.tokenizer, self.chat_format, prompt)
 
     def _post(self, body: dict[str, Any]) -> dict[str, Any]:
         """POST to ``/completions`` with exponential back-off on 429/5xx/timeouts/connection errors."""

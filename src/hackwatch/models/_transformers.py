@@ -13,7 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from hackwatch.models import _kernels
-from hackwatch.models._chat import ChatFormat, render_prompt_ids, resolve_chat_format, split_reasoning
+from hackwatch.models._chat import (
+    ChatFormat,
+    TokenizerMixin,
+    resolve_chat_format,
+    split_reasoning,
+)
 from hackwatch.models._types import (
     BackendError,
     Completion,
@@ -30,7 +35,7 @@ def _progress(total: int, enabled: bool, desc: str) -> Any:
     return tqdm(total=total, disable=not enabled, desc=desc, unit="seq", leave=False)
 
 
-class TransformersBackend:
+class TransformersBackend(TokenizerMixin):
     """A Hugging Face causal LM (in memory or a local path) on CPU or GPU."""
 
     name = "transformers"
@@ -69,19 +74,6 @@ class TransformersBackend:
         self._close_ids = self.encode(self.chat_format.reasoning_close)
         self._final_open_ids = self.encode(self.chat_format.final_open)
         self.last_score_stats: dict[str, float] = {}
-
-    # -- text <-> ids ---------------------------------------------------------------------------
-    def encode(self, text: str) -> tuple[int, ...]:
-        """Token ids of ``text`` with no special tokens added."""
-        return tuple(self.tokenizer.encode(text, add_special_tokens=False)) if text else ()
-
-    def decode(self, ids: Sequence[int]) -> str:
-        """Text of ``ids`` exactly as the tokenizer decodes them (special tokens kept)."""
-        return self.tokenizer.decode(list(ids), skip_special_tokens=False)
-
-    def prompt_ids(self, prompt: str) -> tuple[int, ...]:
-        """Rendered chat prompt ending at the opening of the reasoning section."""
-        return render_prompt_ids(self.tokenizer, self.chat_format, prompt)
 
     # -- sampling -------------------------------------------------------------------------------
     def sample(self, requests: Sequence[SampleRequest], *, temperature: float, max_new_tokens: int, seed: int,

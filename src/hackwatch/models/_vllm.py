@@ -16,7 +16,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from hackwatch.models._chat import ChatFormat, render_prompt_ids, resolve_chat_format, split_reasoning
+from hackwatch.models._chat import (
+    ChatFormat,
+    TokenizerMixin,
+    resolve_chat_format,
+    split_reasoning,
+)
 from hackwatch.models._topk import tempered_topk_logprob
 from hackwatch.models._types import (
     Completion,
@@ -38,7 +43,7 @@ def _import_vllm() -> Any:
     return vllm
 
 
-class VLLMBackend:
+class VLLMBackend(TokenizerMixin):
     """A vLLM ``LLM`` engine in this process."""
 
     name = "vllm"
@@ -59,14 +64,6 @@ class VLLMBackend:
         self._close_ids = self.encode(self.chat_format.reasoning_close)
         self._final_open_ids = self.encode(self.chat_format.final_open)
 
-    def encode(self, text: str) -> tuple[int, ...]:
-        return tuple(self.tokenizer.encode(text, add_special_tokens=False)) if text else ()
-
-    def decode(self, ids: Sequence[int]) -> str:
-        return self.tokenizer.decode(list(ids), skip_special_tokens=False)
-
-    def prompt_ids(self, prompt: str) -> tuple[int, ...]:
-        return render_prompt_ids(self.tokenizer, self.chat_format, prompt)
 
     def sample(self, requests: Sequence[SampleRequest], *, temperature: float, max_new_tokens: int, seed: int,
                batch_size: int = 16, progress: bool = False) -> list[Completion]:
