@@ -162,7 +162,7 @@ def _not_json(obj: Any) -> Any:
     raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
 
 
-_ENCODE = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
+ENCODE = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
     None, _not_json, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, True)
 """``json.dumps`` without its per-call encoder construction (~40 fewer copy-on-write faults per job).
 No circular-reference markers: a cyclic value ends in RecursionError, reported like any non-JSON value."""
@@ -170,7 +170,7 @@ No circular-reference markers: a cyclic value ends in RecursionError, reported l
 
 def _write_result(obj: dict[str, Any]) -> bool:
     try:
-        data = "".join(_ENCODE(obj, 0)).encode() if _ENCODE is not None else json.dumps(obj).encode()
+        data = "".join(ENCODE(obj, 0)).encode() if ENCODE is not None else json.dumps(obj).encode()
     except (TypeError, ValueError, RecursionError) as exc:
         data = json.dumps({"error": f"result is not JSON-serializable: {type(exc).__name__}: {exc}"}).encode()
         obj = {}

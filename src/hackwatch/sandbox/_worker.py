@@ -21,7 +21,7 @@ from typing import Any
 from hackwatch.sandbox import _linux as lx
 from hackwatch.sandbox import _view
 from hackwatch.sandbox._cgroup import JobCgroup
-from hackwatch.sandbox._job import fork_job, job_env, plan_for
+from hackwatch.sandbox._job import ENCODE, fork_job, job_env, plan_for
 from hackwatch.sandbox._supervise import supervise
 from hackwatch.sandbox._wire import recv_frame, send_frame
 
@@ -145,7 +145,7 @@ def main(cfg: dict[str, Any]) -> None:
         if frame is None:
             return
         reply_obj = run_one(pickle.loads(frame), cfg, cmd, cache)
-        send_frame(reply, json.dumps(reply_obj).encode())
+        send_frame(reply, "".join(ENCODE(reply_obj, 0)).encode())  # json.dumps builds an encoder per call
         if reply_obj.get("event") == "host_gone":
             return
 

@@ -10,7 +10,7 @@ Importing this module preloads what the jobs use, so the fork per job starts war
 from __future__ import annotations
 
 import copy
-import inspect  # noqa: F401 - preloaded for submissions
+import inspect  # also preloaded for submissions
 import logging  # noqa: F401 - preloaded for the logging side-channel verifier
 import sys
 import types
@@ -27,6 +27,7 @@ ENTRY = "hackwatch.verify._runner:run_job"
 """The sandbox entry point (``module:function``) for :meth:`SandboxPool.run`."""
 
 _MAX_REASON = 200
+_FOLLOWED = frozenset({"__wrapped__", "__signature__", "_partialmethod"})
 _TASKS = "hackwatch.tasks"
 
 
@@ -48,6 +49,21 @@ def _block_task_data() -> None:
     for name in [m for m in sys.modules if m == _TASKS or m.startswith(_TASKS + ".")]:
         del sys.modules[name]
     sys.modules[_TASKS] = None  # type: ignore[assignment]
+
+
+def _takes_bare_input(fn: Any) -> bool:
+    """:func:`takes_bare_input` without ``inspect.signature`` for a plain Python function.
+
+    ``inspect.signature`` builds Signature and Parameter objects through much of ``inspect`` and
+    ``enum``; in a freshly forked job that costs ~110 copy-on-write page faults (~0.35 ms). A plain
+    function (exact type, none of the attributes ``inspect`` would follow: ``_FOLLOWED``)
+    has exactly the code object's signature: ``co_argcount`` positional parameters (positional-only
+    included) and ``*args`` iff ``CO_VARARGS``. Anything else takes the general path.
+    """
+    if type(fn) is types.FunctionType and not _FOLLOWED.intersection(fn.__dict__):
+        code = fn.__code__
+        return code.co_argcount == 1 and not code.co_flags & inspect.CO_VARARGS
+    return takes_bare_input(fn)
 
 
 def run_job(payload: dict[str, Any]) -> dict[str, Any]:
@@ -75,7 +91,7 @@ def run_secure(payload: dict[str, Any]) -> dict[str, Any]:
         return {"error": str(exc)[:_MAX_REASON]}
     except BaseException as exc:  # noqa: BLE001 - SystemExit etc. at import is a failed submission
         return {"error": f"raised at import: {_short(exc)}"}
-    bare = takes_bare_input(fn)
+    bare = _takes_bare_input(fn)
     outputs: list[list[Any]] = []
     for inp in payload["inputs"]:
         try:
