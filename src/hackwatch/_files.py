@@ -42,9 +42,7 @@ def atomic_write(path: str | Path, write: Callable[[str], None]) -> Path:
     os.close(fd)
     try:
         write(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -68,3 +66,28 @@ def write_rows(rows: Iterable[Mapping[str, Any]], path: str | Path) -> Path:
             fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
 
     return atomic_write(target, write)
+
+
+def atomic_dir(path: str | Path, fill: Callable[[Path], None]) -> Path:
+    """Create or replace the directory ``path`` all at once: ``fill(tmp)`` writes a sibling, then a rename."""
+    import shutil
+
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        fill(tmp)
+        os.chmod(tmp, 0o777 & ~_umask())
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hackwatch._files import atomic_dir
 from hackwatch.probes._pool import array_key
 
 ACTS_FORMAT = "hackwatch.acts/1"
@@ -115,26 +114,20 @@ def save_activations(acts: Activations, path: str | os.PathLike[str], *, dtype: 
     target = Path(path)
     if target.exists() and not (target / "meta.json").is_file():
         raise ActivationsError(f"{target}: exists and is not an activations store; choose another --out")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+
+    def fill(tmp: Path) -> None:
         stored = {}
         for key, arr in acts.arrays.items():
             if dtype == "float16" and np.nanmax(np.abs(arr), initial=0.0) > FLOAT16_MAX:
-                warnings.warn(f"{key}: values above the float16 range; stored as float32", stacklevel=2)
+                warnings.warn(f"{key}: values above the float16 range; stored as float32", stacklevel=4)
                 stored[key] = arr.astype(np.float32)
             else:
                 stored[key] = arr.astype(dtype)
         np.savez(tmp / "activations.npz", **stored)
         acts.index.to_parquet(tmp / "index.parquet", index=False)
         (tmp / "meta.json").write_text(json.dumps({**acts.meta, "dtype": dtype}, indent=1) + "\n")
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return target
+
+    return atomic_dir(target, fill)
 
 
 def load_activations(path: str | os.PathLike[str]) -> Activations:

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from hackwatch._files import atomic_dir
 
 PROBE_FORMAT = "hackwatch.probe/1"
 
@@ -118,9 +118,8 @@ def save_probes(ps: ProbeSet, path: str | os.PathLike[str]) -> Path:
     target = Path(path)
     if target.exists() and not (target / "probes.json").is_file():
         raise ProbeError(f"{target}: exists and is not a probe directory; choose another --out")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+
+    def fill(tmp: Path) -> None:
         arrays, listing = {}, []
         for key, p in ps.probes.items():
             arrays.update({f"{key}.mean": p.mean, f"{key}.scale": p.scale, f"{key}.coef": p.coef})
@@ -131,13 +130,8 @@ def save_probes(ps: ProbeSet, path: str | os.PathLike[str]) -> Path:
         cv = json.loads(ps.cv.to_json(orient="records"))
         doc = {"format": PROBE_FORMAT, **ps.meta, "probes": listing, "cv": cv}
         (tmp / "probes.json").write_text(json.dumps(doc, indent=1) + "\n")
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return target
+
+    return atomic_dir(target, fill)
 
 
 def load_probes(path: str | os.PathLike[str]) -> ProbeSet:
