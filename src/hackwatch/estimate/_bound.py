@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from hackwatch.estimate._columns import DEFAULT_BY
-from hackwatch.estimate._shared import EstimateResult, logmeanexp, single_per_cell
+from hackwatch.estimate._shared import EstimateResult, add_cell_context, logmeanexp, single_per_cell
 from hackwatch.estimate._terms import importance_terms
 
 LN10 = float(np.log(10.0))
@@ -65,11 +65,6 @@ def lower_bounds(scores: pd.DataFrame, verdicts: pd.DataFrame, *, by: Sequence[s
     out["interval"] = "none"
     out["pooling"] = "task"
     out["donor_correction"] = pd.array([pd.NA] * len(out), dtype="boolean")
-    if "step" not in by:
-        out["step"] = step.to_numpy(dtype="int64")
-    if "checkpoint" not in by:
-        out["checkpoint"] = checkpoint.to_numpy()
-    if "temperature" not in by:
-        out["temperature"] = temperature.to_numpy(dtype=float)
+    add_cell_context(out, by, step, checkpoint, temperature)
     notes = ["lower bound: per task the max over tested prefixes of P(z|x)*r_hat(x,z), averaged over tasks"]
     return EstimateResult(summary=out, by=tuple(by), method="lower_bound", notes=notes)

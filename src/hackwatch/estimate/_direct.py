@@ -12,6 +12,7 @@ from hackwatch.estimate._shared import (
     EstimateResult,
     IntervalMethod,
     Pooling,
+    add_cell_context,
     binomial_interval,
     log10_safe,
     single_per_cell,
@@ -76,12 +77,7 @@ def direct_rates(verdicts: pd.DataFrame, *, by: Sequence[str] = DEFAULT_BY, pool
     out["interval"] = interval
     out["pooling"] = pooling
     out["donor_correction"] = pd.array([pd.NA] * len(out), dtype="boolean")
-    if "step" not in by:
-        out["step"] = step.to_numpy(dtype="int64")
-    if "checkpoint" not in by:
-        out["checkpoint"] = checkpoint.to_numpy()
-    if "temperature" not in by:
-        out["temperature"] = temperature.to_numpy(dtype=float)
+    add_cell_context(out, by, step, checkpoint, temperature)
     notes = [f"direct samples only (prefix_tokens == 0); {100 * (1 - alpha):g}% "
              f"{interval} intervals; pooling={pooling}",
              "value is null where no exploit was seen: read 'upper' as the upper bound"]

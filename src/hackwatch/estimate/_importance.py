@@ -17,6 +17,7 @@ from hackwatch.estimate._shared import (
     Pooling,
     SingleSampleWarning,
     StatisticalWarning,
+    add_cell_context,
     cell_label,
     keys_of,
     kish_ess,
@@ -181,12 +182,7 @@ def is_estimates(scores: pd.DataFrame, verdicts: pd.DataFrame, *, by: Sequence[s
     out["n_terms_uncorrected"] = pd.array(counts["uncorrected"], dtype="Int64")
     out["n_terms_dropped"] = pd.array(counts["dropped"], dtype="Int64")
     out["n_terms_upper"] = pd.array(counts["upper"], dtype="Int64")
-    if "step" not in by:
-        out["step"] = step.to_numpy(dtype="int64")
-    if "checkpoint" not in by:
-        out["checkpoint"] = checkpoint.to_numpy()
-    if "temperature" not in by:
-        out["temperature"] = temperature.to_numpy(dtype=float)
+    add_cell_context(out, by, step, checkpoint, temperature)
     warn_cells(missing, MissingDonorRateWarning,
                f"IS terms without a donor rate (missing_donor_rate={missing_donor_rate!r}; "
                f"{_BIAS[missing_donor_rate]})")

@@ -162,3 +162,14 @@ class EstimateResult:
 def keys_of(by: Sequence[str], key: object) -> tuple:
     """Normalise a pandas groupby key to a tuple."""
     return key if isinstance(key, tuple) else (key,)
+
+
+def add_cell_context(out: pd.DataFrame, by: Sequence[str], step: pd.Series, checkpoint: pd.Series,
+                     temperature: pd.Series) -> None:
+    """Add each cell's step, checkpoint and temperature as columns where they are not grouping keys."""
+    if "step" not in by:
+        out["step"] = step.to_numpy(dtype="int64")
+    if "checkpoint" not in by:
+        out["checkpoint"] = checkpoint.to_numpy()
+    if "temperature" not in by:
+        out["temperature"] = temperature.to_numpy(dtype=float)
