@@ -223,3 +223,47 @@ def read_paths(paths: list[str]) -> dict[str, str]:
         except OSError as exc:
             out[path] = type(exc).__name__
     return out
+
+
+def prepared(payload: dict[str, Any]) -> dict[str, Any]:
+    """Returns what it got: the worker's ``sandbox_prepare`` hook added a key before the fork."""
+    return payload
+
+
+def _mark_in_worker(payload: dict[str, Any]) -> dict[str, Any]:
+    return {**payload, "prepared_in_pid": os.getpid()}
+
+
+prepared.sandbox_prepare = _mark_in_worker  # type: ignore[attr-defined]
+
+
+def prepare_breaks(payload: Any) -> Any:
+    return payload
+
+
+def _broken_hook(payload: Any) -> Any:
+    raise RuntimeError("hook bug")
+
+
+prepare_breaks.sandbox_prepare = _broken_hook  # type: ignore[attr-defined]
+
+
+def talk_slowly(pauses: list[float]) -> str:
+    """Prints a line, then one more after each pause (output spread past the worker's first tick)."""
+    print("line 0", flush=True)
+    for i, pause in enumerate(pauses, 1):
+        time.sleep(pause)
+        print(f"line {i}", flush=True)
+    return "said"
+
+
+def interpreter_flags(_: Any) -> dict[str, Any]:
+    return {"no_site": sys.flags.no_site, "site_loaded": "site" in sys.modules}
+
+
+def import_module(name: str) -> dict[str, Any]:
+    """Whether ``name`` was already loaded in the job, and that importing it works."""
+    import importlib
+
+    before = sys.modules.get(name) is not None
+    return {"preloaded": before, "imported": importlib.import_module(name).__name__}

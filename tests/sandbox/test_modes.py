@@ -148,3 +148,31 @@ def test_setup_failure_is_unavailable_not_a_result(mode: str) -> None:
     with SandboxPool(1, mode=mode, preload=["tests.sandbox.broken_setup"]) as p:
         with pytest.raises(SandboxUnavailable, match="set-up failed: OSError: setrlimit refused"):
             p.run("tests.sandbox.broken_setup:entry", None)
+
+
+def test_prepare_hook_runs_in_the_worker_before_the_fork(pool: SandboxPool) -> None:
+    res = pool.run(H + "prepared", {"x": 1})
+    assert res.value["x"] == 1 and isinstance(res.value["prepared_in_pid"], int)
+    with pytest.raises(SandboxUnavailable, match="sandbox_prepare of .*RuntimeError: hook bug"):
+        pool.run(H + "prepare_breaks", None)
+    assert pool.run(H + "normal", [1, 2]).value == {"sum": 3, "tuple": [1, 2]}  # the worker is still fine
+
+
+def test_output_across_the_first_tick_is_kept_in_order(pool: SandboxPool) -> None:
+    """The worker does not watch a job's pipes for its first tick; later output streams as before."""
+    res = pool.run(H + "talk_slowly", [0.001, 0.05, 0.0, 0.03])
+    assert (res.value, res.stdout) == ("said", "".join(f"line {i}\n" for i in range(5)))
+
+
+def test_worker_runs_without_site(pool: SandboxPool) -> None:
+    """No ``.pth`` hooks of the host environment (certifi patches, distutils shims) run in workers."""
+    assert pool.run(H + "interpreter_flags", None).value == {"no_site": 1, "site_loaded": False}
+
+
+def test_ssl_is_not_preloaded_yet_importable() -> None:
+    """The verify preload pulls asyncio (via unittest.mock) but not ssl; a job may still import it."""
+    from hackwatch.verify._verifier import PRELOAD as VERIFY_PRELOAD
+
+    with SandboxPool(1, preload=[*VERIFY_PRELOAD, *PRELOAD]) as pool:
+        assert pool.run(H + "import_module", "asyncio").value == {"preloaded": True, "imported": "asyncio"}
+        assert pool.run(H + "import_module", "ssl").value == {"preloaded": False, "imported": "ssl"}

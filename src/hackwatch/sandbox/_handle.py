@@ -22,7 +22,9 @@ _UID_BASE = 1_000_000_000
 _BOOT = ("import json, sys; cfg = json.loads(sys.stdin.readline()); sys.path[:] = cfg['sys_path']; "
          "from hackwatch.sandbox._worker import main; main(cfg)")
 """Worker bootstrap: the host's exact import path first, so preloads and entries resolve alike.
-The configuration comes on stdin, not argv: a job can read its worker's /proc/1/cmdline."""
+The configuration comes on stdin, not argv: a job can read its worker's /proc/1/cmdline. The worker
+runs with ``-S``: no ``site`` processing, so ``.pth`` hooks of the host's environment (certifi
+patches, distutils shims) neither run in the sandbox nor weigh on every job's fork."""
 
 
 def _wait_readable(fd: int, timeout: float) -> bool:
@@ -63,7 +65,7 @@ class _Worker:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONHASHSEED": "0", "LANG": "C.UTF-8",
                "PYTHONDONTWRITEBYTECODE": "1"}
         try:
-            self.proc = subprocess.Popen([sys.executable, "-c", _BOOT], pass_fds=(cmd_r, reply_w), env=env,
+            self.proc = subprocess.Popen([sys.executable, "-S", "-c", _BOOT], pass_fds=(cmd_r, reply_w), env=env,
                                          cwd="/", stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
             assert self.proc.stdin is not None
             try:

@@ -16,7 +16,6 @@ import os
 import resource
 import signal
 import sys
-import tempfile
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -80,29 +79,27 @@ def _job(fn: Callable[[Any], Any], payload: Any, limits: dict[str, float], cfg: 
 
 def _setup(limits: dict[str, float], cfg: dict[str, Any], fds: dict[str, int]) -> None:
     """Trusted set-up in the job, kept to a few system calls: every Python object it touches costs a
-    copy-on-write page fault. The worker already holds the job's environment (:func:`job_env`) and
-    the rlimit plan (:func:`rlimit_plan`), so neither is rebuilt here.
+    copy-on-write page fault. The worker already did what a fork inherits: the job's environment
+    (:func:`job_env`, so also no cached ``tempfile.tempdir`` from the host), ``PR_SET_NO_NEW_PRIVS``,
+    and the rlimit plan (:func:`rlimit_plan`).
     """
-    lx.prctl(lx.PR_SET_PDEATHSIG, signal.SIGKILL)
+    if cfg["mode"] != "namespaces":  # in namespaces mode the worker is PID 1 of an ancestor PID namespace:
+        lx.prctl(lx.PR_SET_PDEATHSIG, signal.SIGKILL)  # its death already kills every job below it
     if cfg.get("cg") is not None:
         cfg["cg"].enter()  # the job's cgroup: total memory and task limits for all its processes
-    os.setsid()
+    os.setsid()  # its own session and process group: kill(0, ...) cannot reach the worker
     devnull = os.open("/dev/null", os.O_RDONLY)
     os.dup2(devnull, 0)
     os.dup2(fds["out_w"], 1)
     os.dup2(fds["err_w"], 2)
     os.dup2(fds["res_w"], 3)
-    fds["res_w"] = 3
+    fds["res_w"] = 3  # where a set-up failure is reported from here on
     os.closerange(4, 2**31 - 1)  # close_range(2): every other descriptor, one system call
     os.chdir("/tmp")
-    if os.environ.get("HOME") != "/tmp":  # the worker normally set job_env() once for all its jobs
-        os.environ.clear()
-        os.environ.update(job_env())
-    tempfile.tempdir = None
     _drop_privileges(cfg)
     _set_rlimits(limits, nproc_backstop=cfg.get("cg") is not None)
-    lx.prctl(lx.PR_SET_NO_NEW_PRIVS, 1)
-    lx.prctl(lx.PR_SET_DUMPABLE, 1)
+    if cfg.get("job_uid") is not None:  # a uid change made the job non-dumpable: its /proc entries
+        lx.job_prctl(lx.PR_SET_DUMPABLE, 1)  # would belong to (overflow) root and be unreadable to it
     _signal.signal(_signal.SIGINT, _signal.default_int_handler)  # not signal.signal: its enum wrapping costs
 
 
@@ -148,6 +145,11 @@ def _set_rlimits(limits: dict[str, float], nproc_backstop: bool = False) -> None
     """Per-process limits. With a pids cgroup (exact, per job) RLIMIT_NPROC is only a 2x backstop."""
     for which, value in plan_for(limits, nproc_backstop):
         resource.setrlimit(which, value)
+
+
+def echo(payload: Any) -> Any:
+    """Return the payload unchanged: the cheapest possible job (benchmarks, health checks)."""
+    return payload
 
 
 def _flush() -> None:

@@ -18,6 +18,12 @@ from hackwatch.sandbox._job import MAX_RESULT_BYTES
 _GRACE_S = 5.0
 """How long after a kill the job's tree may take to vanish before the worker calls it broken."""
 
+_DRAIN_EVERY_S = 0.02
+"""A job's output pipes are not watched for its first tick: the worker sleeps in one poll(2) on the
+job's exit for a typical job's whole life. Every wake-up of the worker while its forked job lives
+costs copy-on-write page faults on both sides. Jobs that run past the tick get their output read as
+it comes (a job that fills a 64 KiB pipe before that waits at most one tick)."""
+
 
 class _Tail:
     """The last ``cap`` bytes of a stream, its total length and its first 1000 bytes."""
@@ -93,6 +99,7 @@ def supervise(pid: int, readers: dict[str, int], limits: dict[str, float], cfg: 
     deadline = start + float(limits["wall_seconds"])
     timed_out = host_gone = exited = oom = False
     open_fds = set(sinks)
+    streaming = False  # poll the output pipes too (once the job has produced output mid-run)
     cg = cfg.get("cg")
     oom_fd = [cg.oom_fd] if cg is not None and cg.oom_fd is not None else []
     while not exited:
@@ -102,7 +109,10 @@ def supervise(pid: int, readers: dict[str, int], limits: dict[str, float], cfg: 
                 break
             _kill(pidfd)
             timed_out, deadline = True, now + _GRACE_S
-        for fd in _poll([*open_fds, pidfd, cmd, *oom_fd], deadline - time.monotonic()):
+        watch = [pidfd, cmd, *oom_fd, *(open_fds if streaming else ())]
+        ready = _poll(watch, deadline - time.monotonic() if streaming else
+                      min(deadline - time.monotonic(), _DRAIN_EVERY_S))
+        for fd in ready:
             if fd == pidfd:
                 exited = True
             elif oom_fd and fd == oom_fd[0]:  # v1: the kernel OOM-killed one process; end the whole job
@@ -116,6 +126,8 @@ def supervise(pid: int, readers: dict[str, int], limits: dict[str, float], cfg: 
                     deadline = min(deadline, time.monotonic())
             else:
                 _read_into(fd, sinks, open_fds)
+        if not ready and not streaming and open_fds:  # a quiet tick: from now on read output as it comes
+            streaming = True
     if not exited:  # SIGKILLed yet still there after the grace period: the kernel is in trouble
         os.close(pidfd)
         return {"event": "infra", "message": f"job {pid} did not end {_GRACE_S} s after SIGKILL"}

@@ -14,7 +14,6 @@ caller's ``hide_paths``, ``$HOME``, and a few secret files of ``/etc``.
 from __future__ import annotations
 
 import os
-import platform
 import sys
 from collections.abc import Iterable
 from typing import Any
@@ -140,9 +139,9 @@ def enter_root() -> bool:
     except OSError:  # a partly masked outer /proc (Docker): show the host's, read-only
         lx.mount("/proc", f"{r}/proc", None, lx.MS_BIND | lx.MS_REC)
         own_proc = False
-    number = _PIVOT_ROOT.get(platform.machine())
+    number = _PIVOT_ROOT.get(os.uname().machine)
     if number is None:
-        raise OSError(f"pivot_root: unknown system call number on {platform.machine()}")
+        raise OSError(f"pivot_root: unknown system call number on {os.uname().machine}")
     if lx.syscall(number, r.encode(), f"{r}/.old".encode()) != 0:
         lx.raise_errno("pivot_root")
     os.chdir("/")

@@ -16,17 +16,25 @@ class SubmissionError(Exception):
     """The submission could not be loaded: syntax error, exception at import, or no such function."""
 
 
-def load_submission(code: str, function_name: str,
-                    extra_globals: Mapping[str, Any] | None = None) -> tuple[dict[str, Any], Callable[..., Any]]:
+def compile_submission(code: str) -> types.CodeType:
+    """Compile ``code`` as module ``<submission>``: no ``from __future__`` flags of ours leak in
+    (``dont_inherit``), so it means what it means under a plain ``python``."""
+    return compile(code, "<submission>", "exec", dont_inherit=True)
+
+
+def load_submission(code: str, function_name: str, extra_globals: Mapping[str, Any] | None = None, *,
+                    compiled: types.CodeType | None = None) -> tuple[dict[str, Any], Callable[..., Any]]:
     """Execute ``code`` as module ``submission`` and return its globals and the named function.
 
-    Raises :class:`SubmissionError` with a short reason when the code does not compile, raises
-    while executing, or defines no callable ``function_name``.
+    ``compiled`` is ``code`` already compiled (by :func:`compile_submission`, e.g. in the worker
+    before the fork). Raises :class:`SubmissionError` with a short reason when the code does not
+    compile, raises while executing, or defines no callable ``function_name``.
     """
-    try:
-        compiled = compile(code, "<submission>", "exec")
-    except (SyntaxError, ValueError) as exc:
-        raise SubmissionError(f"does not compile: {type(exc).__name__}: {exc}") from None
+    if compiled is None:
+        try:
+            compiled = compile_submission(code)
+        except (SyntaxError, ValueError) as exc:
+            raise SubmissionError(f"does not compile: {type(exc).__name__}: {exc}") from None
     module = types.ModuleType("submission")
     namespace: dict[str, Any] = module.__dict__
     namespace["__builtins__"] = __builtins__
