@@ -13,8 +13,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from hackwatch.verify._catalogue import EXPLOIT_TYPE_NAMES, EXPLOIT_TYPES, ExploitType
     from hackwatch.verify._check import TaskCheck, TaskResult, check_tasks
-    from hackwatch.verify._encode import (FLOAT_ABS_TOL, FLOAT_REL_TOL, EncodeError, decode, encode,
-                                          outputs_equal)
+    from hackwatch.verify._encode import (
+        FLOAT_ABS_TOL,
+        FLOAT_REL_TOL,
+        EncodeError,
+        decode,
+        encode,
+        outputs_equal,
+    )
     from hackwatch.verify._labels import LABELS, Label, Verdict, extract_code, label_for
     from hackwatch.verify._verifier import Verifier, verify
 

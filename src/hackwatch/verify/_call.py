@@ -18,7 +18,8 @@ class SubmissionError(Exception):
 
 def compile_submission(code: str) -> types.CodeType:
     """Compile ``code`` as module ``<submission>``: no ``from __future__`` flags of ours leak in
-    (``dont_inherit``), so it means what it means under a plain ``python``."""
+    (``dont_inherit``), so it means what it means under a plain ``python``.
+    """
     return compile(code, "<submission>", "exec", dont_inherit=True)
 
 

@@ -19,8 +19,13 @@ import unittest.mock  # noqa: F401 - preloaded for the mock verifier and submiss
 import warnings
 from typing import Any
 
-from hackwatch.verify._call import (SubmissionError, call_with_input, compile_submission, load_submission,
-                                   takes_bare_input)
+from hackwatch.verify._call import (
+    SubmissionError,
+    call_with_input,
+    compile_submission,
+    load_submission,
+    takes_bare_input,
+)
 from hackwatch.verify._encode import EncodeError, encode
 from hackwatch.verify._insecure import INSECURE_VERIFIERS, Job
 
