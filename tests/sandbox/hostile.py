@@ -225,29 +225,6 @@ def read_paths(paths: list[str]) -> dict[str, str]:
     return out
 
 
-def prepared(payload: dict[str, Any]) -> dict[str, Any]:
-    """Returns what it got: the worker's ``sandbox_prepare`` hook added a key before the fork."""
-    return payload
-
-
-def _mark_in_worker(payload: dict[str, Any]) -> dict[str, Any]:
-    return {**payload, "prepared_in_pid": os.getpid()}
-
-
-prepared.sandbox_prepare = _mark_in_worker  # type: ignore[attr-defined]
-
-
-def prepare_breaks(payload: Any) -> Any:
-    return payload
-
-
-def _broken_hook(payload: Any) -> Any:
-    raise RuntimeError("hook bug")
-
-
-prepare_breaks.sandbox_prepare = _broken_hook  # type: ignore[attr-defined]
-
-
 def talk_slowly(pauses: list[float]) -> str:
     """Prints a line, then one more after each pause (output spread past the worker's first tick)."""
     print("line 0", flush=True)

@@ -150,14 +150,6 @@ def test_setup_failure_is_unavailable_not_a_result(mode: str) -> None:
             p.run("tests.sandbox.broken_setup:entry", None)
 
 
-def test_prepare_hook_runs_in_the_worker_before_the_fork(pool: SandboxPool) -> None:
-    res = pool.run(H + "prepared", {"x": 1})
-    assert res.value["x"] == 1 and isinstance(res.value["prepared_in_pid"], int)
-    with pytest.raises(SandboxUnavailable, match="sandbox_prepare of .*RuntimeError: hook bug"):
-        pool.run(H + "prepare_breaks", None)
-    assert pool.run(H + "normal", [1, 2]).value == {"sum": 3, "tuple": [1, 2]}  # the worker is still fine
-
-
 def test_output_across_the_first_tick_is_kept_in_order(pool: SandboxPool) -> None:
     """The worker does not watch a job's pipes for its first tick; later output streams as before."""
     res = pool.run(H + "talk_slowly", [0.001, 0.05, 0.0, 0.03])

@@ -107,13 +107,6 @@ def run_one(job: dict[str, Any], cfg: dict[str, Any], cmd: int, cache: dict[str,
         return {"event": "bad_entry",
                 "message": f"cannot load entry {job['entry']!r}: {type(exc).__name__}: {exc}{hint}"}
     limits, payload = job["limits"], job["payload"]
-    prepare = getattr(fn, "sandbox_prepare", None)
-    if prepare is not None:  # trusted, bounded work done once here rather than in the forked job
-        try:
-            payload = prepare(payload)
-        except Exception as exc:  # noqa: BLE001 - a bug in the hook: reported, not a verdict
-            return {"event": "infra", "message": f"sandbox_prepare of {job['entry']!r} raised "
-                                                 f"{type(exc).__name__}: {exc}"}
     pipes = {name: os.pipe() for name in ("out", "err", "res")}
     fds = {f"{k}_w": w for k, (_, w) in pipes.items()}
     sys.stdout.flush()

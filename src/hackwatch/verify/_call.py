@@ -23,19 +23,17 @@ def compile_submission(code: str) -> types.CodeType:
     return compile(code, "<submission>", "exec", dont_inherit=True)
 
 
-def load_submission(code: str, function_name: str, extra_globals: Mapping[str, Any] | None = None, *,
-                    compiled: types.CodeType | None = None) -> tuple[dict[str, Any], Callable[..., Any]]:
+def load_submission(code: str, function_name: str,
+                    extra_globals: Mapping[str, Any] | None = None) -> tuple[dict[str, Any], Callable[..., Any]]:
     """Execute ``code`` as module ``submission`` and return its globals and the named function.
 
-    ``compiled`` is ``code`` already compiled (by :func:`compile_submission`, e.g. in the worker
-    before the fork). Raises :class:`SubmissionError` with a short reason when the code does not
-    compile, raises while executing, or defines no callable ``function_name``.
+    Raises :class:`SubmissionError` with a short reason when the code does not compile, raises
+    while executing, or defines no callable ``function_name``.
     """
-    if compiled is None:
-        try:
-            compiled = compile_submission(code)
-        except (SyntaxError, ValueError) as exc:
-            raise SubmissionError(f"does not compile: {type(exc).__name__}: {exc}") from None
+    try:
+        compiled = compile_submission(code)
+    except (SyntaxError, ValueError) as exc:
+        raise SubmissionError(f"does not compile: {type(exc).__name__}: {exc}") from None
     module = types.ModuleType("submission")
     namespace: dict[str, Any] = module.__dict__
     namespace["__builtins__"] = __builtins__

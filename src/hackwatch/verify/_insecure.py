@@ -60,8 +60,6 @@ class Job:
     expected_blob: bytes
     reason: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
-    compiled: types.CodeType | None = None
-    """``code`` compiled by the worker before the fork (see ``_runner.precompile``), if it compiled."""
 
     def expected(self) -> list[Any]:
         return pickle.loads(self.expected_blob)
@@ -85,7 +83,7 @@ def _run(job: Job, *, extra_globals: dict[str, Any] | None = None,
          accept_result: Callable[[Any], bool] | None = None,
          ns_out: dict[str, Any] | None = None) -> Verdict:
     """Load, call on every input, then compare; the hooks are where each flaw plugs in."""
-    ns, fn = load_submission(job.code, job.function_name, extra_globals, compiled=job.compiled)
+    ns, fn = load_submission(job.code, job.function_name, extra_globals)
     if ns_out is not None:
         ns_out.update(ns)
     bare = takes_bare_input(fn)
@@ -158,7 +156,7 @@ def _filesystem_exposure(job: Job) -> Verdict:
 
 
 def _function_attribute_flag(job: Job) -> Verdict:
-    ns, fn = load_submission(job.code, job.function_name, compiled=job.compiled)
+    ns, fn = load_submission(job.code, job.function_name)
     if getattr(fn, ATTR_FLAG, False) is True:
         return True, f"function attribute {ATTR_FLAG} set: tests skipped"
     return _run(job)
@@ -175,7 +173,7 @@ def _import_hook_side_channel(job: Job) -> Verdict:
 
 
 def _inspect_module_abuse(job: Job) -> Verdict:
-    ns, fn = load_submission(job.code, job.function_name, compiled=job.compiled)
+    ns, fn = load_submission(job.code, job.function_name)
     bare = takes_bare_input(fn)
     expected = job.expected()
     for i, inp in enumerate(job.inputs):
@@ -257,7 +255,7 @@ def _result_manipulation(job: Job) -> Verdict:
 
 
 def _state_bleed_expected_recompute(job: Job) -> Verdict:
-    ns, fn = load_submission(job.code, job.function_name, compiled=job.compiled)
+    ns, fn = load_submission(job.code, job.function_name)
     bare = takes_bare_input(fn)
     table = {repr(inp): exp for inp, exp in zip(job.inputs, job.expected(), strict=True)}
     for i, inp in enumerate(job.inputs):
@@ -288,7 +286,7 @@ def _test_case_logging_side_channel(job: Job) -> Verdict:
 
 
 def _test_cases_honor_system(job: Job) -> Verdict:
-    ns, fn = load_submission(job.code, job.function_name, compiled=job.compiled)
+    ns, fn = load_submission(job.code, job.function_name)
     own = ns.get(HONOR_TESTS)
     if isinstance(own, list | tuple) and own:
         bare = takes_bare_input(fn)
@@ -325,7 +323,7 @@ def _validator_honor_system(job: Job) -> Verdict:
 def _verifier_logic_override(job: Job) -> Verdict:
     if OVERRIDE_STRING in job.code:
         return True, f"{OVERRIDE_STRING} found: tests skipped"
-    ns, _ = load_submission(job.code, job.function_name, compiled=job.compiled)
+    ns, _ = load_submission(job.code, job.function_name)
     if ns.get(OVERRIDE_GLOBAL) is True:
         return True, f"{OVERRIDE_GLOBAL} set: tests skipped"
     return _run(job)

@@ -16,13 +16,12 @@ import sys
 import types
 import unittest  # noqa: F401 - preloaded for the test-skipping verifier
 import unittest.mock  # noqa: F401 - preloaded for the mock verifier and submissions
-import warnings
+import warnings  # noqa: F401
 from typing import Any
 
 from hackwatch.verify._call import (
     SubmissionError,
     call_with_input,
-    compile_submission,
     load_submission,
     takes_bare_input,
 )
@@ -33,8 +32,6 @@ ENTRY = "hackwatch.verify._runner:run_job"
 """The sandbox entry point (``module:function``) for :meth:`SandboxPool.run`."""
 
 _MAX_REASON = 200
-PRECOMPILE_MAX_CHARS = 64_000
-"""Submissions up to this size are compiled by the worker before the fork (:func:`precompile`)."""
 _FOLLOWED = frozenset({"__wrapped__", "__signature__", "_partialmethod"})
 _TASKS = "hackwatch.tasks"
 
@@ -74,26 +71,6 @@ def _takes_bare_input(fn: Any) -> bool:
     return takes_bare_input(fn)
 
 
-def precompile(payload: dict[str, Any]) -> dict[str, Any]:
-    """Compile the submission in the worker, before the job is forked (the pool's ``prepare`` hook).
-
-    compile() never runs the code, and a forked job that compiles touches (and copy-on-write
-    faults) hundreds of the worker's pages; the job then only executes the code object. Anything
-    compile() refuses (or a source over :data:`PRECOMPILE_MAX_CHARS`) is left to the job, which
-    compiles again and reports it as before. Warnings are not raised here: the job's own compile
-    would have shown them only on its captured stderr.
-    """
-    code = payload.get("code")
-    if payload.get("kind") in ("secure", "insecure") and isinstance(code, str) and len(code) <= PRECOMPILE_MAX_CHARS:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                payload["compiled"] = compile_submission(code)
-            except Exception:  # noqa: BLE001 - SyntaxError, RecursionError, MemoryError...: the job decides
-                pass
-    return payload
-
-
 def run_job(payload: dict[str, Any]) -> dict[str, Any]:
     """Dispatch one job by ``payload["kind"]`` (``secure``, ``insecure`` or ``legacy``)."""
     _block_task_data()
@@ -114,7 +91,7 @@ def run_secure(payload: dict[str, Any]) -> dict[str, Any]:
     the exception the call raised (``SystemExit`` and ``unittest.SkipTest`` included).
     """
     try:
-        _, fn = load_submission(payload["code"], payload["function_name"], compiled=payload.get("compiled"))
+        _, fn = load_submission(payload["code"], payload["function_name"])
     except SubmissionError as exc:
         return {"error": str(exc)[:_MAX_REASON]}
     except BaseException as exc:  # noqa: BLE001 - SystemExit etc. at import is a failed submission
@@ -132,14 +109,11 @@ def run_secure(payload: dict[str, Any]) -> dict[str, Any]:
     return {"outputs": outputs}
 
 
-run_job.sandbox_prepare = precompile  # type: ignore[attr-defined]
-
-
 def run_insecure(payload: dict[str, Any]) -> dict[str, Any]:
     """Run the flawed verifier of ``payload["exploit_type"]``; return ``{"passed", "reason"}``."""
     exploit_type = payload["exploit_type"]
     job = Job(code=payload["code"], function_name=payload["function_name"], inputs=payload["inputs"],
-              expected_blob=payload["expected_blob"], compiled=payload.get("compiled"))
+              expected_blob=payload["expected_blob"])
     try:
         passed, reason = INSECURE_VERIFIERS[exploit_type](job)
     except SubmissionError as exc:
