@@ -220,3 +220,12 @@ def test_program_exiting_without_close_leaves_no_cgroup() -> None:
     assert proc.returncode == 0, proc.stderr
     roots = json.loads(proc.stdout)
     assert roots and not any(os.path.exists(r) for r in roots.values())
+
+
+def test_v1_jobs_enter_through_the_thread_file() -> None:
+    """v1 ``tasks`` moves the (single-threaded) job without the global threadgroup lock that
+    ``cgroup.procs`` takes; v2 domain groups have only ``cgroup.procs``."""
+    from hackwatch.sandbox._cgroup import _entry_file
+
+    assert (_entry_file("v1", "job"), _entry_file("v1", "worker")) == ("tasks", "cgroup.procs")
+    assert (_entry_file("v2", "job"), _entry_file("v2", "worker")) == ("cgroup.procs", "cgroup.procs")
