@@ -168,3 +168,12 @@ def test_ssl_is_not_preloaded_yet_importable() -> None:
     with SandboxPool(1, preload=[*VERIFY_PRELOAD, *PRELOAD]) as pool:
         assert pool.run(H + "import_module", "asyncio").value == {"preloaded": True, "imported": "asyncio"}
         assert pool.run(H + "import_module", "ssl").value == {"preloaded": False, "imported": "ssl"}
+
+
+def test_verify_workers_block_the_task_package_for_every_job() -> None:
+    """``hackwatch.tasks`` (expected outputs) is blocked in verification workers before any job forks."""
+    from hackwatch.verify._verifier import PRELOAD as VERIFY_PRELOAD
+
+    with SandboxPool(1, preload=[*VERIFY_PRELOAD, *PRELOAD]) as pool:
+        res = pool.run(H + "import_module", "hackwatch.tasks")
+        assert res.value is None and res.error.startswith("ModuleNotFoundError"), res

@@ -48,12 +48,15 @@ def _block_task_data() -> None:
     never imported the package (the usual case): no scan of ``sys.modules``, which would touch (and
     copy-on-write fault) every module name in the job.
     """
-    if _TASKS not in sys.modules:  # its submodules cannot be loaded without it
-        sys.modules[_TASKS] = None  # type: ignore[assignment]
+    modules = sys.modules
+    if modules.get(_TASKS, 0) is None:  # blocked already (by the worker's preload, ``_prelude``)
         return
-    for name in [m for m in sys.modules if m == _TASKS or m.startswith(_TASKS + ".")]:
-        del sys.modules[name]
-    sys.modules[_TASKS] = None  # type: ignore[assignment]
+    if _TASKS not in modules:  # its submodules cannot be loaded without it
+        modules[_TASKS] = None  # type: ignore[assignment]
+        return
+    for name in [m for m in modules if m == _TASKS or m.startswith(_TASKS + ".")]:
+        del modules[name]
+    modules[_TASKS] = None  # type: ignore[assignment]
 
 
 def _takes_bare_input(fn: Any) -> bool:

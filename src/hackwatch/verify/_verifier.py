@@ -20,7 +20,8 @@ from hackwatch.verify._runner import ENTRY
 if TYPE_CHECKING:
     from hackwatch.tasks import Task
 
-PRELOAD = ["hackwatch.verify._runner"]
+PRELOAD = ["hackwatch.verify._runner", "hackwatch.verify._prelude"]
+"""What a verification worker imports before its jobs fork (``_prelude`` only ever in workers)."""
 _Check = tuple[bool | None, str, str, float | None]  # passed (None = infrastructure error), reason, mode, seconds
 
 
