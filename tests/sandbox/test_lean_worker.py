@@ -31,3 +31,37 @@ def test_lazy_package_attributes_still_resolve():
             assert "has no attribute 'nope'" in str(exc)
         else:
             raise AssertionError("missing attribute resolved")
+
+
+def test_preload_runs_site_once_when_an_import_needs_a_pth_hook(monkeypatch):
+    """Workers start without ``site``; a preload only a ``.pth`` import hook can find gets one retry."""
+    import importlib
+    import types
+
+    from hackwatch.sandbox import _worker
+
+    calls: list[str] = []
+    fake_site = types.ModuleType("site")
+    fake_site.main = lambda: calls.append("site.main")  # type: ignore[attr-defined]
+    real_import = importlib.import_module
+
+    def import_module(name: str):
+        if name == "site":
+            return fake_site
+        if name == "needs_pth_hook" and not calls:
+            raise ModuleNotFoundError(name)
+        return real_import("json") if name == "needs_pth_hook" else real_import(name)
+
+    monkeypatch.setattr(_worker.importlib, "import_module", import_module)
+    monkeypatch.delitem(sys.modules, "site", raising=False)
+    _worker._preload(["needs_pth_hook"])
+    assert calls == ["site.main"]
+    monkeypatch.setitem(sys.modules, "site", fake_site)  # site already ran: a missing module stays missing
+    calls.clear()
+    try:
+        _worker._preload(["needs_pth_hook"])
+    except ModuleNotFoundError:
+        pass
+    else:
+        raise AssertionError("expected ModuleNotFoundError")
+    assert calls == []

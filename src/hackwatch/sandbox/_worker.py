@@ -73,12 +73,24 @@ every job's fork would copy and tear down, for a sandbox that has no network."""
 
 
 def _preload(names: list[str]) -> None:
+    """Import the pool's preloads (the worker runs without ``site``, see ``_handle._BOOT``).
+
+    A module that only an import hook of a ``.pth`` file can find (an editable install in
+    setuptools' "strict" mode, say) fails first; then ``site`` runs after all and the import is
+    retried once.
+    """
     blocked = [name for name in _NOT_PRELOADED if name not in sys.modules]
     for name in blocked:
         sys.modules[name] = None  # type: ignore[assignment]
     try:
         for name in names:
-            importlib.import_module(name)
+            try:
+                importlib.import_module(name)
+            except ImportError:
+                if "site" in sys.modules:
+                    raise
+                importlib.import_module("site").main()
+                importlib.import_module(name)
     finally:
         for name in blocked:
             if sys.modules.get(name, 0) is None:
