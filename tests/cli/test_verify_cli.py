@@ -110,3 +110,13 @@ def test_bench_verify_small(task_file):
     assert lines[0].startswith("verification throughput: 2 workers")
     assert lines[1].startswith("secure") and lines[2].startswith("insecure")
     assert "checks/s" in lines[1] and "vs Djinn 100/s" in lines[1] and "vs Djinn 34/s" in lines[2]
+    assert "(n=8, median of 3: " in lines[1]  # default --repeats 3
+
+
+def test_bench_verify_one_repeat_and_bad_repeats(task_file):
+    result = runner.invoke(app, ["bench", "verify", "--tasks", str(task_file), "--n", "4", "--baseline-n", "1",
+                                 "--workers", "1", "--repeats", "1"])
+    assert result.exit_code == 0, result.output
+    assert "(n=4)" in result.stdout and "median of" not in result.stdout
+    bad = runner.invoke(app, ["bench", "verify", "--tasks", str(task_file), "--repeats", "0"])
+    assert bad.exit_code == 2 and "--repeats" in bad.output

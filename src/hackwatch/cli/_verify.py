@@ -128,10 +128,13 @@ def bench_verify(
     workers: Annotated[int | None, typer.Option("--workers", min=1, help=WORKERS_HELP)] = None,
     n: Annotated[int, typer.Option("--n", min=1, help="Submissions per measurement (ground truths and exploits).")] = 200,
     baseline_n: Annotated[int, typer.Option("--baseline-n", min=1, help="Checks for the subprocess baseline.")] = 40,
+    repeats: Annotated[int, typer.Option("--repeats", min=1,
+                                         help="Pool measurements per kind; the median is reported.")] = 3,
 ) -> None:
     """Secure and insecure checks per second: the sandbox pool vs a fresh python subprocess per check."""
     from hackwatch.verify._bench import bench
-    result = bench(_load_tasks(tasks), workers=workers or os.cpu_count() or 1, n=n, baseline_n=baseline_n)
+    result = bench(_load_tasks(tasks), workers=workers or os.cpu_count() or 1, n=n, baseline_n=baseline_n,
+                   repeats=repeats)
     for line in result.lines():
         typer.echo(line)
     sys.stdout.flush()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import pickle
+import statistics
 import subprocess
 import sys
 import time
@@ -36,13 +37,15 @@ _BASELINE = ("import json, pickle, sys; from hackwatch.verify._runner import run
 class BenchRow:
     kind: str
     pool_rate: float
-    """Checks per second through the sandbox pool."""
+    """Checks per second through the sandbox pool (median of the repeats)."""
     baseline_rate: float
     """Checks per second with a fresh python subprocess per check (same parallelism)."""
     djinn_rate: float
     """Djinn's reference checks per second (1 / seconds per check)."""
     n: int
     baseline_n: int
+    pool_rates: tuple[float, ...] = ()
+    """Each repeat's rate, in the order measured (repeats of secure and insecure alternate)."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,9 @@ class BenchResult:
     def lines(self) -> list[str]:
         out = [f"verification throughput: {self.workers} workers, sandbox mode {self.mode}"]
         for r in self.rows:
-            out.append(f"{r.kind:<8} pool {r.pool_rate:8.1f} checks/s (n={r.n})  |  subprocess baseline "
+            spread = (f", median of {len(r.pool_rates)}: {min(r.pool_rates):.0f}-{max(r.pool_rates):.0f}"
+                      if len(r.pool_rates) > 1 else "")
+            out.append(f"{r.kind:<8} pool {r.pool_rate:8.1f} checks/s (n={r.n}{spread})  |  subprocess baseline "
                        f"{r.baseline_rate:6.1f} checks/s (n={r.baseline_n})  |  ratio {r.pool_rate / r.baseline_rate:5.1f}x"
                        f"  |  vs Djinn {r.djinn_rate:.0f}/s sequential: {r.pool_rate / r.djinn_rate:5.1f}x")
         return out
@@ -71,27 +76,38 @@ def _baseline_one(payload: dict[str, Any]) -> None:
                    timeout=60, check=False)
 
 
-def bench(tasks: Sequence[Task], workers: int, n: int = 200, baseline_n: int = 40) -> BenchResult:
-    """Measure secure and insecure checks per second for the pool and the subprocess baseline."""
+def bench(tasks: Sequence[Task], workers: int, n: int = 200, baseline_n: int = 40, repeats: int = 3) -> BenchResult:
+    """Measure secure and insecure checks per second for the pool and the subprocess baseline.
+
+    The pool is measured ``repeats`` times per kind, secure and insecure alternating (so a burst of
+    load on the machine hits both), and reported as the median; the slow baseline runs once.
+    """
     from hackwatch.sandbox import SandboxPool
     if not tasks:
         raise ValueError("no tasks to benchmark on; pass --tasks with a non-empty SOURCE")
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
     subs = _submissions(tasks, n)
     kinds = {"secure": [secure_payload(t, c) for t, c in subs],
              "insecure": [insecure_payload(t, c) for t, c in subs]}
-    rows = []
+    rates: dict[str, list[float]] = {kind: [] for kind in kinds}
+    base: dict[str, float] = {}
     with SandboxPool(workers, preload=PRELOAD) as pool, ThreadPoolExecutor(workers) as executor:
         list(pool.map(ENTRY, kinds["secure"][: 2 * workers]))  # warm-up
+        for _ in range(repeats):
+            for kind, jobs in kinds.items():
+                start = time.perf_counter()
+                for _ in pool.map(ENTRY, jobs):
+                    pass
+                rates[kind].append(len(jobs) / (time.perf_counter() - start))
         for kind, jobs in kinds.items():
             start = time.perf_counter()
-            for _ in pool.map(ENTRY, jobs):
-                pass
-            pool_rate = len(jobs) / (time.perf_counter() - start)
-            base_jobs = jobs[:baseline_n]
-            start = time.perf_counter()
-            list(executor.map(_baseline_one, base_jobs))
-            base_rate = len(base_jobs) / (time.perf_counter() - start)
-            djinn = 1 / (DJINN_SECURE_S if kind == "secure" else DJINN_INSECURE_S)
-            rows.append(BenchRow(kind, pool_rate, base_rate, djinn, len(jobs), len(base_jobs)))
+            list(executor.map(_baseline_one, jobs[:baseline_n]))
+            base[kind] = len(jobs[:baseline_n]) / (time.perf_counter() - start)
         mode = pool.mode
+    rows = []
+    for kind, jobs in kinds.items():
+        djinn = 1 / (DJINN_SECURE_S if kind == "secure" else DJINN_INSECURE_S)
+        rows.append(BenchRow(kind, statistics.median(rates[kind]), base[kind], djinn, len(jobs),
+                             min(baseline_n, len(jobs)), tuple(rates[kind])))
     return BenchResult(tuple(rows), workers, mode)
