@@ -7,8 +7,9 @@ megabyte a worker holds is copied into page tables on each job's fork and torn d
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from hackwatch._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from hackwatch.sandbox._bench import bench_overhead
@@ -16,18 +17,10 @@ if TYPE_CHECKING:
     from hackwatch.sandbox._probe import sandbox_mode_available
     from hackwatch.sandbox._types import Limits, RunResult, SandboxUnavailable
 
-_HOMES = {"bench_overhead": "_bench", "SandboxPool": "_pool", "sandbox_mode_available": "_probe",
-          "Limits": "_types", "RunResult": "_types", "SandboxUnavailable": "_types"}
-
 __all__ = ["Limits", "RunResult", "SandboxPool", "SandboxUnavailable", "bench_overhead",
            "sandbox_mode_available"]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _HOMES:
-        return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "_bench": ("bench_overhead",), "_pool": ("SandboxPool",), "_probe": ("sandbox_mode_available",),
+    "_types": ("Limits", "RunResult", "SandboxUnavailable"),
+}, globals())

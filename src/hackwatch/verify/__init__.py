@@ -7,8 +7,9 @@ exploits; ``check_tasks`` checks that a task source is internally consistent.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from hackwatch._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from hackwatch.verify._catalogue import EXPLOIT_TYPE_NAMES, EXPLOIT_TYPES, ExploitType
@@ -24,8 +25,7 @@ if TYPE_CHECKING:
     from hackwatch.verify._labels import LABELS, Label, Verdict, extract_code, label_for
     from hackwatch.verify._verifier import Verifier, verify
 
-# Loaded lazily (PEP 562): the sandbox workers import only ``_runner`` and what it needs, and every
-# module a worker holds is copied into each job's page tables on fork.
+# Loaded lazily (PEP 562, see hackwatch._lazy): the sandbox workers import only ``_runner`` and what it needs.
 _HOMES = {
     "_catalogue": ("EXPLOIT_TYPE_NAMES", "EXPLOIT_TYPES", "ExploitType"),
     "_check": ("TaskCheck", "TaskResult", "check_tasks"),
@@ -33,7 +33,6 @@ _HOMES = {
     "_labels": ("LABELS", "Label", "Verdict", "extract_code", "label_for"),
     "_verifier": ("Verifier", "verify"),
 }
-_WHERE = {name: module for module, names in _HOMES.items() for name in names}
 
 __all__ = [
     "EXPLOIT_TYPES",
@@ -58,11 +57,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES, globals())
