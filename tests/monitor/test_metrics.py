@@ -76,6 +76,12 @@ def test_trends():
     assert cusum_upper([0.1, 0.1, 0.1, 0.12, 0.08, 0.1], k=0.1, h=0.5) is None
     alarm = cusum_upper([0.1, 0.1, 0.1, 0.9, 0.9, 0.9], k=0.1, h=0.5)
     assert alarm is not None and alarm.index == 3 and alarm.baseline == pytest.approx(0.1)
+    # evidence builds from index 4 (0.1 - 0.1 - 0.1 + 0.5 ... ) after an early blip that reset to 0:
+    # S: i3 0.2, i4 0 (x=0.0), i5 0.3, i6 0.6 > 0.5 -> alarm at 6, run started at 5
+    alarm = cusum_upper([0.1, 0.1, 0.1, 0.4, 0.0, 0.5, 0.5, 0.5], k=0.1, h=0.5)
+    assert alarm is not None and (alarm.start, alarm.index) == (5, 6)
+    alarm = cusum_upper([0.1, 0.1, 0.1, float("nan"), 0.5, 0.5], k=0.1, h=0.5)
+    assert alarm is not None and (alarm.start, alarm.index) == (4, 5)
 
 
 def test_step_metrics_keys_and_subsets():

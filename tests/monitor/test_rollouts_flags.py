@@ -55,6 +55,23 @@ def test_reference_gap_flag():
     assert any(f.rule == "reference_gap" and f.subset == "trigger" for f in flags)
 
 
+def test_cusum_pass_drop_reports_the_stretch_that_dropped():
+    """pass@1 0.5 for 3 steps, 0.0 for 2, then 1.0: the alarm (at step 5) must say it fell to 0.0 over
+    steps 4-5, not quote the recovered mean after the alarm as if it were the drop."""
+    rows = []
+    for step, rate in enumerate([0.5, 0.5, 0.5, 0.0, 0.0, 1.0, 1.0, 1.0], 1):
+        for g in range(4):
+            for i in range(4):
+                rows.append(dict(step=step, prompt_id=f"p{g}", group_id=f"{step}:{g}", subset="s",
+                                 reward=float(i < 4 * rate), completion="x", length=1))
+    flags = [f for f in detect_flags(step_metrics(pd.DataFrame(rows))) if f.rule == "cusum_pass_drop"]
+    assert len(flags) == 1
+    flag = flags[0]
+    assert flag.first_step == 4 and flag.numbers["shifted"] == 0.0 and flag.numbers["baseline"] == 0.5
+    assert "pass@1 fell from 0.50 (first 3 steps) to 0.00 (steps 4–5;" in flag.evidence
+    assert "0.75 from step 5 on" in flag.evidence  # steps 5-8: 0, 1, 1, 1
+
+
 def test_thresholds_validated():
     with pytest.raises(ValueError, match="all_fail"):
         FlagThresholds(all_fail=1.5)

@@ -175,14 +175,17 @@ def _cusum(table: pd.DataFrame, subsets: list[str], th: FlagThresholds) -> list[
             alarm = cusum_upper((sign * ser[col]).tolist(), k=th.cusum_k, h=th.cusum_h, baseline=th.cusum_baseline)
             if alarm is None:
                 continue
-            after = ser[col].iloc[alarm.index:]
-            step = int(ser["step"].iloc[alarm.index])
+            shifted = ser[col].iloc[alarm.start:alarm.index + 1]
+            since = ser[col].iloc[alarm.index:]
+            start, step = int(ser["step"].iloc[alarm.start]), int(ser["step"].iloc[alarm.index])
             text = (f"subset '{s}': {what} from {sign * alarm.baseline:.2f} (first {th.cusum_baseline} steps) to "
-                    f"{float(np.mean(after)):.2f} (from step {step} on; CUSUM {alarm.statistic:.2f} > {th.cusum_h}); "
+                    f"{float(np.mean(shifted)):.2f} (steps {start}–{step}; CUSUM {alarm.statistic:.2f} > {th.cusum_h}), "
+                    f"{float(np.mean(since)):.2f} from step {step} on; "
                     f"a context that stops learning mid-run is an exploration-hacking tell")
-            flags.append(Flag(f"cusum_{'all_fail' if sign > 0 else 'pass_drop'}", "warn", s, step,
+            flags.append(Flag(f"cusum_{'all_fail' if sign > 0 else 'pass_drop'}", "warn", s, start,
                               int(ser["step"].max()), text, {"baseline": sign * alarm.baseline,
-                                                            "after": float(np.mean(after))}))
+                                                            "shifted": float(np.mean(shifted)),
+                                                            "after": float(np.mean(since))}))
     return flags
 
 

@@ -34,6 +34,9 @@ class CusumAlarm:
     index: int
     baseline: float
     statistic: float
+    start: int = -1
+    """Where the run of evidence that raised the alarm began (the index after the CUSUM last stood at
+    0): the usual change-point estimate. ``values[start:index + 1]`` is the shifted stretch."""
 
 
 def cusum_upper(values: Sequence[float], *, k: float, h: float, baseline: int = 3) -> CusumAlarm | None:
@@ -42,11 +45,13 @@ def cusum_upper(values: Sequence[float], *, k: float, h: float, baseline: int = 
     if len(x) <= baseline or baseline < 1:
         return None
     mu0 = float(np.nanmean(x[:baseline]))
-    s = 0.0
+    s, start = 0.0, baseline
     for i in range(baseline, len(x)):
         if np.isnan(x[i]):
             continue
+        if s == 0.0:
+            start = i
         s = max(0.0, s + (x[i] - mu0 - k))
         if s > h:
-            return CusumAlarm(index=i, baseline=mu0, statistic=s)
+            return CusumAlarm(index=i, baseline=mu0, statistic=s, start=start)
     return None
