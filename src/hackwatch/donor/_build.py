@@ -103,7 +103,8 @@ def build_bank(traceset: TraceSet, backend: Backend, tasks: Sequence[Task], veri
                 zero_rate.append(r["prefix_id"])
         if zero_rate:
             log.warning("%d of %d prefixes: no donor continuation exploited in %d attempts, so a_D is unknown "
-                        "(donor_rate_prefix = null); raise --prefix-attempts", len(zero_rate), len(rows),
+                        "(donor_rate_prefix = null); raise prefix_attempts (hackwatch donor traces --prefix-attempts; "
+                        "the demo's DemoConfig.donor_prefix_attempts)", len(zero_rate), len(rows),
                         prefix_attempts)
     kept_tasks = {r["task_id"] for r in rows}
     missing = list(traceset.missing) + [t.id for t in tasks if t.id not in kept_tasks and t.id not in traceset.missing]
