@@ -244,3 +244,10 @@ def import_module(name: str) -> dict[str, Any]:
 
     before = sys.modules.get(name) is not None
     return {"preloaded": before, "imported": importlib.import_module(name).__name__}
+
+
+def process_status(_: Any) -> dict[str, str]:
+    """Selected lines of the job's /proc/self/status (privilege flags the job must carry)."""
+    keep = ("NoNewPrivs", "CapEff", "CapPrm", "Uid")
+    with open("/proc/self/status") as fh:
+        return {k: v.strip() for k, _, v in (ln.partition(":") for ln in fh) if k in keep}

@@ -177,3 +177,10 @@ def test_verify_workers_block_the_task_package_for_every_job() -> None:
     with SandboxPool(1, preload=[*VERIFY_PRELOAD, *PRELOAD]) as pool:
         res = pool.run(H + "import_module", "hackwatch.tasks")
         assert res.value is None and res.error.startswith("ModuleNotFoundError"), res
+
+
+def test_jobs_carry_no_new_privs_and_no_capabilities(pool: SandboxPool) -> None:
+    """PR_SET_NO_NEW_PRIVS is set once in the worker and inherited by every job; no job holds a capability."""
+    status = pool.run(H + "process_status", None).value
+    assert status["NoNewPrivs"] == "1", status
+    assert int(status["CapEff"], 16) == 0 and int(status["CapPrm"], 16) == 0, status
