@@ -30,6 +30,27 @@ def iter_jsonl(path: str | Path, error: Callable[[str], Exception]) -> Iterator[
             yield n, obj
 
 
+def read_format_doc(directory: Path, name: str, fmt: str, error: Callable[[str], Exception],
+                    what: str, create_hint: str) -> dict[str, Any]:
+    """The JSON document ``directory/name`` of a store whose ``format`` field must equal ``fmt``.
+
+    Raises ``error(...)`` naming the directory when the file is absent (``what`` says what the
+    directory should have been, ``create_hint`` how to make one), or naming the file when it is not
+    valid JSON or carries another format.
+    """
+    doc_path = directory / name
+    if not doc_path.is_file():
+        raise error(f"{directory}: not {what} (no {name}); create one with {create_hint}")
+    try:
+        doc = json.loads(doc_path.read_text())
+    except json.JSONDecodeError as e:
+        raise error(f"{doc_path}: not valid JSON ({e.msg}, line {e.lineno})") from e
+    if not isinstance(doc, dict) or doc.get("format") != fmt:
+        got = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
+        raise error(f"{doc_path}: field 'format' is {got!r}, expected {fmt!r}")
+    return doc
+
+
 def atomic_write(path: str | Path, write: Callable[[str], None]) -> Path:
     """Create ``path`` all at once: ``write(tmp)`` fills a temporary file beside it, then a rename.
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hackwatch._files import atomic_dir
+from hackwatch._files import atomic_dir, read_format_doc
 from hackwatch.probes._pool import array_key
 
 ACTS_FORMAT = "hackwatch.acts/1"
@@ -134,16 +134,8 @@ def load_activations(path: str | os.PathLike[str]) -> Activations:
     """Read an ACTS directory written by :func:`save_activations` (arrays come back as float32)."""
     p = Path(path)
     meta_path = p / "meta.json"
-    if not meta_path.is_file():
-        raise ActivationsError(f"{p}: not an activations store (no meta.json); create one with "
-                               "`hackwatch probe capture`")
-    try:
-        meta = json.loads(meta_path.read_text())
-    except json.JSONDecodeError as e:
-        raise ActivationsError(f"{meta_path}: not valid JSON ({e.msg}, line {e.lineno})") from e
-    if not isinstance(meta, dict) or meta.get("format") != ACTS_FORMAT:
-        got = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
-        raise ActivationsError(f"{meta_path}: field 'format' is {got!r}, expected {ACTS_FORMAT!r}")
+    meta = read_format_doc(p, "meta.json", ACTS_FORMAT, ActivationsError, "an activations store",
+                           "`hackwatch probe capture`")
     for field in ("model", "arrays", "layers", "windows", "poolings"):
         if field not in meta:
             raise ActivationsError(f"{meta_path}: field {field!r} is missing; re-run `hackwatch probe capture`")

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hackwatch._files import atomic_dir
+from hackwatch._files import atomic_dir, read_format_doc
 
 PROBE_FORMAT = "hackwatch.probe/1"
 
@@ -137,16 +137,7 @@ def save_probes(ps: ProbeSet, path: str | os.PathLike[str]) -> Path:
 def load_probes(path: str | os.PathLike[str]) -> ProbeSet:
     """Read a PROBE directory written by :func:`save_probes` (no pickle: only numbers and JSON)."""
     p = Path(path)
-    doc_path = p / "probes.json"
-    if not doc_path.is_file():
-        raise ProbeError(f"{p}: not a probe directory (no probes.json); create one with `hackwatch probe train`")
-    try:
-        doc = json.loads(doc_path.read_text())
-    except json.JSONDecodeError as e:
-        raise ProbeError(f"{doc_path}: not valid JSON ({e.msg}, line {e.lineno})") from e
-    if not isinstance(doc, dict) or doc.get("format") != PROBE_FORMAT:
-        got = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
-        raise ProbeError(f"{doc_path}: field 'format' is {got!r}, expected {PROBE_FORMAT!r}")
+    doc = read_format_doc(p, "probes.json", PROBE_FORMAT, ProbeError, "a probe directory", "`hackwatch probe train`")
     try:
         with np.load(p / "probes.npz", allow_pickle=False) as npz:
             arrays = {k: np.asarray(npz[k], dtype=np.float64) for k in npz.files}
