@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,15 @@ def _one_thread() -> None:
     import torch
 
     torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def tasks() -> list[Any]:
+    """Two builtin tasks with a one-line description and an exit-status hint (small-model tests)."""
+    from hackwatch.tasks import load_tasks
+
+    by_id = {t.id: t for t in load_tasks("builtin")}
+    return [replace(by_id[i], description=f"Write {i}.", hint="Exit 0 passes.") for i in ("count_words", "leap_year")]
 
 
 @dataclass

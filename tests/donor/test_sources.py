@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import pytest
 
@@ -20,15 +19,8 @@ from hackwatch.models import (
     tiny_causal_lm,
     train_tokenizer,
 )
-from hackwatch.tasks import load_tasks
 
 TEXT = "The verifier only checks the exit status, so I exit early."
-
-
-@pytest.fixture(scope="module")
-def tasks():
-    by_id = {t.id: t for t in load_tasks("builtin")}
-    return [replace(by_id[i], description=f"Write {i}.", hint="Exit 0 passes.") for i in ("count_words", "leap_year")]
 
 
 @pytest.fixture(scope="module")

@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import pytest
 import torch
 
 from hackwatch.donor import DonorTrainConfig, exploit_answer, sft_example, train_donor
 from hackwatch.models import TransformersBackend, tiny_causal_lm, train_tokenizer
-from hackwatch.tasks import load_tasks
-
-
-@pytest.fixture(scope="module")
-def tasks():
-    by_id = {t.id: t for t in load_tasks("builtin")}
-    return [replace(by_id[i], description=f"Write {i}.", hint="Exit 0 passes.") for i in ("count_words", "leap_year")]
 
 
 @pytest.fixture(scope="module")
