@@ -24,8 +24,13 @@ LABEL_COLORS = {"exploit": "#d62728", "correct": "#2ca02c", "secure_only": "#946
                 "error": "#ff7f0e"}
 
 
-def _footer(fig: plt.Figure, footer: str) -> None:
+def _save(fig: plt.Figure, footer: str, path: Path, bottom: float, top: float = 1.0) -> Path:
+    """Lay out (leaving ``bottom`` of the height for the footer), stamp the footer, write, close."""
+    fig.tight_layout(rect=(0, bottom, 1, top))
     fig.text(0.01, 0.005, footer, fontsize=7, color="#444444", ha="left", va="bottom", wrap=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def _finite(x: pd.Series) -> np.ndarray:
@@ -93,11 +98,7 @@ def trajectories(estimates: pd.DataFrame, *, threshold: float, footer: str, path
     labels = list(handles)
     fig.legend([handles[k] for k in labels] + [plt.Line2D([], [], color="black", ls=":")],
                labels + [f"threshold {threshold:g}"], loc="upper center", ncol=4, fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.03, 1, 1 - 0.5 / fig.get_figheight()))
-    _footer(fig, footer)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, footer, path, 0.03, 1 - 0.5 / fig.get_figheight())
 
 
 def label_counts(verdicts: pd.DataFrame, *, footer: str, path: Path) -> Path | None:
@@ -118,11 +119,7 @@ def label_counts(verdicts: pd.DataFrame, *, footer: str, path: Path) -> Path | N
     ax.set_title("verdict labels per checkpoint", fontsize=10)
     ax.legend(fontsize=8, ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.28), frameon=False)
     ax.tick_params(labelsize=7)
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
-    _footer(fig, footer)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, footer, path, 0.04)
 
 
 def crossings(forecasts: pd.DataFrame, *, threshold: float, footer: str, path: Path) -> Path | None:
@@ -154,8 +151,4 @@ def crossings(forecasts: pd.DataFrame, *, threshold: float, footer: str, path: P
     ax.set_title("crossing forecasts", fontsize=10)
     ax.legend(fontsize=7, loc="lower right")
     ax.grid(alpha=0.3)
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
-    _footer(fig, footer)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, footer, path, 0.06)
