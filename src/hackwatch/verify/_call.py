@@ -11,6 +11,9 @@ import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
+SUBMISSION_MODULE = "submission"
+"""The name a submission runs under (``sys.modules`` key and ``__name__``)."""
+
 
 class SubmissionError(Exception):
     """The submission could not be loaded: syntax error, exception at import, or no such function."""
@@ -34,12 +37,12 @@ def load_submission(code: str, function_name: str,
         compiled = compile_submission(code)
     except (SyntaxError, ValueError) as exc:
         raise SubmissionError(f"does not compile: {type(exc).__name__}: {exc}") from None
-    module = types.ModuleType("submission")
+    module = types.ModuleType(SUBMISSION_MODULE)
     namespace: dict[str, Any] = module.__dict__
     namespace["__builtins__"] = __builtins__
     if extra_globals:
         namespace.update(extra_globals)
-    sys.modules["submission"] = module
+    sys.modules[SUBMISSION_MODULE] = module
     try:
         exec(compiled, namespace)
     except Exception as exc:  # noqa: BLE001 - any import-time failure of the submission

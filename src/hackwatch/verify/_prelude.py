@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import sys
 
+from hackwatch.verify._call import SUBMISSION_MODULE
 from hackwatch.verify._insecure import HELPER_MODULE, MOCK_MODULE
+from hackwatch.verify._runner import LEGACY_MODULE, TASK_PACKAGE
 
-BLOCKED = "hackwatch.tasks"
-JOB_MODULES = ("submission", "djinn_insecure_verifier", HELPER_MODULE, MOCK_MODULE)
+JOB_MODULES = (SUBMISSION_MODULE, LEGACY_MODULE, HELPER_MODULE, MOCK_MODULE)
 
-if BLOCKED not in sys.modules:
-    sys.modules[BLOCKED] = None  # type: ignore[assignment]
+if TASK_PACKAGE not in sys.modules:
+    sys.modules[TASK_PACKAGE] = None  # type: ignore[assignment]
 for _name in JOB_MODULES:
     sys.modules.setdefault(_name, None)  # type: ignore[arg-type]

@@ -33,7 +33,10 @@ ENTRY = "hackwatch.verify._runner:run_job"
 
 _MAX_REASON = 200
 _FOLLOWED = frozenset({"__wrapped__", "__signature__", "_partialmethod"})
-_TASKS = "hackwatch.tasks"
+TASK_PACKAGE = "hackwatch.tasks"
+"""Holds expected outputs: blocked in every verification job (:func:`_block_task_data`)."""
+LEGACY_MODULE = "djinn_insecure_verifier"
+"""The module a legacy Djinn problem's embedded verifier runs as."""
 
 
 def _short(exc: BaseException) -> str:
@@ -49,14 +52,14 @@ def _block_task_data() -> None:
     copy-on-write fault) every module name in the job.
     """
     modules = sys.modules
-    if modules.get(_TASKS, 0) is None:  # blocked already (by the worker's preload, ``_prelude``)
+    if modules.get(TASK_PACKAGE, 0) is None:  # blocked already (by the worker's preload, ``_prelude``)
         return
-    if _TASKS not in modules:  # its submodules cannot be loaded without it
-        modules[_TASKS] = None  # type: ignore[assignment]
+    if TASK_PACKAGE not in modules:  # its submodules cannot be loaded without it
+        modules[TASK_PACKAGE] = None  # type: ignore[assignment]
         return
-    for name in [m for m in modules if m == _TASKS or m.startswith(_TASKS + ".")]:
+    for name in [m for m in modules if m == TASK_PACKAGE or m.startswith(TASK_PACKAGE + ".")]:
         del modules[name]
-    modules[_TASKS] = None  # type: ignore[assignment]
+    modules[TASK_PACKAGE] = None  # type: ignore[assignment]
 
 
 def _takes_bare_input(fn: Any) -> bool:
@@ -132,7 +135,7 @@ def run_insecure(payload: dict[str, Any]) -> dict[str, Any]:
 
 def run_legacy(payload: dict[str, Any]) -> dict[str, Any]:
     """Execute a legacy Djinn problem's embedded ``verify(submitted_code)``; status ``passed`` is a pass."""
-    module = types.ModuleType("djinn_insecure_verifier")  # registered: dataclasses look the module up
+    module = types.ModuleType(LEGACY_MODULE)  # registered: dataclasses look the module up
     sys.modules[module.__name__] = module
     namespace = module.__dict__
     try:
