@@ -246,6 +246,22 @@ def import_module(name: str) -> dict[str, Any]:
     return {"preloaded": before, "imported": importlib.import_module(name).__name__}
 
 
+def mock_and_asyncio(_: Any) -> dict[str, Any]:
+    """``unittest.mock`` as a job uses it: patching a plain function, then an awaited AsyncMock."""
+    from unittest import mock
+
+    loaded_at_start = "asyncio" in sys.modules
+    with mock.patch.object(os.path, "exists", return_value="patched"):
+        patched = os.path.exists("/nonexistent")
+    loaded_after_patch = "asyncio" in sys.modules
+    import asyncio
+
+    async_mock = mock.AsyncMock(return_value=3)
+    return {"loaded_at_start": loaded_at_start, "loaded_after_patch": loaded_after_patch, "patched": patched,
+            "awaited": asyncio.run(async_mock()),
+            "async_mock_is_coroutine_function": asyncio.iscoroutinefunction(async_mock)}
+
+
 def process_status(_: Any) -> dict[str, str]:
     """Selected lines of the job's /proc/self/status (privilege flags the job must carry)."""
     keep = ("NoNewPrivs", "CapEff", "CapPrm", "Uid")

@@ -38,7 +38,7 @@ def test_preload_runs_site_once_when_an_import_needs_a_pth_hook(monkeypatch):
     import importlib
     import types
 
-    from hackwatch.sandbox import _worker
+    from hackwatch.sandbox import _preload
 
     calls: list[str] = []
     fake_site = types.ModuleType("site")
@@ -52,16 +52,70 @@ def test_preload_runs_site_once_when_an_import_needs_a_pth_hook(monkeypatch):
             raise ModuleNotFoundError(name)
         return real_import("json") if name == "needs_pth_hook" else real_import(name)
 
-    monkeypatch.setattr(_worker.importlib, "import_module", import_module)
+    monkeypatch.setattr(_preload.importlib, "import_module", import_module)
     monkeypatch.delitem(sys.modules, "site", raising=False)
-    _worker._preload(["needs_pth_hook"])
+    _preload.preload(["needs_pth_hook"])
     assert calls == ["site.main"]
     monkeypatch.setitem(sys.modules, "site", fake_site)  # site already ran: a missing module stays missing
     calls.clear()
     try:
-        _worker._preload(["needs_pth_hook"])
+        _preload.preload(["needs_pth_hook"])
     except ModuleNotFoundError:
         pass
     else:
         raise AssertionError("expected ModuleNotFoundError")
     assert calls == []
+
+
+def test_preload_defers_asyncio_for_unittest_mock():
+    """``unittest.mock`` imports asyncio (3.6 MB, 50 modules) only to spot async callables: the
+    worker preloads it against a stand-in, and a job's own ``import asyncio`` gets the real module."""
+    code = ("import json, sys; from hackwatch.sandbox._preload import preload; preload(['unittest.mock']); "
+            "import unittest.mock as m; out = {'after_preload': 'asyncio' in sys.modules}; "
+            "m.patch.object(json, 'dumps', return_value='x').start(); "
+            "out['after_patch'] = 'asyncio' in sys.modules; import asyncio; "
+            "out['real'] = hasattr(asyncio, 'run') and asyncio.__spec__ is not None; "
+            "out['forwarded'] = m.asyncio.run is asyncio.run; out['dumps'] = json.dumps(1); "
+            "print(json.JSONEncoder().encode(out))")
+    result = subprocess.run([sys.executable, "-S", "-c", code], check=True, capture_output=True, text=True,
+                            env={"PYTHONPATH": ":".join(sys.path)})
+    assert json.loads(result.stdout) == {"after_preload": False, "after_patch": False, "real": True,
+                                         "forwarded": True, "dumps": "x"}
+
+
+def test_asyncio_standin_answers_iscoroutinefunction_like_asyncio():
+    import asyncio
+    import functools
+    from unittest import mock
+
+    from hackwatch.sandbox._preload import DEFERRED
+
+    standin = DEFERRED["asyncio"]()
+
+    async def coro() -> None:
+        pass
+
+    def plain() -> None:
+        pass
+
+    class Marked:
+        _is_coroutine = asyncio.coroutines._is_coroutine  # type: ignore[attr-defined]
+
+    class FakeMarked:
+        _is_coroutine = object()
+
+    cases = [plain, coro, functools.partial(coro), lambda: None, mock.Mock(), mock.MagicMock(),
+             mock.AsyncMock(), mock.MagicMock(spec=coro), Marked(), FakeMarked(), 3, None]
+    for obj in cases:
+        assert standin.iscoroutinefunction(obj) == asyncio.iscoroutinefunction(obj), obj
+
+
+def test_preload_falls_back_to_the_real_module_when_a_preload_needs_a_deferred_package():
+    """A preload importing ``asyncio.events`` directly cannot use the stand-in (no ``__path__``): retried for real."""
+    code = ("import json, sys; from hackwatch.sandbox._preload import preload; "
+            "preload(['unittest.mock', 'asyncio.events']); import asyncio.events, unittest.mock as m; "
+            "print(json.dumps({'loaded': type(sys.modules['asyncio']).__name__, "
+            "'events': sys.modules['asyncio.events'] is asyncio.events, 'iscoro': m.iscoroutinefunction(m.AsyncMock())}))")
+    result = subprocess.run([sys.executable, "-S", "-c", code], check=True, capture_output=True, text=True,
+                            env={"PYTHONPATH": ":".join(sys.path)})
+    assert json.loads(result.stdout) == {"loaded": "module", "events": True, "iscoro": True}

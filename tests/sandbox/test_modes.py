@@ -161,13 +161,16 @@ def test_worker_runs_without_site(pool: SandboxPool) -> None:
     assert pool.run(H + "interpreter_flags", None).value == {"no_site": 1, "site_loaded": False}
 
 
-def test_ssl_is_not_preloaded_yet_importable() -> None:
-    """The verify preload pulls asyncio (via unittest.mock) but not ssl; a job may still import it."""
+def test_ssl_and_asyncio_are_not_preloaded_yet_importable() -> None:
+    """The verify preload (unittest.mock) holds neither asyncio nor ssl; a job may still import and use both."""
     from hackwatch.verify._verifier import PRELOAD as VERIFY_PRELOAD
 
     with SandboxPool(1, preload=[*VERIFY_PRELOAD, *PRELOAD]) as pool:
-        assert pool.run(H + "import_module", "asyncio").value == {"preloaded": True, "imported": "asyncio"}
+        assert pool.run(H + "import_module", "asyncio").value == {"preloaded": False, "imported": "asyncio"}
         assert pool.run(H + "import_module", "ssl").value == {"preloaded": False, "imported": "ssl"}
+        assert pool.run(H + "mock_and_asyncio", None).value == {
+            "loaded_at_start": False, "loaded_after_patch": False, "patched": "patched", "awaited": 3,
+            "async_mock_is_coroutine_function": True}
 
 
 def test_verify_workers_block_the_task_package_for_every_job() -> None:

@@ -40,17 +40,14 @@ def fork_job(fn: Callable[[Any], Any], payload: Any, limits: dict[str, float], c
              fds: dict[str, int]) -> int:
     """Fork the job, in a fresh PID namespace in namespaces mode; return its pid (host view).
 
-    The worker is PID 1 of its own PID namespace, so after ``unshare(CLONE_NEWPID)`` and the fork it
-    can ``setns`` back to that namespace and be ready for the next job: one fork per job.
+    ``unshare(CLONE_NEWPID)`` only works while the worker's namespace for children is its own, so
+    the worker first ``setns``-es back from the last job's (dead) namespace. Both happen before the
+    fork: while the job lives, every page the worker writes is copied (see ``_supervise``).
     """
     if cfg["mode"] == "namespaces":
+        lx.setns(cfg["pidns_fd"], lx.CLONE_NEWPID)
         lx.unshare(lx.CLONE_NEWPID)
-    pid = -1
-    try:
-        pid = lx.raw_fork()  # the worker is single-threaded
-    finally:
-        if cfg["mode"] == "namespaces" and pid != 0:  # back in the worker (fork done or failed)
-            lx.setns(cfg["pidns_fd"], lx.CLONE_NEWPID)
+    pid = lx.raw_fork()  # the worker is single-threaded
     if pid == 0:
         try:
             _job(fn, payload, limits, cfg, fds)

@@ -25,6 +25,32 @@ costs copy-on-write page faults on both sides. Jobs that run past the tick get t
 it comes (a job that fills a 64 KiB pipe before that waits at most one tick)."""
 
 
+class QuietWait:
+    """A job's first tick, as seen from the worker: one poll(2), prepared before the fork.
+
+    Between the fork and the job's exit every page the worker writes is copied (the job still maps
+    the original), so the worker then does as little as it can: it closes its ends of the job's
+    output pipes and sleeps until the result pipe has no writer left (the job has exited: its
+    address space is already gone), the host writes or closes the command pipe, or the tick ends.
+    The result pipe is watched for hang-up only (event mask 0): the job's set-up marker and its
+    result do not wake the worker.
+    """
+
+    def __init__(self, res_r: int, cmd: int, writers: dict[str, int]) -> None:
+        self.poller = select.poll()
+        self.poller.register(res_r, 0)
+        self.poller.register(cmd, select.POLLIN)
+        self.writers = tuple(writers.values())
+        self.close = os.close
+
+    def wait(self) -> bool:
+        """Close the worker's write ends and wait; True if the whole tick passed without an event."""
+        close = self.close
+        for fd in self.writers:
+            close(fd)
+        return not self.poller.poll(_DRAIN_EVERY_S * 1000)
+
+
 class _Tail:
     """The last ``cap`` bytes of a stream, its total length and its first 1000 bytes."""
 
@@ -90,8 +116,11 @@ def _reap_orphans(deadline: float) -> None:
 
 
 def supervise(pid: int, readers: dict[str, int], limits: dict[str, float], cfg: dict[str, Any],
-              cmd: int, start: float) -> dict[str, Any]:
-    """Run the job to its end and return the reply for the host (raw result text, tails, status)."""
+              cmd: int, start: float, streaming: bool = False) -> dict[str, Any]:
+    """Run the job to its end and return the reply for the host (raw result text, tails, status).
+
+    ``streaming``: read the output pipes from the start (the job's quiet first tick is over).
+    """
     out, err = _Tail(int(limits["output_bytes"])), _Tail(int(limits["output_bytes"]))
     res = _Tail(MAX_RESULT_BYTES + 1)
     sinks = {readers["out"]: out, readers["err"]: err, readers["res"]: res}
@@ -99,7 +128,6 @@ def supervise(pid: int, readers: dict[str, int], limits: dict[str, float], cfg: 
     deadline = start + float(limits["wall_seconds"])
     timed_out = host_gone = exited = oom = False
     open_fds = set(sinks)
-    streaming = False  # poll the output pipes too (once the job has produced output mid-run)
     cg = cfg.get("cg")
     oom_fd = [cg.oom_fd] if cg is not None and cg.oom_fd is not None else []
     while not exited:

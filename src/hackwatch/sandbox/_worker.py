@@ -21,7 +21,8 @@ from hackwatch.sandbox import _linux as lx
 from hackwatch.sandbox import _view
 from hackwatch.sandbox._cgroup import JobCgroup
 from hackwatch.sandbox._job import ENCODE, fork_job, job_env, plan_for
-from hackwatch.sandbox._supervise import supervise
+from hackwatch.sandbox._preload import preload
+from hackwatch.sandbox._supervise import QuietWait, supervise
 from hackwatch.sandbox._wire import recv_frame, send_frame
 
 
@@ -65,38 +66,6 @@ def _become_pid1() -> None:
     os._exit(max(0, os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])))
 
 
-_NOT_PRELOADED = ("ssl",)
-"""Modules kept out of a worker while its preloads import (their importers fall back to "absent", as
-on a Python built without them), though jobs may still import them (slowly). ``ssl`` is pulled in
-through ``unittest.mock`` -> ``asyncio``: ~1.2 MB and 23 memory mappings (libssl, libcrypto) that
-every job's fork would copy and tear down, for a sandbox that has no network."""
-
-
-def _preload(names: list[str]) -> None:
-    """Import the pool's preloads (the worker runs without ``site``, see ``_handle._BOOT``).
-
-    A module that only an import hook of a ``.pth`` file can find (an editable install in
-    setuptools' "strict" mode, say) fails first; then ``site`` runs after all and the import is
-    retried once.
-    """
-    blocked = [name for name in _NOT_PRELOADED if name not in sys.modules]
-    for name in blocked:
-        sys.modules[name] = None  # type: ignore[assignment]
-    try:
-        for name in names:
-            try:
-                importlib.import_module(name)
-            except ImportError:
-                if "site" in sys.modules:
-                    raise
-                importlib.import_module("site").main()
-                importlib.import_module(name)
-    finally:
-        for name in blocked:
-            if sys.modules.get(name, 0) is None:
-                del sys.modules[name]
-
-
 def _resolve(entry: str, cache: dict[str, Any]) -> Any:
     if entry not in cache:
         module, sep, name = entry.partition(":")
@@ -121,6 +90,7 @@ def run_one(job: dict[str, Any], cfg: dict[str, Any], cmd: int, cache: dict[str,
     limits, payload = job["limits"], job["payload"]
     pipes = {name: os.pipe() for name in ("out", "err", "res")}
     fds = {f"{k}_w": w for k, (_, w) in pipes.items()}
+    readers = {k: r for k, (r, _) in pipes.items()}
     sys.stdout.flush()
     sys.stderr.flush()
     start = time.monotonic()
@@ -130,15 +100,14 @@ def run_one(job: dict[str, Any], cfg: dict[str, Any], cmd: int, cache: dict[str,
         plan_for(limits, cfg["cg"] is not None)  # warm the cache the job reads
         if cfg["cg"] is not None:
             cfg["cg"].apply(limits["memory_mb"], limits["processes"])
+        quiet = QuietWait(readers["res"], cmd, fds)
         pid = fork_job(fn, payload, limits, cfg, fds)
     except OSError as exc:
         for r, w in pipes.values():
             os.close(r)
             os.close(w)
         return {"event": "infra", "message": f"cannot set up or fork the job: {exc}"}
-    for w in fds.values():
-        os.close(w)
-    return supervise(pid, {k: r for k, (r, _) in pipes.items()}, limits, cfg, cmd, start)
+    return supervise(pid, readers, limits, cfg, cmd, start, streaming=quiet.wait())
 
 
 def main(cfg: dict[str, Any]) -> None:
@@ -152,7 +121,7 @@ def main(cfg: dict[str, Any]) -> None:
         send_frame(reply, json.dumps({"event": "error", "cgroup": True, "message": f"cgroup: {exc}"}).encode())
         return
     try:
-        _preload(cfg["preload"])
+        preload(cfg["preload"])
         extra: dict[str, Any] = {"job_uid": None, "proc": False, "tmp_state": {}}
         if cfg["mode"] == "namespaces":
             extra = setup_namespaces(cfg, cmd, reply)
