@@ -132,6 +132,14 @@ def huge_output(megabytes: int) -> str:
     return "done"
 
 
+def close_result_pipe_then_work(seconds: float) -> str:
+    """Hang up the result pipe early (the worker's first-tick wake-up), then keep running and printing."""
+    os.close(3)
+    time.sleep(seconds)
+    print("still here", flush=True)
+    return "unreachable result"
+
+
 def deep_recursion(_: Any) -> int:
     sys.setrecursionlimit(10**7)
 

@@ -243,6 +243,15 @@ def test_huge_output_keeps_the_tail(pool: SandboxPool) -> None:
     assert_healthy(pool)
 
 
+def test_result_pipe_hang_up_is_not_taken_for_the_end_of_the_job(pool: SandboxPool) -> None:
+    """The worker wakes on the result pipe's hang-up; a job that closes it early is still watched to its end."""
+    for seconds in (0.0, 0.1):
+        res = pool.run(H + "close_result_pipe_then_work", seconds)
+        assert res.stdout == "still here\n" and res.value is None and res.exit_code != 0, res
+        assert res.wall_s >= seconds and not res.timed_out, res
+    assert_healthy(pool)
+
+
 def test_deep_recursion_is_contained(pool: SandboxPool) -> None:
     res = pool.run(H + "deep_recursion", None)  # ends at the CPU limit, MemoryError or a crash
     assert res.value is None and (res.signal is not None or res.error is not None)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import select
 import time
 from typing import Any
 
@@ -266,6 +267,11 @@ class JobCgroup:
             except OSError:  # no notification: an OOM is still counted, the job ends by itself or at wall time
                 os.close(self.oom_fd)
                 self.oom_fd = None
+        self._oom_poll = None
+        if self.oom_fd is not None:
+            self._oom_poll = select.poll()
+            self._oom_poll.register(self.oom_fd, select.POLLIN)
+        self._counter_text = b""
         self._kills = self._oom_kills()
         self._last: tuple[int, int] | None = None
 
@@ -291,7 +297,8 @@ class JobCgroup:
             os.write(fd, b"0")
 
     def _oom_kills(self) -> int:
-        for line in os.pread(self._counter, 4096, 0).decode().splitlines():
+        self._counter_text = os.pread(self._counter, 4096, 0)
+        for line in self._counter_text.decode().splitlines():
             key, _, value = line.partition(" ")
             if key == "oom_kill":
                 return int(value)
@@ -304,7 +311,14 @@ class JobCgroup:
                 os.close(fd)
 
     def oom_killed(self) -> bool:
-        """Did the kernel OOM-kill a process of the job group since the last call?"""
+        """Did the kernel OOM-kill a process of the job group since the last call?
+
+        The usual answer (counter file unchanged, no OOM event pending) costs one read and one
+        zero-timeout poll: no parsing, no exception.
+        """
+        if os.pread(self._counter, 4096, 0) == self._counter_text and not (
+                self._oom_poll is not None and self._oom_poll.poll(0)):
+            return False
         kills = self._oom_kills()
         hit, self._kills = kills > self._kills, kills
         if self.oom_fd is not None:

@@ -43,12 +43,12 @@ class QuietWait:
         self.writers = tuple(writers.values())
         self.close = os.close
 
-    def wait(self) -> bool:
-        """Close the worker's write ends and wait; True if the whole tick passed without an event."""
+    def wait(self) -> list[tuple[int, int]]:
+        """Close the worker's write ends and wait; the (fd, event) pairs seen, none if the tick passed."""
         close = self.close
         for fd in self.writers:
             close(fd)
-        return not self.poller.poll(_DRAIN_EVERY_S * 1000)
+        return self.poller.poll(_DRAIN_EVERY_S * 1000)
 
 
 class _Tail:
@@ -116,18 +116,79 @@ def _reap_orphans(deadline: float) -> None:
 
 
 def supervise(pid: int, readers: dict[str, int], limits: dict[str, float], cfg: dict[str, Any],
-              cmd: int, start: float, streaming: bool = False) -> dict[str, Any]:
+              cmd: int, start: float, first_tick: list[tuple[int, int]]) -> dict[str, Any]:
     """Run the job to its end and return the reply for the host (raw result text, tails, status).
 
-    ``streaming``: read the output pipes from the start (the job's quiet first tick is over).
+    ``first_tick``: what :meth:`QuietWait.wait` saw. Usually the result pipe's hang-up: the job has
+    exited and is reaped at once, without a pidfd or another poll. An empty list means the job
+    outlived the tick: its output is read as it comes from the start.
     """
     out, err = _Tail(int(limits["output_bytes"])), _Tail(int(limits["output_bytes"]))
     res = _Tail(MAX_RESULT_BYTES + 1)
     sinks = {readers["out"]: out, readers["err"]: err, readers["res"]: res}
+    open_fds = set(sinks)
+    timed_out = host_gone = oom = False
+    reaped = None
+    if any(fd == readers["res"] for fd, _ in first_tick):  # no writer left: the job has (almost surely) exited
+        reaped = _reap_if_exited(pid)
+    if reaped is None:
+        watched = _watch(pid, sinks, open_fds, limits, cfg, cmd, start, streaming=not first_tick)
+        if isinstance(watched, dict):
+            return watched
+        reaped, timed_out, host_gone, oom = watched
+    status, usage = reaped
+    wall = time.monotonic() - start
+    cg = cfg.get("cg")
+    if cfg["mode"] == "rlimits":
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
+        if cfg.get("job_uid") is not None:
+            _kill_uid(cfg["job_uid"])
+        _reap_orphans(time.monotonic() + 1.0)
+    if cg is not None:
+        oom = cg.oom_killed() or oom
+    if cfg["mode"] == "namespaces":
+        _drain_ended(sinks, open_fds)
+    else:
+        drain_until = time.monotonic() + 1.0
+        while open_fds and time.monotonic() < drain_until:
+            for fd in _poll(list(open_fds), 0.05):
+                _read_into(fd, sinks, open_fds)
+    for fd in sinks:
+        os.close(fd)
+    if host_gone:
+        return {"event": "host_gone"}
+    marker, message = res.first[:1], res.first[1:].decode(errors="replace")
+    if marker != b"S":  # the job never reached its entry function: infrastructure, not a verdict
+        what = f"job set-up failed: {message}" if marker == b"X" else "job died during set-up"
+        return {"event": "infra", "message": f"{what} (wait status {status})"}
+    res.total -= 1
+    overflow = res.total > MAX_RESULT_BYTES
+    return {"event": "done", "status": status, "cpu_s": usage.ru_utime + usage.ru_stime, "wall_s": wall,
+            "timed_out": timed_out, "stdout": out.bytes().decode(errors="replace"),
+            "stderr": err.bytes().decode(errors="replace"),
+            "result": None if overflow or not res.total else res.bytes()[1:].decode(errors="replace"),
+            "result_overflow": overflow, "oom_kill": oom}
+
+
+def _reap_if_exited(pid: int) -> tuple[int, Any] | None:
+    """(wait status, rusage) if the job has exited, else None (it only closed its result pipe, or
+    the kernel has not finished its exit yet)."""
+    done, status, usage = os.wait4(pid, os.WNOHANG)
+    return (status, usage) if done else None
+
+
+def _watch(pid: int, sinks: dict[int, _Tail], open_fds: set[int], limits: dict[str, float], cfg: dict[str, Any],
+           cmd: int, start: float, streaming: bool) -> tuple[tuple[int, Any], bool, bool, bool] | dict[str, Any]:
+    """Watch a job that is still running, through a pidfd (no pid-reuse race), until it ends:
+    output, the wall clock, the host and (v1) OOM events. Returns ((status, rusage), timed_out,
+    host_gone, oom), or an ``infra`` reply if a killed job would not go away.
+    """
     pidfd = os.pidfd_open(pid)  # our unreaped child: cannot have been recycled
     deadline = start + float(limits["wall_seconds"])
     timed_out = host_gone = exited = oom = False
-    open_fds = set(sinks)
     cg = cfg.get("cg")
     oom_fd = [cg.oom_fd] if cg is not None and cg.oom_fd is not None else []
     while not exited:
@@ -160,34 +221,16 @@ def supervise(pid: int, readers: dict[str, int], limits: dict[str, float], cfg: 
         os.close(pidfd)
         return {"event": "infra", "message": f"job {pid} did not end {_GRACE_S} s after SIGKILL"}
     _, status, usage = os.wait4(pid, 0)
-    wall = time.monotonic() - start
     os.close(pidfd)
-    if cfg["mode"] == "rlimits":
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except OSError:
-            pass
-        if cfg.get("job_uid") is not None:
-            _kill_uid(cfg["job_uid"])
-    _reap_orphans(time.monotonic() + 1.0)
-    if cg is not None:
-        oom = cg.oom_killed() or oom
-    drain_until = time.monotonic() + 1.0
-    while open_fds and time.monotonic() < drain_until:
-        for fd in _poll(list(open_fds), 0.05):
-            _read_into(fd, sinks, open_fds)
-    for fd in sinks:
-        os.close(fd)
-    if host_gone:
-        return {"event": "host_gone"}
-    marker, message = res.first[:1], res.first[1:].decode(errors="replace")
-    if marker != b"S":  # the job never reached its entry function: infrastructure, not a verdict
-        what = f"job set-up failed: {message}" if marker == b"X" else "job died during set-up"
-        return {"event": "infra", "message": f"{what} (wait status {status})"}
-    res.total -= 1
-    overflow = res.total > MAX_RESULT_BYTES
-    return {"event": "done", "status": status, "cpu_s": usage.ru_utime + usage.ru_stime, "wall_s": wall,
-            "timed_out": timed_out, "stdout": out.bytes().decode(errors="replace"),
-            "stderr": err.bytes().decode(errors="replace"),
-            "result": None if overflow or not res.total else res.bytes()[1:].decode(errors="replace"),
-            "result_overflow": overflow, "oom_kill": oom}
+    return (status, usage), timed_out, host_gone, oom
+
+
+def _drain_ended(sinks: dict[int, _Tail], open_fds: set[int]) -> None:
+    """Read each pipe to its end without polling. Namespaces mode only: once the job's PID 1 is
+    reaped its whole PID namespace is gone, so no process holds a write end any more."""
+    read = os.read
+    for fd in open_fds:
+        sink = sinks[fd]
+        while data := read(fd, 1 << 16):
+            sink.add(data)
+    open_fds.clear()

@@ -107,7 +107,7 @@ def run_one(job: dict[str, Any], cfg: dict[str, Any], cmd: int, cache: dict[str,
             os.close(r)
             os.close(w)
         return {"event": "infra", "message": f"cannot set up or fork the job: {exc}"}
-    return supervise(pid, readers, limits, cfg, cmd, start, streaming=quiet.wait())
+    return supervise(pid, readers, limits, cfg, cmd, start, quiet.wait())
 
 
 def main(cfg: dict[str, Any]) -> None:
