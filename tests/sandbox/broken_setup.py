@@ -7,7 +7,7 @@ from typing import Any
 import hackwatch.sandbox._job as job
 
 
-def _refuse(limits: dict[str, float], **_: object) -> None:
+def _refuse(rlimits: object) -> None:
     raise OSError("setrlimit refused (simulated)")
 
 

@@ -36,8 +36,22 @@ def job_env() -> dict[str, str]:
             "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
 
 
-def fork_job(fn: Callable[[Any], Any], payload: Any, limits: dict[str, float], cfg: dict[str, Any],
-             fds: dict[str, int]) -> int:
+def job_plan(limits: dict[str, float], cfg: dict[str, Any], fds: dict[str, int]) -> tuple[Any, ...]:
+    """Everything the job's set-up reads, in one tuple built by the worker before the fork.
+
+    In the forked job every Python object touched costs a copy-on-write page fault, so the set-up
+    unpacks this tuple into locals and makes its system calls; it reads no dict, calls no helper.
+    (PDEATHSIG needed, cgroup entry fds, stdout, stderr and result pipe ends, job uid or None,
+    drop capabilities, rlimit plan.)
+    """
+    cg = cfg.get("cg")
+    uid = cfg.get("job_uid")
+    namespaces = cfg["mode"] == "namespaces"
+    return (not namespaces, tuple(cg.job_procs) if cg is not None else (), fds["out_w"], fds["err_w"],
+            fds["res_w"], uid, namespaces and uid is None, plan_for(limits, cg is not None))
+
+
+def fork_job(fn: Callable[[Any], Any], payload: Any, plan: tuple[Any, ...], cfg: dict[str, Any]) -> int:
     """Fork the job, in a fresh PID namespace in namespaces mode; return its pid (host view).
 
     ``unshare(CLONE_NEWPID)`` only works while the worker's namespace for children is its own, so
@@ -50,65 +64,74 @@ def fork_job(fn: Callable[[Any], Any], payload: Any, limits: dict[str, float], c
     pid = lx.raw_fork()  # the worker is single-threaded
     if pid == 0:
         try:
-            _job(fn, payload, limits, cfg, fds)
+            _job(fn, payload, plan)
         finally:
             os._exit(70)
     return pid
 
 
-def _job(fn: Callable[[Any], Any], payload: Any, limits: dict[str, float], cfg: dict[str, Any],
-         fds: dict[str, int]) -> None:
+def _job(fn: Callable[[Any], Any], payload: Any, plan: tuple[Any, ...]) -> None:
     """The job: isolate, limit and run ``fn(payload)``; exits through ``os._exit``.
 
     The result pipe starts with one marker byte written by trusted code before the entry runs:
     ``S`` (set-up done) or ``X`` + a message (set-up failed: an infrastructure error, not a verdict).
     """
     try:
-        _setup(limits, cfg, fds)
+        _attach(plan)
     except BaseException as exc:  # noqa: BLE001 - reported as infrastructure failure
-        try:
-            os.write(fds["res_w"], f"X{type(exc).__name__}: {exc}".encode()[:1000])
-        finally:
-            os._exit(70)
+        _setup_failed(plan[4], exc)
+    try:
+        _restrict(plan)
+    except BaseException as exc:  # noqa: BLE001 - reported as infrastructure failure
+        _setup_failed(3, exc)
     os.write(3, b"S")
     _call(fn, payload)
 
 
-def _setup(limits: dict[str, float], cfg: dict[str, Any], fds: dict[str, int]) -> None:
-    """Trusted set-up in the job, kept to a few system calls: every Python object it touches costs a
-    copy-on-write page fault. The worker already did what a fork inherits: the job's environment
-    (:func:`job_env`, so also no cached ``tempfile.tempdir`` from the host), ``PR_SET_NO_NEW_PRIVS``,
-    and the rlimit plan (:func:`rlimit_plan`).
+def _setup_failed(report_fd: int, exc: BaseException) -> None:
+    try:
+        os.write(report_fd, f"X{type(exc).__name__}: {exc}".encode()[:1000])
+    finally:
+        os._exit(70)
+
+
+def _attach(plan: tuple[Any, ...]) -> None:
+    """Trusted set-up, first half: the job's cgroup (total memory and task limits for all its
+    processes), its own session and process group (``kill(0, ...)`` cannot reach the worker), and
+    stdin ``/dev/null``, stdout, stderr and the result pipe as fds 0-3.
     """
-    if cfg["mode"] != "namespaces":  # in namespaces mode the worker is PID 1 of an ancestor PID namespace:
+    pdeathsig, cgroup_fds, out_w, err_w, res_w = plan[:5]
+    if pdeathsig:  # rlimits mode; in namespaces mode the worker is PID 1 of an ancestor PID namespace:
         lx.prctl(lx.PR_SET_PDEATHSIG, signal.SIGKILL)  # its death already kills every job below it
-    if cfg.get("cg") is not None:
-        cfg["cg"].enter()  # the job's cgroup: total memory and task limits for all its processes
-    os.setsid()  # its own session and process group: kill(0, ...) cannot reach the worker
+    for fd in cgroup_fds:
+        os.write(fd, b"0")
+    os.setsid()
     devnull = os.open("/dev/null", os.O_RDONLY)
     os.dup2(devnull, 0)
-    os.dup2(fds["out_w"], 1)
-    os.dup2(fds["err_w"], 2)
-    os.dup2(fds["res_w"], 3)
-    fds["res_w"] = 3  # where a set-up failure is reported from here on
-    os.closerange(4, 2**31 - 1)  # close_range(2): every other descriptor, one system call
+    os.dup2(out_w, 1)
+    os.dup2(err_w, 2)
+    os.dup2(res_w, 3)
+
+
+def _restrict(plan: tuple[Any, ...]) -> None:
+    """Trusted set-up, second half: every other descriptor closed (``close_range``), cwd ``/tmp``,
+    privileges dropped, rlimits. The worker already did what a fork inherits: the job's environment
+    (:func:`job_env`, so also no cached ``tempfile.tempdir`` from the host) and
+    ``PR_SET_NO_NEW_PRIVS``.
+    """
+    uid, drop_caps, rlimits = plan[5:]
+    os.closerange(4, 2**31 - 1)
     os.chdir("/tmp")
-    _drop_privileges(cfg)
-    _set_rlimits(limits, nproc_backstop=cfg.get("cg") is not None)
-    if cfg.get("job_uid") is not None:  # a uid change made the job non-dumpable: its /proc entries
-        lx.job_prctl(lx.PR_SET_DUMPABLE, 1)  # would belong to (overflow) root and be unreadable to it
-    _signal.signal(_signal.SIGINT, _signal.default_int_handler)  # not signal.signal: its enum wrapping costs
-
-
-def _drop_privileges(cfg: dict[str, Any]) -> None:
-    """Leave root: switch to the job uid if one is mapped, else empty every capability set."""
-    uid = cfg.get("job_uid")
-    if uid is not None:
-        os.setgroups([])
+    if uid is not None:  # leave root for the job uid
+        os.setgroups(())
         os.setresgid(uid, uid, uid)
         os.setresuid(uid, uid, uid)
-    elif cfg["mode"] == "namespaces":
+    elif drop_caps:  # only one uid mapped: empty every capability set instead
         lx.drop_all_capabilities()
+    _set_rlimits(rlimits)
+    if uid is not None:  # a uid change made the job non-dumpable: its /proc entries
+        lx.job_prctl(lx.PR_SET_DUMPABLE, 1)  # would belong to (overflow) root and be unreadable to it
+    _signal.signal(_signal.SIGINT, _signal.default_int_handler)  # not signal.signal: its enum wrapping costs
 
 
 @functools.lru_cache(maxsize=16)
@@ -138,9 +161,11 @@ def plan_for(limits: dict[str, float], nproc_backstop: bool) -> tuple[tuple[int,
                        limits["open_files"], nproc_backstop)
 
 
-def _set_rlimits(limits: dict[str, float], nproc_backstop: bool = False) -> None:
-    """Per-process limits. With a pids cgroup (exact, per job) RLIMIT_NPROC is only a 2x backstop."""
-    for which, value in plan_for(limits, nproc_backstop):
+def _set_rlimits(rlimits: tuple[tuple[int, tuple[int, int]], ...]) -> None:
+    """Per-process limits (:func:`rlimit_plan`). With a pids cgroup (exact, per job) RLIMIT_NPROC is
+    only a 2x backstop.
+    """
+    for which, value in rlimits:
         resource.setrlimit(which, value)
 
 

@@ -175,7 +175,8 @@ def supervise(pid: int, readers: dict[str, int], limits: dict[str, float], cfg: 
 
 def _reap_if_exited(pid: int) -> tuple[int, Any] | None:
     """(wait status, rusage) if the job has exited, else None (it only closed its result pipe, or
-    the kernel has not finished its exit yet)."""
+    the kernel has not finished its exit yet).
+    """
     done, status, usage = os.wait4(pid, os.WNOHANG)
     return (status, usage) if done else None
 
@@ -227,7 +228,8 @@ def _watch(pid: int, sinks: dict[int, _Tail], open_fds: set[int], limits: dict[s
 
 def _drain_ended(sinks: dict[int, _Tail], open_fds: set[int]) -> None:
     """Read each pipe to its end without polling. Namespaces mode only: once the job's PID 1 is
-    reaped its whole PID namespace is gone, so no process holds a write end any more."""
+    reaped its whole PID namespace is gone, so no process holds a write end any more.
+    """
     read = os.read
     for fd in open_fds:
         sink = sinks[fd]

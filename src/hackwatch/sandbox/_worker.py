@@ -20,7 +20,7 @@ from typing import Any
 from hackwatch.sandbox import _linux as lx
 from hackwatch.sandbox import _view
 from hackwatch.sandbox._cgroup import JobCgroup
-from hackwatch.sandbox._job import ENCODE, fork_job, job_env, plan_for
+from hackwatch.sandbox._job import ENCODE, fork_job, job_env, job_plan
 from hackwatch.sandbox._preload import preload
 from hackwatch.sandbox._supervise import QuietWait, supervise
 from hackwatch.sandbox._wire import recv_frame, send_frame
@@ -97,11 +97,11 @@ def run_one(job: dict[str, Any], cfg: dict[str, Any], cmd: int, cache: dict[str,
     try:
         if cfg["mode"] == "namespaces":
             _view.fresh_tmp(limits, cfg["tmp_state"])
-        plan_for(limits, cfg["cg"] is not None)  # warm the cache the job reads
         if cfg["cg"] is not None:
             cfg["cg"].apply(limits["memory_mb"], limits["processes"])
+        plan = job_plan(limits, cfg, fds)
         quiet = QuietWait(readers["res"], cmd, fds)
-        pid = fork_job(fn, payload, limits, cfg, fds)
+        pid = fork_job(fn, payload, plan, cfg)
     except OSError as exc:
         for r, w in pipes.values():
             os.close(r)
