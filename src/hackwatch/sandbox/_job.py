@@ -59,8 +59,7 @@ def fork_job(fn: Callable[[Any], Any], payload: Any, plan: tuple[Any, ...], cfg:
     fork: while the job lives, every page the worker writes is copied (see ``_supervise``).
     """
     if cfg["mode"] == "namespaces":
-        lx.setns(cfg["pidns_fd"], lx.CLONE_NEWPID)
-        lx.unshare(lx.CLONE_NEWPID)
+        lx.fresh_pid_namespace_for_children(cfg["pidns_fd"])
     pid = lx.raw_fork()  # the worker is single-threaded
     if pid == 0:
         try:

@@ -51,11 +51,15 @@ _libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_u
 
 
 _libc.syscall.restype = ctypes.c_long
-_pylibc = ctypes.PyDLL(None, use_errno=True)
-"""The same libc, called with the GIL held (for fork: the child must not find the GIL released)."""
-_bare_prctl = ctypes.PyDLL(None).prctl
-"""prctl with the GIL held and no errno bookkeeping: in a freshly forked job this costs ~5
-copy-on-write page faults instead of ~20 (see :func:`job_prctl`)."""
+_bare = ctypes.PyDLL(None)
+"""The same libc through ctypes' cheapest call path, for the calls made once per job: the GIL held
+(for fork, the child must not find it released), no errno capture, no declared argument types
+(plain ints pass straight through). The first call of a ctypes function after a fork writes
+pages; through ``_libc`` (GIL released, errno swapped, converters) it costs ~30-50 copy-on-write
+faults, through ``_bare`` ~15. Failures are rare and read errno directly (:func:`_errno`)."""
+_bare_prctl = _bare.prctl
+_errno_location = _bare["__errno_location"]
+_errno_location.restype = ctypes.c_void_p
 
 
 def raise_errno(what: str) -> None:
@@ -69,16 +73,32 @@ def _check(result: int, what: str) -> None:
         raise_errno(what)
 
 
+def _errno() -> int:
+    """errno of the last libc call of this thread, read from libc itself (for ``_bare`` calls)."""
+    return ctypes.c_int.from_address(_errno_location()).value
+
+
 def raw_fork() -> int:
     """fork(2) without CPython's fork handling (``os.fork`` runs PyOS_AfterFork_Child and every
     ``os.register_at_fork`` hook: threading, random re-seeding, logging...). Only for a
     single-threaded caller; it saves ~200 copy-on-write page faults (~0.4 ms) per child here, and the
     child keeps the caller's ``random`` state (deterministic jobs).
     """
-    pid = int(_pylibc.fork())
+    pid: int = _bare.fork()
     if pid < 0:
-        raise_errno("fork")
+        err = _errno()
+        raise OSError(err, f"fork: {os.strerror(err)}")
     return pid
+
+
+def fresh_pid_namespace_for_children(own_pidns_fd: int) -> None:
+    """Make the next child PID 1 of a new PID namespace: ``setns`` back to our own namespace (the
+    last child's may be the current target), then ``unshare(CLONE_NEWPID)``. The per-job fast path
+    (``_bare``); a failure is retried through the checked calls, which raise with errno.
+    """
+    if _bare.setns(own_pidns_fd, CLONE_NEWPID) != 0 or _bare.unshare(CLONE_NEWPID) != 0:
+        setns(own_pidns_fd, CLONE_NEWPID)
+        unshare(CLONE_NEWPID)
 
 
 def syscall(number: int, *args: bytes | int) -> int:
