@@ -305,6 +305,41 @@ def test_worker_dead_while_idle_is_replaced_transparently(pool: SandboxPool) -> 
         worker.proc.wait()
     assert [r.value["sum"] for r in pool.map(H + "normal", [[1], [2], [3]])] == [1, 2, 3]
     assert_healthy(pool)
+    for worker in list(pool._all):  # one run() finds every idle worker dead: each is replaced, then it runs
+        os.kill(worker.proc.pid, signal.SIGKILL)
+        worker.proc.wait()
+    assert pool.run(H + "normal", [4]).value["sum"] == 4
+    assert_healthy(pool)
+
+
+def test_map_raises_where_a_worker_died_and_the_pool_goes_on(pool: SandboxPool) -> None:
+    """Both workers die mid-job: the first job's error is raised at its place; both are replaced."""
+    from hackwatch.sandbox import SandboxUnavailable
+
+    outers = [w.proc.pid for w in pool._all]
+
+    def kill_inner_workers() -> None:
+        time.sleep(0.3)
+        for outer in outers:
+            for pid in descendants(outer):
+                if _ppid_map().get(pid) == outer:
+                    os.kill(pid, signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_inner_workers)
+    killer.start()
+    with pytest.raises(SandboxUnavailable, match="died during the job"):
+        list(pool.map(H + "sleeper", [3.0, 3.0, 0.0]))
+    killer.join()
+    assert pool._idle.qsize() == pool.workers
+    assert_healthy(pool)
+
+
+def test_map_stopped_early_gives_every_worker_back(pool: SandboxPool) -> None:
+    results = pool.map(H + "sleeper", [0.1] * 6)
+    assert next(results).value == "woke"
+    results.close()  # type: ignore[attr-defined]
+    assert pool._idle.qsize() == pool.workers
+    assert_healthy(pool)
 
 
 def test_run_is_thread_safe(pool: SandboxPool) -> None:

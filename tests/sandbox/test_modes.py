@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -95,6 +96,30 @@ def test_closed_pool_refuses_and_leaves_no_process() -> None:
     assert all(not Path(f"/proc/{pid}").exists() for pid in pids)
     with pytest.raises(SandboxUnavailable, match="closed"):
         p.run(H + "normal", [1])
+
+
+def test_closing_the_pool_mid_job_ends_job_and_worker() -> None:
+    """The worker watches its command pipe for hang-up only (the host may queue a next job meanwhile):
+    a host that closes the pool mid-job still makes the worker kill the job and exit by itself."""
+    import threading
+
+    p = SandboxPool(1, mode=MODES[-1], preload=PRELOAD)
+    worker = p._all[0]
+    outcome: list[object] = []
+
+    def long_job() -> None:
+        try:
+            outcome.append(p.run(H + "sleeper", 60))
+        except SandboxUnavailable as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=long_job)
+    thread.start()
+    time.sleep(0.5)
+    p.close()
+    thread.join(timeout=30)
+    assert worker.proc.returncode == 0, worker.proc.returncode  # exited on its own, not killed after 5 s
+    assert len(outcome) == 1 and isinstance(outcome[0], SandboxUnavailable), outcome
 
 
 _UNPRIVILEGED = """

@@ -104,17 +104,17 @@ class _Worker:
             else:
                 raise SandboxUnavailable(f"sandbox worker refused to start: {msg.get('message')}")
 
-    def request(self, job: bytes, timeout: float) -> dict[str, Any]:
-        """Send one job and wait for its reply; ``_NotStarted`` if the worker was already gone."""
+    def send(self, job: bytes) -> None:
+        """Send one job; ``_NotStarted`` if the worker was already gone (the job never ran)."""
         if self.proc.poll() is not None:
             raise _NotStarted(f"worker exited with {self.proc.returncode}")
         try:
             send_frame(self.cmd, job)
         except OSError as exc:
             raise _NotStarted(str(exc)) from exc
-        if not _wait_readable(self.reply, timeout):
-            self.proc.kill()
-            raise SandboxUnavailable(f"sandbox worker {self.proc.pid} gave no answer in {timeout:.0f} s; killed it")
+
+    def receive(self) -> dict[str, Any]:
+        """The reply to the job sent last; call it once the reply pipe is readable (it blocks)."""
         try:
             frame = recv_frame(self.reply)
         except OSError as exc:
@@ -123,6 +123,18 @@ class _Worker:
             raise SandboxUnavailable(f"sandbox worker {self.proc.pid} died during the job "
                                      f"(exit {self.proc.wait()})")
         return json.loads(frame)
+
+    def kill_unanswering(self, timeout: float) -> SandboxUnavailable:
+        """Kill a worker that gave no reply in ``timeout`` seconds; the error to raise for its job."""
+        self.proc.kill()
+        return SandboxUnavailable(f"sandbox worker {self.proc.pid} gave no answer in {timeout:.0f} s; killed it")
+
+    def request(self, job: bytes, timeout: float) -> dict[str, Any]:
+        """Send one job and wait for its reply; ``_NotStarted`` if the worker was already gone."""
+        self.send(job)
+        if not _wait_readable(self.reply, timeout):
+            raise self.kill_unanswering(timeout)
+        return self.receive()
 
     def close(self) -> None:
         for fd in (self.cmd, self.reply):

@@ -74,7 +74,7 @@ def _check(result: int, what: str) -> None:
 
 
 def _errno() -> int:
-    """errno of the last libc call of this thread, read from libc itself (for ``_bare`` calls)."""
+    """Errno of the last libc call of this thread, read from libc itself (for ``_bare`` calls)."""
     return ctypes.c_int.from_address(_errno_location()).value
 
 

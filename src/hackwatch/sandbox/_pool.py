@@ -14,19 +14,22 @@ import queue
 import threading
 import warnings
 import weakref
-from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Literal
 
 from hackwatch.sandbox._cgroup import PoolCgroups
 from hackwatch.sandbox._classify import to_result
 from hackwatch.sandbox._handle import _CgroupRefused, _NotStarted, _Worker
+from hackwatch.sandbox._multiplex import ordered_map
 from hackwatch.sandbox._types import Limits, RunResult, SandboxUnavailable
 
 _DEFAULT_LIMITS = Limits()
-_ANSWER_MARGIN_S = 30.0
-"""A worker answers within the job's wall limit plus this margin, or it is killed as broken."""
+
+
+def _job_bytes(entry: str, payload: Any, limits: Limits) -> bytes:
+    """One job as the worker reads it (pickled: the host -> worker direction is the trusted one)."""
+    return pickle.dumps({"entry": entry, "payload": payload, "limits": limits.to_dict()},
+                        protocol=pickle.HIGHEST_PROTOCOL)
 
 _warned_no_cgroup = False
 _open_pools: weakref.WeakSet[SandboxPool] = weakref.WeakSet()
@@ -64,6 +67,8 @@ class SandboxPool:
         if self.workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}; pass None for os.cpu_count()")
         self.limits, self.preload = limits, tuple(preload)
+        self.answer_margin_s = 30.0
+        """A worker answers within the job's wall limit plus this margin, or it is killed as broken."""
         self.hide_paths = tuple(os.fspath(p) for p in hide_paths)
         """Host paths masked in the jobs' filesystem view even where it would show them (namespaces mode)."""
         self._lock, self._closed, self._owner = threading.Lock(), False, os.getpid()
@@ -139,26 +144,29 @@ class SandboxPool:
         if self._closed:
             raise SandboxUnavailable("SandboxPool is closed; create a new one")
         use = limits or self.limits
-        job = pickle.dumps({"entry": entry, "payload": payload, "limits": use.to_dict()},
-                           protocol=pickle.HIGHEST_PROTOCOL)
-        for attempt in range(2):
+        job = _job_bytes(entry, payload, use)
+        for attempt in range(self.workers + 1):  # every idle worker may have died: each is replaced once
             worker = self._take()
             try:
-                reply = worker.request(job, use.wall_seconds + _ANSWER_MARGIN_S)
+                reply = worker.request(job, use.wall_seconds + self.answer_margin_s)
                 break
             except _NotStarted as exc:  # died while idle: the job never ran, so run it on a fresh one
                 self._replace(worker)
-                if attempt:
+                if attempt == self.workers:
                     raise SandboxUnavailable(f"sandbox workers keep dying before a job starts: {exc}") from exc
             except SandboxUnavailable:
                 self._replace(worker)
                 raise
         self._idle.put(worker)
+        return self._answer(reply, use)
+
+    def _answer(self, reply: dict[str, Any], limits: Limits) -> RunResult:
+        """The result of a worker's reply, or the error :meth:`run` raises for it."""
         if reply["event"] == "bad_entry":
             raise ValueError(reply["message"])
         if reply["event"] != "done":
             raise SandboxUnavailable(f"sandbox job failed to run: {reply.get('message', reply['event'])}")
-        return to_result(reply, use, self.mode, self.cgroup)
+        return to_result(reply, limits, self.mode, self.cgroup)
 
     def _take(self) -> _Worker:
         """An idle worker; waits while all are busy, raises once none is left (or the pool closed)."""
@@ -170,6 +178,13 @@ class SandboxPool:
                     if self._closed or not self._all:
                         raise SandboxUnavailable("no sandbox worker left (all died and could not be "
                                                  "restarted, or the pool was closed)") from None
+
+    def _take_nowait(self) -> _Worker | None:
+        """An idle worker if one is free right now, else None."""
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            return None
 
     def _replace(self, worker: _Worker) -> None:
         with self._lock:
@@ -183,15 +198,17 @@ class SandboxPool:
                 pass  # the pool shrinks; the next run still has the other workers
 
     def map(self, entry: str, payloads: Iterable[Any], *, limits: Limits | None = None) -> Iterator[RunResult]:
-        """Results in input order, with all workers busy; at most 2 x workers jobs queued ahead."""
-        with ThreadPoolExecutor(max_workers=self.workers) as executor:
-            pending: deque[Future[RunResult]] = deque()
-            for payload in payloads:
-                pending.append(executor.submit(self.run, entry, payload, limits=limits))
-                if len(pending) >= 2 * self.workers:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
+        """Results in input order, with every worker busy while payloads remain.
+
+        The calling thread drives the workers (``_multiplex``): no thread or future per job. Each
+        job behaves as :meth:`run` would; a failed one raises at its place in the order. Payloads are
+        read lazily, one per free worker.
+        """
+        if self._closed:  # raised on the first ``next``, like any failure of a job
+            raise SandboxUnavailable("SandboxPool is closed; create a new one")
+        use = limits or self.limits
+        yield from ordered_map(self, lambda payload: _job_bytes(entry, payload, use), iter(payloads), use,
+                               lambda reply: self._answer(reply, use))
 
     def close(self) -> None:
         """Stop every worker; no process of the pool is left afterwards."""

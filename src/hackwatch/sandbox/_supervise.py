@@ -31,15 +31,15 @@ class QuietWait:
     Between the fork and the job's exit every page the worker writes is copied (the job still maps
     the original), so the worker then does as little as it can: it closes its ends of the job's
     output pipes and sleeps until the result pipe has no writer left (the job has exited: its
-    address space is already gone), the host writes or closes the command pipe, or the tick ends.
-    The result pipe is watched for hang-up only (event mask 0): the job's set-up marker and its
-    result do not wake the worker.
+    address space is already gone), the host closes the command pipe, or the tick ends. Both are
+    watched for hang-up only (event mask 0): neither the job's set-up marker and result nor a next
+    job the host queued wakes the worker.
     """
 
     def __init__(self, res_r: int, cmd: int, writers: dict[str, int]) -> None:
         self.poller = select.poll()
         self.poller.register(res_r, 0)
-        self.poller.register(cmd, select.POLLIN)
+        self.poller.register(cmd, 0)  # hang-up only: the host may queue the next job meanwhile
         self.writers = tuple(writers.values())
         self.close = os.close
 
@@ -77,11 +77,13 @@ def _read_into(fd: int, sinks: dict[int, _Tail], open_fds: set[int]) -> None:
         open_fds.discard(fd)
 
 
-def _poll(fds: list[int], timeout_s: float) -> list[int]:
-    """File descriptors ready to read (or at EOF/error); poll(2) has no FD_SETSIZE limit."""
+def _poll(fds: list[int], timeout_s: float, hang_up_only: int = -1) -> list[int]:
+    """File descriptors ready to read (or at EOF/error); poll(2) has no FD_SETSIZE limit.
+    ``hang_up_only``: a descriptor watched for hang-up alone (the host's command pipe).
+    """
     poller = select.poll()
     for fd in fds:
-        poller.register(fd, select.POLLIN)
+        poller.register(fd, 0 if fd == hang_up_only else select.POLLIN)
     return [fd for fd, _ in poller.poll(max(0.0, timeout_s) * 1000)]
 
 
@@ -199,9 +201,9 @@ def _watch(pid: int, sinks: dict[int, _Tail], open_fds: set[int], limits: dict[s
                 break
             _kill(pidfd)
             timed_out, deadline = True, now + _GRACE_S
-        watch = [pidfd, cmd, *oom_fd, *(open_fds if streaming else ())]
+        watch = [pidfd, *(() if host_gone else (cmd,)), *oom_fd, *(open_fds if streaming else ())]
         ready = _poll(watch, deadline - time.monotonic() if streaming else
-                      min(deadline - time.monotonic(), _DRAIN_EVERY_S))
+                      min(deadline - time.monotonic(), _DRAIN_EVERY_S), hang_up_only=cmd)
         for fd in ready:
             if fd == pidfd:
                 exited = True
@@ -209,11 +211,10 @@ def _watch(pid: int, sinks: dict[int, _Tail], open_fds: set[int], limits: dict[s
                 oom_fd = []
                 oom = True
                 _kill(pidfd)
-            elif fd == cmd:
-                if not os.read(cmd, 1):
-                    host_gone = True
-                    _kill(pidfd)
-                    deadline = min(deadline, time.monotonic())
+            elif fd == cmd:  # hung up: the host is gone (a job it queued meanwhile is not read here)
+                host_gone = True
+                _kill(pidfd)
+                deadline = min(deadline, time.monotonic())
             else:
                 _read_into(fd, sinks, open_fds)
         if not ready and not streaming and open_fds:  # a quiet tick: from now on read output as it comes
