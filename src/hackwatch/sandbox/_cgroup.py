@@ -313,11 +313,13 @@ class JobCgroup:
     def oom_killed(self) -> bool:
         """Did the kernel OOM-kill a process of the job group since the last call?
 
-        The usual answer (counter file unchanged, no OOM event pending) costs one read and one
-        zero-timeout poll: no parsing, no exception.
+        The usual answer costs one system call: in v1 a zero-timeout poll of the OOM eventfd (every
+        OOM kill is announced there first), in v2 one read of the counter file, compared unparsed.
         """
-        if os.pread(self._counter, 4096, 0) == self._counter_text and not (
-                self._oom_poll is not None and self._oom_poll.poll(0)):
+        if self._oom_poll is not None:
+            if not self._oom_poll.poll(0):
+                return False
+        elif os.pread(self._counter, 4096, 0) == self._counter_text:
             return False
         kills = self._oom_kills()
         hit, self._kills = kills > self._kills, kills

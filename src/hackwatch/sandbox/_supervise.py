@@ -54,6 +54,8 @@ class QuietWait:
 class _Tail:
     """The last ``cap`` bytes of a stream, its total length and its first 1000 bytes."""
 
+    __slots__ = ("buf", "cap", "first", "total")
+
     def __init__(self, cap: int) -> None:
         self.cap, self.buf, self.total, self.first = cap, bytearray(), 0, b""
 
@@ -131,8 +133,9 @@ def supervise(pid: int, readers: dict[str, int], limits: dict[str, float], cfg: 
     open_fds = set(sinks)
     timed_out = host_gone = oom = False
     reaped = None
-    if any(fd == readers["res"] for fd, _ in first_tick):  # no writer left: the job has (almost surely) exited
-        reaped = _reap_if_exited(pid)
+    for fd, _ in first_tick:
+        if fd == readers["res"]:  # no writer left: the job has (almost surely) exited
+            reaped = _reap_if_exited(pid)
     if reaped is None:
         watched = _watch(pid, sinks, open_fds, limits, cfg, cmd, start, streaming=not first_tick)
         if isinstance(watched, dict):
