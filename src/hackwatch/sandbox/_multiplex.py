@@ -56,6 +56,8 @@ class _Map:
         return any(lane.jobs for lane in self.lanes.values())
 
     def open_lane(self, block: bool) -> _Lane | None:
+        if not block and len(self.lanes) >= self.pool.workers:  # every worker is ours already
+            return None
         worker = self.pool._take() if block else self.pool._take_nowait()
         if worker is None:
             return None

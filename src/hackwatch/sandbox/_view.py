@@ -160,7 +160,7 @@ def fresh_tmp(limits: dict[str, Any], state: dict[str, Any]) -> None:
     or when the size changed; an untouched one is reused (one ``listdir`` and ``stat`` each).
     """
     size = int(limits["tmp_mb"])
-    if state.get("tmp_size") == size and all(_pristine(p, state) for p in ("/tmp", "/dev/shm")):
+    if state.get("tmp_size") == size and _pristine("/tmp", state) and _pristine("/dev/shm", state):
         return
     opts = f"size={size}m,mode=1777"
     for path, extra in (("/tmp", 0), ("/dev/shm", lx.MS_NOEXEC)):
