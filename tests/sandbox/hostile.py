@@ -132,6 +132,13 @@ def huge_output(megabytes: int) -> str:
     return "done"
 
 
+def short_output(n: int) -> str:
+    """``n`` bytes on stdout and a line on stderr, fast: the job ends within the worker's first tick."""
+    sys.stdout.write("x" * (n - 8) + "THE END\n")
+    sys.stderr.write("to stderr\n")
+    return "done"
+
+
 def close_result_pipe_then_work(seconds: float) -> str:
     """Hang up the result pipe early (the worker's first-tick wake-up), then keep running and printing."""
     os.close(3)

@@ -252,6 +252,14 @@ def test_result_pipe_hang_up_is_not_taken_for_the_end_of_the_job(pool: SandboxPo
     assert_healthy(pool)
 
 
+def test_output_of_a_job_over_in_its_first_tick_keeps_the_tail(pool: SandboxPool) -> None:
+    """Jobs that end within the first tick have their pipes read after their exit: same tail rule."""
+    for n in (10, LIMITS.output_bytes, 3 * LIMITS.output_bytes):
+        res = pool.run(H + "short_output", n)
+        assert res.value == "done" and res.stderr == "to stderr\n", res
+        assert len(res.stdout) == min(n, LIMITS.output_bytes) and res.stdout.endswith("THE END\n"), len(res.stdout)
+
+
 def test_deep_recursion_is_contained(pool: SandboxPool) -> None:
     res = pool.run(H + "deep_recursion", None)  # ends at the CPU limit, MemoryError or a crash
     assert res.value is None and (res.signal is not None or res.error is not None)

@@ -124,18 +124,21 @@ def supervise(pid: int, readers: dict[str, int], limits: dict[str, float], cfg: 
     """Run the job to its end and return the reply for the host (raw result text, tails, status).
 
     ``first_tick``: what :meth:`QuietWait.wait` saw. Usually the result pipe's hang-up: the job has
-    exited and is reaped at once, without a pidfd or another poll. An empty list means the job
-    outlived the tick: its output is read as it comes from the start.
+    exited and is reaped at once, without a pidfd or another poll, and (namespaces mode) its pipes
+    are read to their end. An empty list means the job outlived the tick: its output is read as it
+    comes from the start.
     """
+    res_r, reaped = readers["res"], None
+    for fd, _ in first_tick:
+        if fd == res_r:  # no writer left: the job has (almost surely) exited
+            reaped = _reap_if_exited(pid)
+            if reaped is not None and cfg["mode"] == "namespaces":
+                return _ended_in_first_tick(reaped, readers, limits, cfg, start)
     out, err = _Tail(int(limits["output_bytes"])), _Tail(int(limits["output_bytes"]))
     res = _Tail(MAX_RESULT_BYTES + 1)
-    sinks = {readers["out"]: out, readers["err"]: err, readers["res"]: res}
+    sinks = {readers["out"]: out, readers["err"]: err, res_r: res}
     open_fds = set(sinks)
     timed_out = host_gone = oom = False
-    reaped = None
-    for fd, _ in first_tick:
-        if fd == readers["res"]:  # no writer left: the job has (almost surely) exited
-            reaped = _reap_if_exited(pid)
     if reaped is None:
         watched = _watch(pid, sinks, open_fds, limits, cfg, cmd, start, streaming=not first_tick)
         if isinstance(watched, dict):
@@ -165,16 +168,44 @@ def supervise(pid: int, readers: dict[str, int], limits: dict[str, float], cfg: 
         os.close(fd)
     if host_gone:
         return {"event": "host_gone"}
-    marker, message = res.first[:1], res.first[1:].decode(errors="replace")
+    return _reply(status, usage, wall, timed_out, oom, out.bytes(), err.bytes(), res.first, res.bytes(), res.total)
+
+
+def _ended_in_first_tick(reaped: tuple[int, Any], readers: dict[str, int], limits: dict[str, float],
+                         cfg: dict[str, Any], start: float) -> dict[str, Any]:
+    """The usual job (namespaces mode): reaped after its first tick's hang-up, its whole PID namespace
+    gone, so each pipe holds at most one pipe buffer and has no writer: read it to the end.
+    """
+    status, usage = reaped
+    wall = time.monotonic() - start
+    cg = cfg["cg"]
+    oom = cg is not None and cg.oom_killed()
+    cap = int(limits["output_bytes"])
+    out, err, res = (_read_to_end(readers[name]) for name in ("out", "err", "res"))
+    return _reply(status, usage, wall, False, oom, out[-cap:] if cap else b"", err[-cap:] if cap else b"",
+                  res[:1000], res, len(res))
+
+
+def _read_to_end(fd: int) -> bytes:
+    chunks = []
+    while data := os.read(fd, 1 << 16):
+        chunks.append(data)
+    os.close(fd)
+    return b"".join(chunks)
+
+
+def _reply(status: int, usage: Any, wall: float, timed_out: bool, oom: bool, out: bytes, err: bytes,
+           res_first: bytes, res_tail: bytes, res_total: int) -> dict[str, Any]:
+    """The ``done`` reply, or ``infra`` if the job never reached its entry (no ``S`` marker first)."""
+    marker, message = res_first[:1], res_first[1:].decode(errors="replace")
     if marker != b"S":  # the job never reached its entry function: infrastructure, not a verdict
         what = f"job set-up failed: {message}" if marker == b"X" else "job died during set-up"
         return {"event": "infra", "message": f"{what} (wait status {status})"}
-    res.total -= 1
-    overflow = res.total > MAX_RESULT_BYTES
+    res_total -= 1
+    overflow = res_total > MAX_RESULT_BYTES
     return {"event": "done", "status": status, "cpu_s": usage.ru_utime + usage.ru_stime, "wall_s": wall,
-            "timed_out": timed_out, "stdout": out.bytes().decode(errors="replace"),
-            "stderr": err.bytes().decode(errors="replace"),
-            "result": None if overflow or not res.total else res.bytes()[1:].decode(errors="replace"),
+            "timed_out": timed_out, "stdout": out.decode(errors="replace"), "stderr": err.decode(errors="replace"),
+            "result": None if overflow or not res_total else res_tail[1:].decode(errors="replace"),
             "result_overflow": overflow, "oom_kill": oom}
 
 
