@@ -51,9 +51,19 @@ class _Map:
         self.done: dict[int, RunResult | BaseException] = {}
         self.resend: deque[tuple[int, bytes]] = deque()  # jobs that never started
         self.tries: dict[int, int] = {}
+        self.in_flight = 0
 
     def busy(self) -> bool:
-        return any(lane.jobs for lane in self.lanes.values())
+        return self.in_flight > 0
+
+    def free_lane(self) -> _Lane | None:
+        """A lane that takes another job now (opening one on an idle worker if there is one; waiting
+        for one only if no job is in flight at all).
+        """
+        for lane in self.lanes.values():
+            if len(lane.jobs) < DEPTH and not lane.broken:
+                return lane
+        return self.open_lane(block=not self.in_flight)
 
     def open_lane(self, block: bool) -> _Lane | None:
         if not block and len(self.lanes) >= self.pool.workers:  # every worker is ours already
@@ -71,6 +81,7 @@ class _Map:
         self.poller.unregister(lane.worker.reply)
         for job in reversed(lane.jobs):  # none of these started (the oldest was answered or failed)
             self.resend.appendleft(job)
+        self.in_flight -= len(lane.jobs)
         lane.jobs.clear()
         if dead:
             self.pool._replace(lane.worker)
@@ -89,6 +100,7 @@ class _Map:
         if not lane.jobs:
             lane.deadline = time.monotonic() + self.timeout
         lane.jobs.append((index, job))
+        self.in_flight += 1
 
     def retry(self, index: int, job: bytes, exc: BaseException) -> None:
         self.tries[index] = self.tries.get(index, 0) + 1
@@ -100,6 +112,7 @@ class _Map:
     def finish(self, lane: _Lane, error: SandboxUnavailable | None = None) -> None:
         """The oldest job of ``lane`` is answered (or failed with ``error``)."""
         index, _ = lane.jobs.popleft()
+        self.in_flight -= 1
         try:
             if error is not None:
                 raise error
@@ -151,11 +164,9 @@ def ordered_map(pool: SandboxPool, job_bytes: Callable[[Any], bytes], payloads: 
     try:
         while True:
             while state.resend or not exhausted:  # fill every lane; open lanes while workers are idle
-                lane = next((ln for ln in state.lanes.values() if not ln.broken and len(ln.jobs) < DEPTH), None)
+                lane = state.free_lane()
                 if lane is None:
-                    lane = state.open_lane(block=not state.busy())
-                    if lane is None:
-                        break
+                    break
                 if state.resend:
                     state.send(lane, *state.resend.popleft())
                     continue
