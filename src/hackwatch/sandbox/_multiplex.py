@@ -26,7 +26,7 @@ from hackwatch.sandbox._types import Limits, RunResult, SandboxUnavailable
 if TYPE_CHECKING:
     from hackwatch.sandbox._pool import SandboxPool
 
-DEPTH = 3
+DEPTH = 2
 """Jobs sent to one worker ahead of its reply: the one it runs and the one it reads next."""
 
 
