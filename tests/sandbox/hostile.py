@@ -132,6 +132,17 @@ def huge_output(megabytes: int) -> str:
     return "done"
 
 
+def interrupt_self(_: Any) -> dict[str, Any]:
+    """SIGINT handling as in a plain ``python``: the default handler, raising KeyboardInterrupt."""
+    default = signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(1)
+    except KeyboardInterrupt:
+        return {"default_handler": default, "interrupted": True}
+    return {"default_handler": default, "interrupted": False}
+
+
 def short_output(n: int) -> str:
     """``n`` bytes on stdout and a line on stderr, fast: the job ends within the worker's first tick."""
     sys.stdout.write("x" * (n - 8) + "THE END\n")

@@ -98,6 +98,14 @@ def test_closed_pool_refuses_and_leaves_no_process() -> None:
         p.run(H + "normal", [1])
 
 
+def test_jobs_handle_sigint_like_python_and_workers_ignore_the_terminal(pool: SandboxPool) -> None:
+    """Workers run in their own session (a Ctrl-C at the host's terminal does not reach them), so they
+    keep Python's SIGINT handler and every job inherits it: KeyboardInterrupt, as in plain python."""
+    assert pool.run(H + "interrupt_self", None).value == {"default_handler": True, "interrupted": True}
+    for worker in pool._all:
+        assert os.getsid(worker.proc.pid) != os.getsid(0)
+
+
 def test_closing_the_pool_mid_job_ends_job_and_worker() -> None:
     """The worker watches its command pipe for hang-up only (the host may queue a next job meanwhile):
     a host that closes the pool mid-job still makes the worker kill the job and exit by itself."""

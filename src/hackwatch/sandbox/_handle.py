@@ -66,7 +66,8 @@ class _Worker:
                "PYTHONDONTWRITEBYTECODE": "1"}
         try:
             self.proc = subprocess.Popen([sys.executable, "-S", "-c", _BOOT], pass_fds=(cmd_r, reply_w), env=env,
-                                         cwd="/", stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+                                         cwd="/", stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                         start_new_session=True)  # no terminal signals (Ctrl-C) reach it
             assert self.proc.stdin is not None
             try:
                 self.proc.stdin.write(json.dumps(cfg).encode() + b"\n")

@@ -8,7 +8,6 @@ PID namespace, so nothing it started survives.
 
 from __future__ import annotations
 
-import _signal
 import functools
 import json
 import json.encoder
@@ -130,7 +129,6 @@ def _restrict(plan: tuple[Any, ...]) -> None:
     _set_rlimits(rlimits)
     if uid is not None:  # a uid change made the job non-dumpable: its /proc entries
         lx.job_prctl(lx.PR_SET_DUMPABLE, 1)  # would belong to (overflow) root and be unreadable to it
-    _signal.signal(_signal.SIGINT, _signal.default_int_handler)  # not signal.signal: its enum wrapping costs
 
 
 @functools.lru_cache(maxsize=16)

@@ -113,7 +113,6 @@ def run_one(job: dict[str, Any], cfg: dict[str, Any], cmd: int, cache: dict[str,
 def main(cfg: dict[str, Any]) -> None:
     """Worker entry point: handshake, then serve jobs until the host closes the command pipe."""
     cmd, reply = cfg["cmd_fd"], cfg["reply_fd"]
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.path[:] = cfg["sys_path"]
     try:
         cfg["cg"] = JobCgroup(cfg["cgroup"]) if cfg.get("cgroup") else None  # before losing the rights
