@@ -342,6 +342,15 @@ def test_map_raises_where_a_worker_died_and_the_pool_goes_on(pool: SandboxPool) 
     assert_healthy(pool)
 
 
+def test_map_raises_an_unpicklable_payload_at_its_place(pool: SandboxPool) -> None:
+    results = pool.map(H + "normal", [[1], [2], [lambda: 3], [4]])
+    assert [next(results).value["sum"], next(results).value["sum"]] == [1, 2]
+    with pytest.raises(Exception, match="pickle"):
+        next(results)
+    assert pool._idle.qsize() == pool.workers
+    assert_healthy(pool)
+
+
 def test_map_stopped_early_gives_every_worker_back(pool: SandboxPool) -> None:
     results = pool.map(H + "sleeper", [0.1] * 6)
     assert next(results).value == "woke"

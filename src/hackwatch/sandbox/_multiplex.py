@@ -1,13 +1,13 @@
 """``SandboxPool.map`` on one thread: each worker gets up to two jobs, one poll(2) waits on all replies.
 
-A thread and a future per job (``ThreadPoolExecutor``) cost the host ~200 µs of CPU per secure check
+A thread and a future per job (``ThreadPoolExecutor``) cost the host ~210 µs of CPU per secure check
 in thread hand-offs (3.4 voluntary context switches per job); driving the workers' pipes from the
-caller's thread costs ~140 µs. A second job queued in each worker's command pipe means a worker that
+caller's thread costs ~100 µs. A second job queued in each worker's command pipe means a worker that
 has sent its reply reads its next job at once instead of waiting for the host to wake up (the
 worker watches that pipe for hang-up only, see ``_supervise``). Figures: docs/sandbox.md.
 
 The semantics are those of :meth:`SandboxPool.run` applied to each payload: results in input order,
-a failed job raises at its place in that order. A job that never started (its worker was found
+a failed job (or a payload that cannot be pickled) raises at its place in that order. A job that never started (its worker was found
 dead, or died on the job ahead of it) is sent again, up to ``workers + 1`` times.
 """
 
@@ -175,7 +175,12 @@ def ordered_map(pool: SandboxPool, job_bytes: Callable[[Any], bytes], payloads: 
                 except StopIteration:
                     exhausted = True
                     break
-                state.send(lane, sent, job_bytes(payload))
+                try:
+                    job = job_bytes(payload)
+                except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable payload: raised at its place
+                    state.done[sent] = exc
+                else:
+                    state.send(lane, sent, job)
                 sent += 1
             while yielded in state.done:
                 outcome = state.done.pop(yielded)
