@@ -11,9 +11,10 @@ from hackwatch.demo import BANNER, demo_config
 
 
 @pytest.mark.slow
-def test_demo_small_end_to_end(tmp_path):
+def test_demo_small_end_to_end(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a relative --out, as the README's `hackwatch demo` (default: hackwatch-demo)
     out = tmp_path / "demo"
-    result = CliRunner().invoke(app, ["demo", "--size", "small", "--seed", "0", "--out", str(out)])
+    result = CliRunner().invoke(app, ["demo", "--size", "small", "--seed", "0", "--out", "demo"])
     assert result.exit_code == 0, result.output + repr(result.exception)
     text = result.output
     assert BANNER in text

@@ -98,6 +98,40 @@ def test_closed_pool_refuses_and_leaves_no_process() -> None:
         p.run(H + "normal", [1])
 
 
+_SAME_JOB_CASES = [("normal", [1, 2]), ("environment", None), ("raises", None), ("exits", 3), ("hard_exit", 4),
+                   ("process_status", None), ("interrupt_self", None), ("tmp_roundtrip", "c-or-python"),
+                   ("remount", None), ("kill_parent", None), ("count_forks", 40), ("sleeper", 5)]
+
+
+def _job_view(res: object) -> tuple[object, ...]:
+    fields = ("value", "exit_code", "signal", "stdout", "stderr", "timed_out", "killed_reason", "error")
+    view = tuple(getattr(res, f) for f in fields)
+    volatile = ("pid", "uid", "Uid", "tmp")  # the job's pid, its per-worker uid (rlimits), the host's /tmp
+    return tuple({k: x for k, x in v.items() if k not in volatile} if isinstance(v, dict) else v for v in view)
+
+
+def test_c_and_python_set_up_give_the_same_jobs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The C fork-and-set-up path (``_fastjob``) and the Python one are interchangeable: same results
+    for the contract entries, in both sandbox modes. ``HACKWATCH_SANDBOX_NO_C`` selects Python."""
+    from hackwatch.sandbox import _job
+
+    if _job.FAST is None:
+        pytest.skip("the C extension hackwatch.sandbox._fastjob is not built here (no C compiler at install)")
+    limits = Limits(cpu_seconds=2, wall_seconds=1.5, memory_mb=768, processes=16)
+    for mode in MODES:
+        seen: dict[bool, list[tuple[object, ...]]] = {}
+        for no_c in (False, True):
+            if no_c:
+                monkeypatch.setenv("HACKWATCH_SANDBOX_NO_C", "1")
+            else:
+                monkeypatch.delenv("HACKWATCH_SANDBOX_NO_C", raising=False)
+            with SandboxPool(1, mode=mode, preload=PRELOAD, limits=limits) as p:
+                assert p._all[0].proc_info["fast_setup"] is (not no_c)
+                seen[no_c] = [_job_view(p.run(H + name, arg)) for name, arg in _SAME_JOB_CASES]
+        for (name, _), fast, slow in zip(_SAME_JOB_CASES, seen[False], seen[True], strict=True):
+            assert fast == slow, (mode, name, fast, slow)
+
+
 def test_jobs_handle_sigint_like_python_and_workers_ignore_the_terminal(pool: SandboxPool) -> None:
     """Workers run in their own session (a Ctrl-C at the host's terminal does not reach them), so they
     keep Python's SIGINT handler and every job inherits it: KeyboardInterrupt, as in plain python."""
@@ -139,7 +173,9 @@ with SandboxPool(2, mode="namespaces", preload=["tests.sandbox.hostile"]) as p:
            "write": p.run("tests.sandbox.hostile:write_files", [victim, "/tmp/ok"]).value,
            "remount": p.run("tests.sandbox.hostile:remount", None).value,
            "tmp": [r.value for r in p.map("tests.sandbox.hostile:tmp_roundtrip", ["a", "b"])],
-           "env": p.run("tests.sandbox.hostile:environment", None).value["pid"]}
+           "env": p.run("tests.sandbox.hostile:environment", None).value["pid"],
+           "status": p.run("tests.sandbox.hostile:process_status", None).value,
+           "fast_setup": p._all[0].proc_info["fast_setup"]}
 print(json.dumps(out))
 """
 
@@ -151,19 +187,27 @@ def test_unprivileged_host_gets_the_same_isolation(tmp_path: Path) -> None:
     """As uid 65534 (only its own uid mappable), jobs still cannot write a directory that uid owns."""
     os.chmod(tmp_path, 0o777)
     victim = tmp_path / "victim.txt"
-    cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", "-i", "PATH=/usr/bin:/bin",
-           f"PYTHONPATH={REPO / 'src'}:{REPO}", "HOME=/nonexistent", "/usr/bin/python3", "-c", _UNPRIVILEGED,
-           str(victim)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd="/")
-    if "No module named" in proc.stderr:
-        pytest.skip(f"system python cannot import the package: {proc.stderr[-200:]}")
-    assert proc.returncode == 0, proc.stderr
-    out = json.loads(proc.stdout)
-    assert out["mode"] == "namespaces" and out["env"] == 1
-    assert out["write"]["/tmp/ok"] == "written" and out["write"][str(victim)] != "written"
-    assert not victim.exists()
-    assert out["remount"].startswith("refused")
-    assert [t["read"] for t in out["tmp"]] == ["a", "b"] and all(t["before"] == [] for t in out["tmp"])
+    statuses = []
+    for no_c in ("", "1"):  # the C set-up where the extension loads into this python, then the Python one
+        cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", "-i", "PATH=/usr/bin:/bin",
+               f"PYTHONPATH={REPO / 'src'}:{REPO}", "HOME=/nonexistent", f"HACKWATCH_SANDBOX_NO_C={no_c}",
+               "/usr/bin/python3", "-c", _UNPRIVILEGED, str(victim)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd="/")
+        if "No module named" in proc.stderr:
+            pytest.skip(f"system python cannot import the package: {proc.stderr[-200:]}")
+        assert proc.returncode == 0, proc.stderr
+        out = json.loads(proc.stdout)
+        assert out["mode"] == "namespaces" and out["env"] == 1
+        assert out["write"]["/tmp/ok"] == "written" and out["write"][str(victim)] != "written"
+        assert not victim.exists()
+        assert out["remount"].startswith("refused")
+        assert [t["read"] for t in out["tmp"]] == ["a", "b"] and all(t["before"] == [] for t in out["tmp"])
+        assert int(out["status"]["CapEff"], 16) == 0 and out["status"]["NoNewPrivs"] == "1", out["status"]
+        if no_c:
+            assert out["fast_setup"] is False
+        statuses.append((out["fast_setup"], out["status"]))
+    assert statuses[0][1] == statuses[1][1], statuses
+    print("C set-up used by the system python:", statuses[0][0])
 
 
 def test_contract_kill_parent_is_contained(pool: SandboxPool) -> None:
@@ -179,7 +223,7 @@ def test_contract_kill_parent_is_contained(pool: SandboxPool) -> None:
 @pytest.mark.parametrize("mode", MODES)
 def test_setup_failure_is_unavailable_not_a_result(mode: str) -> None:
     with SandboxPool(1, mode=mode, preload=["tests.sandbox.broken_setup"]) as p:
-        with pytest.raises(SandboxUnavailable, match="set-up failed: OSError: setrlimit refused"):
+        with pytest.raises(SandboxUnavailable, match="set-up failed: (OSError|ValueError): .*(setrlimit|limit)"):
             p.run("tests.sandbox.broken_setup:entry", None)
 
 

@@ -69,7 +69,7 @@ def run_demo(out: Path, config: DemoConfig, *, say: Callable[[str], None] = prin
     from hackwatch.tasks import load_tasks
     from hackwatch.verify import Verifier
 
-    out = Path(out)
+    out = Path(out).resolve()  # the run config's paths are relative to its base_dir: give both absolute
     out.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
     t_all = time.perf_counter()

@@ -61,7 +61,8 @@ class _Worker:
         cfg = {"mode": mode, "preload": list(preload), "sys_path": [os.path.abspath(p) for p in sys.path],
                "cmd_fd": cmd_r, "reply_fd": reply_w, "host_maps": os.geteuid() == 0,
                "uid": os.geteuid(), "gid": os.getegid(), "home": os.environ.get("HOME"), "cgroup": cgroup_spec,
-               "hide_paths": [os.path.abspath(p) for p in hide_paths]}
+               "hide_paths": [os.path.abspath(p) for p in hide_paths],
+               "fast_setup": not os.environ.get("HACKWATCH_SANDBOX_NO_C")}
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONHASHSEED": "0", "LANG": "C.UTF-8",
                "PYTHONDONTWRITEBYTECODE": "1"}
         try:

@@ -21,6 +21,12 @@ from typing import Any
 
 from hackwatch.sandbox import _linux as lx
 
+try:
+    from hackwatch.sandbox import _fastjob as FAST  # noqa: N812 - the optional C extension (setup.py)
+except ImportError:  # not built (no C compiler at install time): the same steps in Python
+    FAST = None  # type: ignore[assignment]
+"""The C fork-and-set-up path, or None. A worker started with ``fast_setup`` off sets it to None."""
+
 MAX_RESULT_BYTES = 16 * 1024 * 1024
 """Largest JSON result accepted from a job; larger ones are discarded (value None, error set)."""
 
@@ -36,29 +42,40 @@ def job_env() -> dict[str, str]:
 
 
 def job_plan(limits: dict[str, float], cfg: dict[str, Any], fds: dict[str, int]) -> tuple[Any, ...]:
-    """Everything the job's set-up reads, in one tuple built by the worker before the fork.
+    """Everything the job's fork and set-up read, in one tuple built by the worker before the fork:
+    (own PID namespace fd or -1, PDEATHSIG wanted, cgroup entry fds, stdout, stderr and result pipe
+    ends, job uid or -1, last capability number to drop up to or -1, rlimit plan).
 
-    In the forked job every Python object touched costs a copy-on-write page fault, so the set-up
-    unpacks this tuple into locals and makes its system calls; it reads no dict, calls no helper.
-    (PDEATHSIG needed, cgroup entry fds, stdout, stderr and result pipe ends, job uid or None,
-    drop capabilities, rlimit plan.)
+    The same tuple feeds the C set-up (``_fastjob.fork_job``) and the Python one: in the forked job
+    every Python object touched costs a copy-on-write page fault, so the Python set-up too only
+    unpacks it into locals and makes its system calls.
     """
     cg = cfg.get("cg")
     uid = cfg.get("job_uid")
     namespaces = cfg["mode"] == "namespaces"
-    return (not namespaces, tuple(cg.job_procs) if cg is not None else (), fds["out_w"], fds["err_w"],
-            fds["res_w"], uid, namespaces and uid is None, plan_for(limits, cg is not None))
+    return (cfg["pidns_fd"] if namespaces else -1, not namespaces, tuple(cg.job_procs) if cg is not None else (),
+            fds["out_w"], fds["err_w"], fds["res_w"], -1 if uid is None else uid,
+            lx.last_capability() if namespaces and uid is None else -1, plan_for(limits, cg is not None))
 
 
-def fork_job(fn: Callable[[Any], Any], payload: Any, plan: tuple[Any, ...], cfg: dict[str, Any]) -> int:
+def fork_job(fn: Callable[[Any], Any], payload: Any, plan: tuple[Any, ...]) -> int:
     """Fork the job, in a fresh PID namespace in namespaces mode; return its pid (host view).
 
     ``unshare(CLONE_NEWPID)`` only works while the worker's namespace for children is its own, so
     the worker first ``setns``-es back from the last job's (dead) namespace. Both happen before the
-    fork: while the job lives, every page the worker writes is copied (see ``_supervise``).
+    fork: while the job lives, every page the worker writes is copied (see ``_supervise``). With the
+    C extension built (:data:`FAST`), the fork and the job's whole set-up run in C.
     """
-    if cfg["mode"] == "namespaces":
-        lx.fresh_pid_namespace_for_children(cfg["pidns_fd"])
+    if FAST is not None:
+        pid: int = FAST.fork_job(*plan)
+        if pid == 0:
+            try:
+                _call(fn, payload)
+            finally:
+                os._exit(70)
+        return pid
+    if plan[0] >= 0:
+        lx.fresh_pid_namespace_for_children(plan[0])
     pid = lx.raw_fork()  # the worker is single-threaded
     if pid == 0:
         try:
@@ -77,7 +94,7 @@ def _job(fn: Callable[[Any], Any], payload: Any, plan: tuple[Any, ...]) -> None:
     try:
         _attach(plan)
     except BaseException as exc:  # noqa: BLE001 - reported as infrastructure failure
-        _setup_failed(plan[4], exc)
+        _setup_failed(plan[5], exc)
     try:
         _restrict(plan)
     except BaseException as exc:  # noqa: BLE001 - reported as infrastructure failure
@@ -98,7 +115,7 @@ def _attach(plan: tuple[Any, ...]) -> None:
     processes), its own session and process group (``kill(0, ...)`` cannot reach the worker), and
     stdin ``/dev/null``, stdout, stderr and the result pipe as fds 0-3.
     """
-    pdeathsig, cgroup_fds, out_w, err_w, res_w = plan[:5]
+    pdeathsig, cgroup_fds, out_w, err_w, res_w = plan[1:6]
     if pdeathsig:  # rlimits mode; in namespaces mode the worker is PID 1 of an ancestor PID namespace:
         lx.prctl(lx.PR_SET_PDEATHSIG, signal.SIGKILL)  # its death already kills every job below it
     for fd in cgroup_fds:
@@ -117,17 +134,17 @@ def _restrict(plan: tuple[Any, ...]) -> None:
     (:func:`job_env`, so also no cached ``tempfile.tempdir`` from the host) and
     ``PR_SET_NO_NEW_PRIVS``.
     """
-    uid, drop_caps, rlimits = plan[5:]
+    uid, drop_caps_last, rlimits = plan[6:]
     os.closerange(4, 2**31 - 1)
     os.chdir("/tmp")
-    if uid is not None:  # leave root for the job uid
+    if uid >= 0:  # leave root for the job uid
         os.setgroups(())
         os.setresgid(uid, uid, uid)
         os.setresuid(uid, uid, uid)
-    elif drop_caps:  # only one uid mapped: empty every capability set instead
+    elif drop_caps_last >= 0:  # only one uid mapped: empty every capability set instead
         lx.drop_all_capabilities()
     _set_rlimits(rlimits)
-    if uid is not None:  # a uid change made the job non-dumpable: its /proc entries
+    if uid >= 0:  # a uid change made the job non-dumpable: its /proc entries
         lx.job_prctl(lx.PR_SET_DUMPABLE, 1)  # would belong to (overflow) root and be unreadable to it
 
 

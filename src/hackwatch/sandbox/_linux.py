@@ -156,14 +156,25 @@ class _CapData(ctypes.Structure):
                 ("inheritable", ctypes.c_uint32)]
 
 
+def last_capability() -> int:
+    """The highest capability number this kernel knows (read once, before the worker's pivot_root)."""
+    global _LAST_CAP
+    if _LAST_CAP is None:
+        with open("/proc/sys/kernel/cap_last_cap") as fh:
+            _LAST_CAP = int(fh.read())
+    return _LAST_CAP
+
+
+_LAST_CAP: int | None = None
+
+
 def drop_all_capabilities() -> None:
     """Clear the bounding set, lock root-regains-caps off, then empty every capability set.
 
     Used for jobs that stay uid 0 inside their user namespace (non-root hosts, where only one uid
     can be mapped): without capabilities that "root" cannot mount, remount, or override file modes.
     """
-    last_cap = int(open("/proc/sys/kernel/cap_last_cap").read())
-    for cap in range(last_cap + 1):
+    for cap in range(last_capability() + 1):
         _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
     # SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP | ..._LOCKED | SECBIT_KEEP_CAPS_LOCKED
     prctl(PR_SET_SECUREBITS, 0x01 | 0x02 | 0x04 | 0x08 | 0x20)

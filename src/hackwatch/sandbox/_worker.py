@@ -17,8 +17,8 @@ import sys
 import time
 from typing import Any
 
+from hackwatch.sandbox import _job, _view
 from hackwatch.sandbox import _linux as lx
-from hackwatch.sandbox import _view
 from hackwatch.sandbox._cgroup import JobCgroup
 from hackwatch.sandbox._job import ENCODE, fork_job, job_env, job_plan
 from hackwatch.sandbox._preload import preload
@@ -101,7 +101,7 @@ def run_one(job: dict[str, Any], cfg: dict[str, Any], cmd: int, cache: dict[str,
             cfg["cg"].apply(limits["memory_mb"], limits["processes"])
         plan = job_plan(limits, cfg, fds)
         quiet = QuietWait(readers["res"], cmd, fds)
-        pid = fork_job(fn, payload, plan, cfg)
+        pid = fork_job(fn, payload, plan)
     except OSError as exc:
         for r, w in pipes.values():
             os.close(r)
@@ -119,7 +119,10 @@ def main(cfg: dict[str, Any]) -> None:
     except OSError as exc:  # the host then runs the pool without cgroups (not a namespaces failure)
         send_frame(reply, json.dumps({"event": "error", "cgroup": True, "message": f"cgroup: {exc}"}).encode())
         return
+    if not cfg.get("fast_setup", True):
+        _job.FAST = None
     try:
+        lx.last_capability()  # read while the host's /proc is still there
         preload(cfg["preload"])
         extra: dict[str, Any] = {"job_uid": None, "proc": False, "tmp_state": {}}
         if cfg["mode"] == "namespaces":
@@ -137,7 +140,7 @@ def main(cfg: dict[str, Any]) -> None:
     os.environ.clear()  # once for all jobs (none of the worker's own code needs the host's variables)
     os.environ.update(job_env())
     gc.freeze()  # jobs' collections then skip the preloaded objects: fewer copy-on-write page faults
-    send_frame(reply, json.dumps({"event": "ready", "proc": cfg["proc"]}).encode())
+    send_frame(reply, json.dumps({"event": "ready", "proc": cfg["proc"], "fast_setup": _job.FAST is not None}).encode())
     cache: dict[str, Any] = {}
     while True:
         frame = recv_frame(cmd)
