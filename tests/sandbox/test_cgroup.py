@@ -198,7 +198,8 @@ def test_v2_layout_on_a_fake_tree(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     assert (root / key / "worker" / "cgroup.procs").read_text() == "0" and cg.oom_fd is None
     cg.apply(512, 10)
     assert ((job / "memory.max").read_text(), (job / "pids.max").read_text()) == (str(512 << 20), "10")
-    cg.enter()
+    for fd in cg.job_procs:  # what a job's set-up writes (``_job._attach`` / ``_fastjob``)
+        os.write(fd, b"0")
     assert (job / "cgroup.procs").read_text() == "0"
     assert not cg.oom_killed()
     (job / "memory.events").write_text("oom 1\noom_kill 3\n")

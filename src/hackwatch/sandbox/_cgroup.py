@@ -291,11 +291,6 @@ class JobCgroup:
         os.pwrite(self._pids, pids, 0)
         self._last = want
 
-    def enter(self) -> None:
-        """In the job, before anything untrusted: move the calling process into the job group."""
-        for fd in self.job_procs:
-            os.write(fd, b"0")
-
     def _oom_kills(self) -> int:
         self._counter_text = os.pread(self._counter, 4096, 0)
         for line in self._counter_text.decode().splitlines():
