@@ -44,7 +44,8 @@ class _Lane:
 
 class _Map:
     """The state of one ``map`` call: its lanes (workers held), finished results not yet yielded, jobs
-    to send again, and how many jobs are in flight."""
+    to send again, and how many jobs are in flight.
+    """
 
     def __init__(self, pool: SandboxPool, limits: Limits, answer: Callable[[dict[str, Any]], RunResult]) -> None:
         self.pool, self.answer = pool, answer
