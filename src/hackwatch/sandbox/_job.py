@@ -41,21 +41,32 @@ def job_env() -> dict[str, str]:
             "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
 
 
-def job_plan(limits: dict[str, float], cfg: dict[str, Any], fds: dict[str, int]) -> tuple[Any, ...]:
-    """Everything the job's fork and set-up read, in one tuple built by the worker before the fork:
-    (own PID namespace fd or -1, PDEATHSIG wanted, cgroup entry fds, stdout, stderr and result pipe
-    ends, job uid or -1, last capability number to drop up to or -1, rlimit plan).
-
-    The same tuple feeds the C set-up (``_fastjob.fork_job``) and the Python one: in the forked job
-    every Python object touched costs a copy-on-write page fault, so the Python set-up too only
-    unpacks it into locals and makes its system calls.
+def job_identity(cfg: dict[str, Any]) -> tuple[Any, ...]:
+    """The part of every job's plan that is fixed for a worker, computed once after its set-up: (own
+    PID namespace fd or -1, PDEATHSIG wanted, cgroup entry fds, job uid or -1, last capability number
+    to drop up to or -1).
     """
     cg = cfg.get("cg")
     uid = cfg.get("job_uid")
     namespaces = cfg["mode"] == "namespaces"
     return (cfg["pidns_fd"] if namespaces else -1, not namespaces, tuple(cg.job_procs) if cg is not None else (),
-            fds["out_w"], fds["err_w"], fds["res_w"], -1 if uid is None else uid,
-            lx.last_capability() if namespaces and uid is None else -1, plan_for(limits, cg is not None))
+            -1 if uid is None else uid, lx.last_capability() if namespaces and uid is None else -1)
+
+
+def job_plan(identity: tuple[Any, ...], limits: dict[str, float], fds: dict[str, int],
+             nproc_backstop: bool) -> tuple[Any, ...]:
+    """Everything the job's fork and set-up read, in one tuple built by the worker before the fork:
+    (own PID namespace fd or -1, PDEATHSIG wanted, cgroup entry fds, stdout, stderr and result pipe
+    ends, job uid or -1, last capability number to drop up to or -1, rlimit plan); ``identity`` is
+    :func:`job_identity`.
+
+    The same tuple feeds the C set-up (``_fastjob.fork_job``) and the Python one: in the forked job
+    every Python object touched costs a copy-on-write page fault, so the Python set-up too only
+    unpacks it into locals and makes its system calls.
+    """
+    pidns_fd, pdeathsig, cgroup_fds, uid, drop_caps_last = identity
+    return (pidns_fd, pdeathsig, cgroup_fds, fds["out_w"], fds["err_w"], fds["res_w"], uid, drop_caps_last,
+            plan_for(limits, nproc_backstop))
 
 
 def fork_job(fn: Callable[[Any], Any], payload: Any, plan: tuple[Any, ...]) -> int:

@@ -20,7 +20,7 @@ from typing import Any
 from hackwatch.sandbox import _job, _view
 from hackwatch.sandbox import _linux as lx
 from hackwatch.sandbox._cgroup import JobCgroup
-from hackwatch.sandbox._job import ENCODE, fork_job, job_env, job_plan
+from hackwatch.sandbox._job import ENCODE, fork_job, job_env, job_identity, job_plan
 from hackwatch.sandbox._preload import preload
 from hackwatch.sandbox._supervise import QuietWait, supervise
 from hackwatch.sandbox._wire import recv_frame, send_frame
@@ -99,7 +99,7 @@ def run_one(job: dict[str, Any], cfg: dict[str, Any], cmd: int, cache: dict[str,
             _view.fresh_tmp(limits, cfg["tmp_state"])
         if cfg["cg"] is not None:
             cfg["cg"].apply(limits["memory_mb"], limits["processes"])
-        plan = job_plan(limits, cfg, fds)
+        plan = job_plan(cfg["job_identity"], limits, fds, cfg["cg"] is not None)
         quiet = QuietWait(readers["res"], cmd, fds)
         pid = fork_job(fn, payload, plan)
     except OSError as exc:
@@ -130,6 +130,7 @@ def main(cfg: dict[str, Any]) -> None:
         elif os.geteuid() == 0:  # rlimits fallback as root: jobs run as a private unprivileged uid
             extra["job_uid"] = 1_000_000_000 + os.getpid()
         cfg.update(extra)
+        cfg["job_identity"] = job_identity(cfg)
         lx.prctl(lx.PR_SET_CHILD_SUBREAPER, 1)
         lx.prctl(lx.PR_SET_NO_NEW_PRIVS, 1)  # for the worker and, inherited, every job (never execs itself)
     except Exception as exc:  # noqa: BLE001 - sent to the host, which decides (fallback or error)
