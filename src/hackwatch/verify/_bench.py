@@ -46,6 +46,9 @@ class BenchRow:
     baseline_n: int
     pool_rates: tuple[float, ...] = ()
     """Each repeat's rate, in the order measured (repeats of secure and insecure alternate)."""
+    host_cpu_us: float = 0.0
+    """CPU the calling (host) process spent per check in the pool runs, in µs (median of the repeats):
+    on a machine whose cores also run the workers, CPU the jobs do not get."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,8 @@ class BenchResult:
                       if len(r.pool_rates) > 1 else "")
             out.append(f"{r.kind:<8} pool {r.pool_rate:8.1f} checks/s (n={r.n}{spread})  |  subprocess baseline "
                        f"{r.baseline_rate:6.1f} checks/s (n={r.baseline_n})  |  ratio {r.pool_rate / r.baseline_rate:5.1f}x"
-                       f"  |  vs Djinn {r.djinn_rate:.0f}/s sequential: {r.pool_rate / r.djinn_rate:5.1f}x")
+                       f"  |  vs Djinn {r.djinn_rate:.0f}/s sequential: {r.pool_rate / r.djinn_rate:5.1f}x"
+                       f"  |  host CPU {r.host_cpu_us:.0f} us/check")
         return out
 
 
@@ -91,15 +95,17 @@ def bench(tasks: Sequence[Task], workers: int, n: int = 200, baseline_n: int = 4
     kinds = {"secure": [secure_payload(t, c) for t, c in subs],
              "insecure": [insecure_payload(t, c) for t, c in subs]}
     rates: dict[str, list[float]] = {kind: [] for kind in kinds}
+    host_cpu: dict[str, list[float]] = {kind: [] for kind in kinds}
     base: dict[str, float] = {}
     with SandboxPool(workers, preload=PRELOAD) as pool, ThreadPoolExecutor(workers) as executor:
         list(pool.map(ENTRY, kinds["secure"][: 2 * workers]))  # warm-up
         for _ in range(repeats):
             for kind, jobs in kinds.items():
-                start = time.perf_counter()
+                start, cpu = time.perf_counter(), time.process_time()
                 for _ in pool.map(ENTRY, jobs):
                     pass
                 rates[kind].append(len(jobs) / (time.perf_counter() - start))
+                host_cpu[kind].append(1e6 * (time.process_time() - cpu) / len(jobs))
         for kind, jobs in kinds.items():
             start = time.perf_counter()
             list(executor.map(_baseline_one, jobs[:baseline_n]))
@@ -109,5 +115,5 @@ def bench(tasks: Sequence[Task], workers: int, n: int = 200, baseline_n: int = 4
     for kind, jobs in kinds.items():
         djinn = 1 / (DJINN_SECURE_S if kind == "secure" else DJINN_INSECURE_S)
         rows.append(BenchRow(kind, statistics.median(rates[kind]), base[kind], djinn, len(jobs),
-                             min(baseline_n, len(jobs)), tuple(rates[kind])))
+                             min(baseline_n, len(jobs)), tuple(rates[kind]), statistics.median(host_cpu[kind])))
     return BenchResult(tuple(rows), workers, mode)
