@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from hackwatch.runs._config import ConfigError, RunConfig
+from hackwatch.runs._inputs import DONOR_PROPOSAL
 from hackwatch.runs._progress import Progress
 from hackwatch.store import RunStore
 
@@ -22,7 +23,7 @@ log = logging.getLogger("hackwatch.runs")
 
 VERDICT_SQL = """
 SELECT s.task_id, t.exploit_type, s.checkpoint, s.step, s.prefix_id, s.prefix_tokens, s.temperature,
-       s.seed, s.attempt, v.label, v.exploit, p.trace_id, s.sample_id
+       s.seed, s.attempt, v.label, v.exploit, p.trace_id, s.sample_id, p.proposal
 FROM samples s JOIN verdicts v USING (sample_id) JOIN tasks t USING (task_id)
 LEFT JOIN prefixes p ON p.prefix_id = s.prefix_id
 ORDER BY s.step, s.task_id, s.prefix_id NULLS FIRST, s.attempt
@@ -31,11 +32,21 @@ ORDER BY s.step, s.task_id, s.prefix_id NULLS FIRST, s.attempt
 SCORE_SQL = """
 SELECT sc.task_id, t.exploit_type, sc.model AS checkpoint, c.step, sc.prefix_id, p.prefix_tokens,
        sc.temperature, sc.logprob AS logp_subject, coalesce(d.logprob, p.logp_donor_bank) AS logp_donor,
-       p.donor_rate_task, p.donor_rate_prefix, p.trace_id
+       p.donor_rate_task, p.donor_rate_prefix, p.trace_id, p.proposal
 FROM scores sc JOIN checkpoints c ON c.checkpoint = sc.model AND c.role = 'subject'
 JOIN prefixes p USING (prefix_id) JOIN tasks t ON t.task_id = sc.task_id
-LEFT JOIN scores d ON d.model = 'donor' AND d.prefix_id = sc.prefix_id
+LEFT JOIN scores d ON d.prefix_id = sc.prefix_id
+  AND d.model = CASE WHEN p.proposal = 'donor' THEN 'donor' ELSE 'donor:' || p.proposal END
 ORDER BY c.step, sc.task_id, sc.prefix_id
+"""
+"""Each prefix's log D_τ comes from its own proposal's model (``donor``, ``donor:<name>``), else its bank row."""
+
+PROBE_SQL = """
+SELECT ps.sample_id, ps.checkpoint, ps.step, ps.task_id, ps.exploit_type, s.temperature, ps.probe,
+       ps.n_reasoning_tokens, ps.logit, ps.score
+FROM probe_scores ps JOIN samples s USING (sample_id)
+WHERE ps.probe_hash = ?
+ORDER BY ps.sample_id
 """
 
 
@@ -50,7 +61,40 @@ def score_frame(store: RunStore) -> pd.DataFrame:
 
 
 def _estimates(config: RunConfig, store: RunStore) -> pd.DataFrame:
-    """Estimates of every cell; IS terms without a donor rate follow ``[estimate].missing_donor_rate``.
+    """Estimates of every cell: the donor bank's (``direct``, ``is``, ``lower_bound``), each proposal's
+    (``is_<name>``, ``lower_bound_<name>``) and the probe's (``probe``).
+
+    Each bank is estimated by :func:`hackwatch.estimate.estimate_cells` on its own rows only (the
+    direct samples go with the donor bank), so no proposal's terms enter another's cells.
+    """
+    verdicts = verdict_frame(store)
+    if verdicts.empty:
+        return pd.DataFrame()
+    scores = score_frame(store)
+    direct = pd.to_numeric(verdicts["prefix_tokens"]) == 0
+    parts = []
+    main_v = verdicts[direct | (verdicts["proposal"] == DONOR_PROPOSAL)].reset_index(drop=True)
+    main_s = scores[scores["proposal"] == DONOR_PROPOSAL].reset_index(drop=True)
+    if len(main_v) and (direct.any() or len(main_s)):
+        parts.append(_estimate_bank(config, store, main_v, main_s, DONOR_PROPOSAL))
+    for prop in config.proposals:
+        v = verdicts[verdicts["proposal"] == prop.name].reset_index(drop=True)
+        sc = scores[scores["proposal"] == prop.name].reset_index(drop=True)
+        if v.empty or sc.empty:
+            log.warning("estimate: proposal %r has no verified prefilled samples or no scores yet", prop.name)
+            continue
+        est = _estimate_bank(config, store, v, sc, prop.name)
+        est["method"] = est["method"].replace({"is": f"is_{prop.name}", "lower_bound": f"lower_bound_{prop.name}"})
+        parts.append(est)
+    probe = _probe_estimates(config, store)
+    if probe is not None:
+        parts.append(probe)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def _estimate_bank(config: RunConfig, store: RunStore, verdicts: pd.DataFrame, scores: pd.DataFrame,
+                   proposal: str) -> pd.DataFrame:
+    """``estimate_cells`` on one bank's rows; IS terms without a donor rate follow ``[estimate].missing_donor_rate``.
 
     The donor correction is always requested (``donor_correction`` true on IS rows); prefixes whose
     bank row has no ``donor_rate_prefix`` (none of the donor's continuations exploited) or no
@@ -59,18 +103,15 @@ def _estimates(config: RunConfig, store: RunStore) -> pd.DataFrame:
     """
     from hackwatch.estimate import MissingDonorRateWarning, SchemaError, estimate_cells
 
-    verdicts = verdict_frame(store)
-    if verdicts.empty:
-        return pd.DataFrame()
-    scores = score_frame(store)
-    scores = scores if len(scores) else None
     policy = config.estimate.missing_donor_rate
+    which = "" if proposal == DONOR_PROPOSAL else f" (proposal {proposal})"
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            result = estimate_cells(verdicts, scores, donor_correction=True, missing_donor_rate=policy,  # type: ignore[arg-type]
-                                    seed=config.sampling.seed, verdicts_source=f"{store.path}: verdicts",
-                                    scores_source=f"{store.path}: scores")
+            result = estimate_cells(verdicts, scores if len(scores) else None, donor_correction=True,
+                                    missing_donor_rate=policy,  # type: ignore[arg-type]
+                                    seed=config.sampling.seed, verdicts_source=f"{store.path}: verdicts{which}",
+                                    scores_source=f"{store.path}: scores{which}")
     except SchemaError as exc:
         if policy == "error" and "donor_rate" in str(exc):
             raise SchemaError(f"{exc} (in the run config: {config.origin}: [estimate].missing_donor_rate = "
@@ -78,14 +119,36 @@ def _estimates(config: RunConfig, store: RunStore) -> pd.DataFrame:
         raise
     for w in caught:
         if issubclass(w.category, MissingDonorRateWarning):
-            log.warning("estimate: %s", w.message)
+            log.warning("estimate%s: %s", which, w.message)
         else:
-            log.debug("estimate: %s", w.message)
+            log.debug("estimate%s: %s", which, w.message)
     return result.summary
 
 
+def _probe_estimates(config: RunConfig, store: RunStore) -> pd.DataFrame | None:
+    """Per-cell mean probe scores (``method = "probe"``) of the current probe, as ``hackwatch probe score --cells``."""
+    from hackwatch.probes import probe_cells
+    from hackwatch.runs._probes import load_run_probe
+
+    probe = load_run_probe(config)
+    if probe is None:
+        return None
+    scores = store.query(PROBE_SQL, [probe.fingerprint])
+    if scores.empty:
+        return None
+    return probe_cells(scores, seed=config.sampling.seed)
+
+
 FORECAST_METHODS = ("is", "direct", "lower_bound")
-"""Estimate methods whose trends are forecast and evaluated (each where the estimates have it)."""
+"""Estimate methods whose trends are always forecast and evaluated (each where the estimates have it)."""
+
+
+def forecast_methods(estimates: pd.DataFrame) -> list[str]:
+    """``FORECAST_METHODS``, then every proposal's ``is_*`` and ``lower_bound_*`` and ``probe`` present."""
+    present = set(estimates["method"]) if "method" in estimates.columns else set()
+    extra = sorted(m for m in present if m.startswith("is_")) + \
+        sorted(m for m in present if m.startswith("lower_bound_"))
+    return [*FORECAST_METHODS, *extra, *(["probe"] if "probe" in present else [])]
 
 
 def _forecasts(config: RunConfig, estimates: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -101,7 +164,7 @@ def _forecasts(config: RunConfig, estimates: pd.DataFrame) -> tuple[pd.DataFrame
     th = config.thresholds
     seed = config.sampling.seed
     parts, evals = [], []
-    for method in FORECAST_METHODS:
+    for method in forecast_methods(estimates):
         if not (estimates["method"] == method).any():
             continue
         with warnings.catch_warnings():

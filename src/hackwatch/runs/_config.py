@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tomllib
 from dataclasses import InitVar, asdict, dataclass, field, fields
 from pathlib import Path
@@ -141,6 +142,46 @@ class DonorSection:
             raise ConfigError(f"{ctx}: [donor].model: a donor model needs a prefix bank; set [donor].bank")
 
 
+PROPOSAL_NAME = re.compile(r"[a-z][a-z0-9_]*")
+"""Valid ``[[proposals]].name``: it becomes part of prefix ids (``<name>:<prefix_id>``) and method names."""
+
+
+def _proposal_key(i: int) -> str:
+    """The section label ``_bad`` prints for proposal ``i`` (``[[proposals]][i].key``)."""
+    return f"[proposals]][{i}"
+
+
+@dataclass
+class ProposalSection:
+    """One ``[[proposals]]`` table: an extra prefix bank (an IS proposal beside the donor, e.g. prompted
+    prefixes or an unrelated donor) sampled, verified and scored like the donor's, estimated on its own.
+    """
+
+    name: str = ""
+    """Proposal name, ``[a-z][a-z0-9_]*`` and not ``donor``; its estimates are ``is_<name>``."""
+    bank: str = ""
+    """Prefix bank (Parquet or JSONL, the ``[donor].bank`` format)."""
+    model: str = ""
+    """Proposal model scoring log D_τ(z|x); empty = the bank's ``logp_donor`` column (then required)."""
+    prefix_lengths: tuple[int, ...] = ()
+    """Keep only prefixes of these token lengths (empty = all)."""
+    max_prefixes_per_task: int = 0
+    """Keep at most this many prefixes per task and length (0 = all), in bank order."""
+
+    ctx: InitVar[str] = "config"
+    index: InitVar[int] = 0
+
+    def __post_init__(self, ctx: str, index: int) -> None:
+        sec = _proposal_key(index)
+        if not isinstance(self.name, str) or not PROPOSAL_NAME.fullmatch(self.name) or self.name == "donor":
+            raise _bad(ctx, sec, "name", "a name matching [a-z][a-z0-9_]* other than \"donor\"", self.name)
+        self.bank = _str(ctx, sec, "bank", self.bank)
+        if not isinstance(self.model, str):
+            raise _bad(ctx, sec, "model", "a path", self.model)
+        self.prefix_lengths = _int_list(ctx, sec, "prefix_lengths", self.prefix_lengths)
+        self.max_prefixes_per_task = _int(ctx, sec, "max_prefixes_per_task", self.max_prefixes_per_task)
+
+
 @dataclass
 class SamplingSection:
     """``[sampling]``: the sampling plan."""
@@ -223,6 +264,23 @@ class MonitorSection:
 
 
 @dataclass
+class ProbesSection:
+    """``[probes]``: an activation probe scored on every checkpoint's direct samples (``method = "probe"``)."""
+
+    dir: str = ""
+    """Probe directory written by ``hackwatch probe train`` (empty = no probe stage)."""
+    use: str = ""
+    """Probe to use, e.g. ``layer1_window8_mean``; empty = the best cross-validated AUC (optimistic)."""
+
+    ctx: InitVar[str] = "config"
+
+    def __post_init__(self, ctx: str) -> None:
+        for key in ("dir", "use"):
+            if not isinstance(getattr(self, key), str):
+                raise _bad(ctx, "probes", key, "a string" if key == "use" else "a folder path", getattr(self, key))
+
+
+@dataclass
 class ReportSection:
     """``[report]``: the HTML report."""
 
@@ -243,9 +301,10 @@ class ReportSection:
 SECTIONS: dict[str, type] = {
     "run": RunSection, "tasks": TasksSection, "subject": SubjectSection, "donor": DonorSection,
     "sampling": SamplingSection, "thresholds": ThresholdsSection, "estimate": EstimateSection,
-    "monitor": MonitorSection,
+    "monitor": MonitorSection, "probes": ProbesSection,
     "report": ReportSection,
 }
+"""Single-table sections (``[name]``); ``[[proposals]]`` is the one array of tables."""
 
 
 @dataclass
@@ -260,7 +319,10 @@ class RunConfig:
     thresholds: ThresholdsSection = field(default_factory=ThresholdsSection)
     estimate: EstimateSection = field(default_factory=EstimateSection)
     monitor: MonitorSection = field(default_factory=MonitorSection)
+    probes: ProbesSection = field(default_factory=ProbesSection)
     report: ReportSection = field(default_factory=ReportSection)
+    proposals: tuple[ProposalSection, ...] = ()
+    """Extra IS proposals (``[[proposals]]``), in config order."""
     origin: str = "config"
     """Where the config came from (file name used in error messages)."""
     base_dir: str = "."
@@ -282,15 +344,19 @@ class RunConfig:
         """The sections as plain data (what the store records)."""
         data = {name: asdict(getattr(self, name)) for name in SECTIONS}
         data["subject"]["checkpoints"] = [asdict(c) for c in self.subject.checkpoints]
+        data["proposals"] = [asdict(p) for p in self.proposals]
         return data
 
     def work_hash(self) -> str:
-        """Hash of everything that defines the units of work (tasks, checkpoints, bank, sampling plan).
+        """Hash of everything that defines the units of work (tasks, checkpoints, banks, sampling plan).
 
-        Thresholds, report and monitor settings may change between reruns; these may not.
+        Thresholds, estimate, report, monitor and probe settings may change between reruns; these may
+        not. ``proposals`` enters only when there are some, so runs written before it existed resume.
         """
         data = self.to_dict()
         work = {k: data[k] for k in ("tasks", "subject", "donor", "sampling")}
+        if self.proposals:
+            work["proposals"] = data["proposals"]
         return hashlib.sha256(json.dumps(work, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -305,29 +371,67 @@ def _section(ctx: str, name: str, raw: Any) -> Any:
     return raw
 
 
+def _proposals(ctx: str, raw: Any) -> tuple[ProposalSection, ...]:
+    """The ``[[proposals]]`` tables, validated; names unique."""
+    if not isinstance(raw, list):
+        raise ConfigError(f"{ctx}: [[proposals]]: expected an array of tables ([[proposals]] with name and bank), "
+                          f"got {json.dumps(raw, default=str)}")
+    known = [f.name for f in fields(ProposalSection)]
+    out: list[ProposalSection] = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict):
+            raise ConfigError(f"{ctx}: [[proposals]][{i}]: expected a table with name and bank, "
+                              f"got {json.dumps(item, default=str)}")
+        unknown = sorted(set(item) - set(known))
+        if unknown:
+            raise ConfigError(f"{ctx}: [[proposals]][{i}].{unknown[0]}: unknown key; known keys: {', '.join(known)}")
+        prop = ProposalSection(**item, ctx=ctx, index=i)
+        if any(p.name == prop.name for p in out):
+            raise ConfigError(f"{ctx}: [[proposals]][{i}].name: duplicate proposal name {prop.name!r}; "
+                              "give every proposal its own name")
+        out.append(prop)
+    return tuple(out)
+
+
+def _check_probes(ctx: str, probes: ProbesSection, subject: SubjectSection, sampling: SamplingSection) -> None:
+    """A probe reads hidden states of direct samples: it needs in-process weights and direct samples."""
+    if not probes.dir:
+        if probes.use:
+            raise ConfigError(f"{ctx}: [probes].use: names a probe but [probes].dir is not set")
+        return
+    if subject.backend != "transformers":
+        raise ConfigError(f"{ctx}: [probes].dir: probes read hidden states, which needs [subject].backend = "
+                          f"\"transformers\" (got {subject.backend!r}); drop [probes] or change the backend")
+    if sampling.direct_samples == 0:
+        raise ConfigError(f"{ctx}: [probes].dir: probes score each checkpoint's direct samples; set "
+                          "[sampling].direct_samples >= 1 or drop [probes]")
+
+
 def config_from_dict(data: dict[str, Any], *, origin: str = "config", base_dir: str | os.PathLike[str] = ".") -> RunConfig:
     """Validate plain data (a parsed TOML document) into a :class:`RunConfig`."""
     ctx = origin
-    unknown = sorted(set(data) - set(SECTIONS))
+    unknown = sorted(set(data) - set(SECTIONS) - {"proposals"})
     if unknown:
         raise ConfigError(f"{ctx}: [{unknown[0]}]: unknown section; known sections: {', '.join(SECTIONS)}")
     for required in ("tasks", "subject"):
         if required not in data:
             raise ConfigError(f"{ctx}: [{required}]: missing section (see examples/run.toml)")
     sections = {name: SECTIONS[name](**_section(ctx, name, data.get(name, {})), ctx=ctx) for name in SECTIONS}
+    proposals = _proposals(ctx, data.get("proposals", []))
     s, d = sections["sampling"], sections["donor"]
-    if d.bank and s.attempts_per_prefix == 0:
+    if (d.bank or proposals) and s.attempts_per_prefix == 0:
         raise ConfigError(f"{ctx}: [sampling].attempts_per_prefix: a prefix bank needs prefilled attempts "
-                          "(r̂ is estimated from them); set it >= 1 or drop [donor].bank")
-    if s.direct_samples == 0 and not d.bank:
+                          "(r̂ is estimated from them); set it >= 1 or drop [donor].bank and [[proposals]]")
+    if s.direct_samples == 0 and not d.bank and not proposals:
         raise ConfigError(f"{ctx}: [sampling].direct_samples: 0 direct samples and no [donor].bank leaves "
                           "nothing to sample; set direct_samples >= 1")
+    _check_probes(ctx, sections["probes"], sections["subject"], s)
     stem = Path(origin).stem or "run"
     if not sections["run"].out:
         sections["run"].out = f"{stem}.run"
     if not sections["run"].name:
         sections["run"].name = stem
-    return RunConfig(**sections, origin=origin, base_dir=str(base_dir))
+    return RunConfig(**sections, proposals=proposals, origin=origin, base_dir=str(base_dir))
 
 
 def load_config(path: str | os.PathLike[str]) -> RunConfig:

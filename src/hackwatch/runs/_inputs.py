@@ -1,8 +1,11 @@
-"""The run's inputs: the selected tasks and the prefix bank, checked with errors naming file and row."""
+"""The run's inputs: the selected tasks and the prefix banks (donor and proposals), checked with errors naming
+file and row.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,8 @@ BANK_REQUIRED = ("task_id", "prefix_id", "prefix_tokens")
 """Columns a prefix bank must have (plus one token-id column, see ``BANK_ID_COLUMNS``)."""
 BANK_ID_COLUMNS = ("prefix_ids", "prefix_token_ids", "token_ids")
 """Accepted names of the column holding the exact prefix token ids (first present wins)."""
+DONOR_PROPOSAL = "donor"
+"""``proposal`` of the ``[donor].bank`` prefixes (its estimates keep the method names ``is``, ``lower_bound``)."""
 
 
 def select_tasks(config: RunConfig) -> list[Task]:
@@ -94,8 +99,58 @@ def _validated(raw: pd.DataFrame, path: Path) -> pd.DataFrame:
         raise ConfigError(str(exc)) from None
 
 
+@dataclass(frozen=True)
+class BankSpec:
+    """One prefix bank of the run: the ``[donor]`` bank or a ``[[proposals]]`` bank, and where it is configured."""
+
+    proposal: str
+    """``donor`` for ``[donor].bank``, else the proposal's name (which qualifies its prefix and trace ids)."""
+    key: str
+    """Config section for error messages: ``[donor]`` or ``[[proposals]][i]``."""
+    bank: str
+    model: str
+    prefix_lengths: tuple[int, ...]
+    max_prefixes_per_task: int
+
+    def qualify(self, id_: str) -> str:
+        """A prefix or trace id made unique across banks: unchanged for the donor, ``<name>:<id>`` otherwise."""
+        return id_ if self.proposal == DONOR_PROPOSAL else f"{self.proposal}:{id_}"
+
+
+def bank_specs(config: RunConfig) -> list[BankSpec]:
+    """The run's banks: the donor bank (if set) first, then every ``[[proposals]]`` bank in config order."""
+    d = config.donor
+    specs = [BankSpec(DONOR_PROPOSAL, "[donor]", d.bank, d.model, d.prefix_lengths, d.max_prefixes_per_task)] \
+        if d.bank else []
+    specs += [BankSpec(p.name, f"[[proposals]][{i}]", p.bank, p.model, p.prefix_lengths, p.max_prefixes_per_task)
+              for i, p in enumerate(config.proposals)]
+    return specs
+
+
 def load_bank(config: RunConfig, tasks: list[Task]) -> pd.DataFrame:
-    """The prefix bank restricted to the run's tasks, as rows of the store's ``prefixes`` table.
+    """Every bank of the run (``[donor]`` and ``[[proposals]]``) restricted to the run's tasks, as rows
+    of the store's ``prefixes`` table with their ``proposal`` column.
+
+    Prefix and trace ids of a proposal are qualified as ``<name>:<id>``, so banks that reuse ids stay
+    apart; a qualified id that still collides (a donor id spelled ``<name>:<id>``) is an error.
+    """
+    from hackwatch.store import columns
+
+    frames = [_load_one(config, spec, tasks) for spec in bank_specs(config)]
+    if not frames:
+        return pd.DataFrame(columns=columns("prefixes"))
+    frame = pd.concat(frames, ignore_index=True)
+    dup = frame["prefix_id"].duplicated(keep="first")
+    if dup.any():
+        pid = frame.loc[dup, "prefix_id"].iloc[0]
+        owners = frame.loc[frame["prefix_id"] == pid, "proposal"].tolist()
+        raise ConfigError(f"{config.origin}: prefix id {pid!r} is used by both {owners[0]!r} and {owners[1]!r} "
+                          "after qualifying proposal ids as <name>:<prefix_id>; rename the donor bank's prefix")
+    return frame
+
+
+def _load_one(config: RunConfig, spec: BankSpec, tasks: list[Task]) -> pd.DataFrame:
+    """One bank restricted to the run's tasks (see :func:`load_bank` for the checks).
 
     A bank with a ``schema_version`` column (written by ``hackwatch donor``) is checked in full by
     :func:`hackwatch.donor.validate_bank` (every column, types, rates against their counts, prefixes
@@ -107,11 +162,9 @@ def load_bank(config: RunConfig, tasks: list[Task]) -> pd.DataFrame:
     """
     from hackwatch.store import columns
 
-    if not config.donor.bank:
-        return pd.DataFrame(columns=columns("prefixes"))
-    path = config.resolve(config.donor.bank)
+    path = config.resolve(spec.bank)
     if not path.is_file():
-        raise ConfigError(f"{config.origin}: [donor].bank: {path} does not exist")
+        raise ConfigError(f"{config.origin}: {spec.key}.bank: {path} does not exist")
     raw = _read_table(path)
     if "schema_version" in raw.columns:
         raw = _validated(raw, path)
@@ -122,7 +175,7 @@ def load_bank(config: RunConfig, tasks: list[Task]) -> pd.DataFrame:
         raise ConfigError(f"{path}: prefix bank lacks column {need[0]!r}; expected columns "
                           f"{', '.join(BANK_REQUIRED)} and a token-id column ({', '.join(BANK_ID_COLUMNS)})")
     wanted = {t.id for t in tasks}
-    lengths = set(config.donor.prefix_lengths)
+    lengths = set(spec.prefix_lengths)
     out: list[dict[str, Any]] = []
     per_key: dict[tuple[str, int], int] = {}
     seen: set[str] = set()
@@ -142,28 +195,29 @@ def load_bank(config: RunConfig, tasks: list[Task]) -> pd.DataFrame:
                               "regenerate the bank (lengths are counted in tokens)")
         if lengths and n not in lengths:
             continue
-        cap = config.donor.max_prefixes_per_task
+        cap = spec.max_prefixes_per_task
         if cap and per_key.get((task_id, n), 0) >= cap:
             continue
         per_key[(task_id, n)] = per_key.get((task_id, n), 0) + 1
+        trace = str(row["trace_id"]) if "trace_id" in raw.columns and pd.notna(row["trace_id"]) else pid
         out.append({
-            "prefix_id": pid, "task_id": task_id,
-            "trace_id": str(row["trace_id"]) if "trace_id" in raw.columns and pd.notna(row["trace_id"]) else pid,
+            "prefix_id": spec.qualify(pid), "task_id": task_id, "trace_id": spec.qualify(trace),
             "prefix_tokens": n, "prefix_ids": ids,
             "text": str(row["text"]) if "text" in raw.columns and pd.notna(row["text"]) else "",
             "source": str(row["source"]) if "source" in raw.columns and pd.notna(row["source"]) else "donor",
             "donor_rate_task": _opt_float(row, "donor_rate_task"),
             "donor_rate_prefix": _opt_float(row, "donor_rate_prefix"),
             "logp_donor_bank": _opt_float(row, "logp_donor"),
+            "proposal": spec.proposal,
         })
     if not out:
-        raise ConfigError(f"{path}: no prefix of the run's tasks (after [donor].prefix_lengths / "
+        raise ConfigError(f"{path}: no prefix of the run's tasks (after {spec.key}.prefix_lengths / "
                           "max_prefixes_per_task); check the bank's task ids against [tasks]")
     frame = pd.DataFrame(out, columns=columns("prefixes"))
-    if not config.donor.model and frame["logp_donor_bank"].isna().any():
+    if not spec.model and frame["logp_donor_bank"].isna().any():
         bad = frame.loc[frame["logp_donor_bank"].isna(), "prefix_id"].iloc[0]
-        raise ConfigError(f"{path}: prefix {bad!r} has no logp_donor and [donor].model is not set; "
-                          "set [donor].model to score the donor log-probs, or add a logp_donor column")
+        raise ConfigError(f"{path}: prefix {bad!r} has no logp_donor and {spec.key}.model is not set; "
+                          f"set {spec.key}.model to score the proposal log-probs, or add a logp_donor column")
     return frame
 
 

@@ -1,5 +1,6 @@
-"""The resumable run: direct sampling → prefilled sampling → verification → scoring → estimates →
-forecasts → flags → report, every unit of work committed with its key so a rerun skips finished units.
+"""The resumable run: direct sampling → prefilled sampling → verification → probe scoring → prefix
+scoring → estimates → forecasts → flags → report, every unit of work committed with its key so a rerun
+skips finished units. Prefilled sampling and scoring cover the donor bank and every ``[[proposals]]`` bank.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pandas as pd
 from hackwatch.runs._checkpoints import backend_spec, resolve_checkpoints
 from hackwatch.runs._config import Checkpoint, RunConfig
 from hackwatch.runs._executors import Executor, LocalExecutor, make_executor
-from hackwatch.runs._inputs import load_bank, select_tasks, tasks_frame
+from hackwatch.runs._inputs import DONOR_PROPOSAL, load_bank, select_tasks, tasks_frame
 from hackwatch.runs._jobs import (
     ModelJob,
     SampleUnit,
@@ -27,6 +28,7 @@ from hackwatch.runs._jobs import (
     score_job,
     verify_job,
 )
+from hackwatch.runs._probes import ProbeUnit, load_run_probe, plan_probe_units, probe_job
 from hackwatch.runs._progress import Progress
 from hackwatch.store import RunStore
 
@@ -34,6 +36,18 @@ log = logging.getLogger("hackwatch.runs")
 
 DONOR = "donor"
 """Model name of the donor in the ``scores`` and ``checkpoints`` tables."""
+
+
+def proposal_model(proposal: str) -> str:
+    """Model name of a bank's proposal model in ``scores``/``checkpoints``: ``donor`` or ``donor:<name>``."""
+    return DONOR if proposal == DONOR_PROPOSAL else f"{DONOR}:{proposal}"
+
+
+def proposal_models(config: RunConfig) -> dict[str, str]:
+    """Proposal-model name → configured model path, for every bank that has a model (donor first)."""
+    out = {DONOR: config.donor.model} if config.donor.bank and config.donor.model else {}
+    out.update({proposal_model(p.name): p.model for p in config.proposals if p.model})
+    return out
 
 
 class RunError(RuntimeError):
@@ -75,7 +89,7 @@ def plan_sample_units(config: RunConfig, tasks: Sequence[Any], checkpoints: Sequ
 
 
 def plan_score_units(tasks: Sequence[Any], models: Sequence[str], prefixes: pd.DataFrame) -> list[ScoreUnit]:
-    """One scoring unit per model × prefix."""
+    """One scoring unit per model × prefix (a proposal model gets only its own bank's prefixes)."""
     by_id = {t.id: t for t in tasks}
     return [ScoreUnit(f"score/{m}/{p.prefix_id}", "score", m, p.task_id, by_id[p.task_id].prompt, p.prefix_id,
                       tuple(int(i) for i in p.prefix_ids))
@@ -111,6 +125,7 @@ def _provenance(config: RunConfig, checkpoints: Sequence[Checkpoint], executor: 
         "python_version": platform.python_version(), "config": config.to_dict(),
         "config_origin": config.origin, "config_hash": config.work_hash(), "seed": config.sampling.seed,
         "model_ids": {c.name: c.path for c in checkpoints}, "donor_model": config.donor.model,
+        "proposal_models": proposal_models(config),
         "run_name": config.run.name, "title": config.report.title or config.run.name,
         "toy_banner": config.report.toy_banner, "tasks_source": config.tasks.source,
         "executor": executor.name, "workers": executor.workers,
@@ -183,6 +198,25 @@ class Pipeline:
                     self.progress.advance()
         self.progress.finish()
 
+    def probe(self, units: list[ProbeUnit], specs: dict[str, str], tasks: dict[str, Any]) -> None:
+        """Score each checkpoint's direct samples with the run's probe (one unit per checkpoint)."""
+        done = self.store.done_units("probe")
+        todo = [u for u in units if u.unit_key not in done]
+        self.progress.start("probe", len(units), len(units) - len(todo), unit="checkpoint")
+        jobs = []
+        for u in todo:
+            rows = self.store.query(
+                "SELECT sample_id, task_id, checkpoint, step, prefix_tokens, attempt, temperature, generated_ids "
+                "FROM samples WHERE checkpoint = ? AND prefix_id IS NULL ORDER BY sample_id", [u.checkpoint])
+            records = [{**r, "generated_ids": [int(t) for t in r["generated_ids"]],
+                        "prompt": tasks[r["task_id"]].prompt, "exploit_type": tasks[r["task_id"]].exploit_type}
+                       for r in rows.to_dict("records")]
+            jobs.append((self.model_job(specs[u.checkpoint]), u, records))
+        for (_, unit, _), rows in self.executor.run(probe_job, jobs):
+            if self.store.commit_unit(unit.unit_key, "probe", {"probe_scores": pd.DataFrame(rows)}):
+                self.progress.advance()
+        self.progress.finish()
+
 
 def run_pipeline(config: RunConfig, *, executor: str = "local", workers: int = 1, ray_address: str | None = None,
                  report: bool = True, bars: bool | None = None) -> RunSummary:
@@ -194,6 +228,7 @@ def run_pipeline(config: RunConfig, *, executor: str = "local", workers: int = 1
     tasks = select_tasks(config)
     checkpoints = resolve_checkpoints(config)
     prefixes = load_bank(config, tasks)
+    probe = load_run_probe(config)
     progress = Progress(run_dir, bars=bars)
     with RunStore.open(run_dir) as store:
         old = store.provenance().get("config_hash")
@@ -205,9 +240,8 @@ def run_pipeline(config: RunConfig, *, executor: str = "local", workers: int = 1
             store.set_provenance(_provenance(config, checkpoints, ex))
             store.insert_rows("tasks", tasks_frame(tasks))
             cps = [{"checkpoint": c.name, "step": c.step, "path": c.path, "role": "subject"} for c in checkpoints]
-            if config.donor.model:
-                cps.append({"checkpoint": DONOR, "step": -1, "path": str(config.resolve(config.donor.model)),
-                            "role": "donor"})
+            cps += [{"checkpoint": name, "step": -1, "path": str(config.resolve(path)), "role": "donor"}
+                    for name, path in proposal_models(config).items()]
             store.insert_rows("checkpoints", pd.DataFrame(cps))
             store.insert_rows("prefixes", prefixes)
             log.info("run %s: %d tasks, %d checkpoints, %d prefixes, executor %s×%d → %s", config.run.name,
@@ -219,13 +253,16 @@ def run_pipeline(config: RunConfig, *, executor: str = "local", workers: int = 1
             if prefilled:
                 pipe.sample("prefilled", prefilled, specs)
             pipe.verify({t.id: t for t in tasks})
+            if probe is not None:
+                pipe.probe(plan_probe_units(probe, list(specs)), specs, {t.id: t for t in tasks})
             if len(prefixes):
-                models = list(specs)
+                units = plan_score_units(tasks, list(specs), prefixes)
                 score_specs = dict(specs)
-                if config.donor.model:
-                    models.append(DONOR)
-                    score_specs[DONOR] = backend_spec(config.subject.backend, str(config.resolve(config.donor.model)))
-                pipe.score(plan_score_units(tasks, models, prefixes), score_specs)
+                for name, path in proposal_models(config).items():
+                    own = prefixes[prefixes["proposal"].map(proposal_model) == name]
+                    units += plan_score_units(tasks, [name], own)
+                    score_specs[name] = backend_spec(config.subject.backend, str(config.resolve(path)))
+                pipe.score(units, score_specs)
         finally:
             ex.close()
             close_verifiers()

@@ -37,7 +37,7 @@ TABLES: dict[str, dict[str, Column]] = {
     "units": {
         "unit_key": _c("VARCHAR PRIMARY KEY", "key of one finished unit of work, e.g. "
                        "`sample/checkpoint-4/task-7/direct/0` or `score/checkpoint-4/pfx-12`"),
-        "stage": _c("VARCHAR", "pipeline stage of the unit: direct, prefilled, verify, score, donor_score"),
+        "stage": _c("VARCHAR", "pipeline stage of the unit: direct, prefilled, verify, probe, score"),
         "n_rows": _c("INTEGER", "rows the unit wrote"),
         "finished_at": _c("TIMESTAMP", "UTC time the unit's transaction committed"),
     },
@@ -69,6 +69,8 @@ TABLES: dict[str, dict[str, Column]] = {
         "donor_rate_task": _c("DOUBLE", "π̂_D(x): donor exploit rate on the task (NULL if the bank has none)"),
         "donor_rate_prefix": _c("DOUBLE", "â_D(x,z): donor exploit rate after this prefix (NULL if unknown)"),
         "logp_donor_bank": _c("DOUBLE", "log D_τ(z|x) as recorded in the bank (NULL if not recorded)"),
+        "proposal": _c("VARCHAR DEFAULT 'donor'", "bank the prefix came from: `donor` ([donor].bank) or a "
+                       "[[proposals]] name (its ids are then `<name>:<id>`)"),
     },
     "samples": {
         "sample_id": _c("VARCHAR PRIMARY KEY", "`<unit_key>/<index>`: unique id of one sampled completion"),
@@ -109,6 +111,20 @@ TABLES: dict[str, dict[str, Column]] = {
         "approx_error_bound": _c("DOUBLE", "bound on the error of an approximate (top-K) log-prob; NULL = exact"),
         "PRIMARY KEY": _c("(model, prefix_id)", "one score per model and prefix"),
     },
+    "probe_scores": {
+        "sample_id": _c("VARCHAR", "the scored direct sample"),
+        "probe_hash": _c("VARCHAR", "fingerprint of the probe files and the probe used (a changed probe is "
+                         "scored again; estimates read the current one)"),
+        "probe": _c("VARCHAR", "probe key, `layer<L>_window<W>_<pooling>`"),
+        "checkpoint": _c("VARCHAR", "subject checkpoint whose activations were read (the one that sampled)"),
+        "step": _c("BIGINT", "training step of the checkpoint"),
+        "task_id": _c("VARCHAR", "task of the sample"),
+        "exploit_type": _c("VARCHAR", "exploit type of the task"),
+        "n_reasoning_tokens": _c("INTEGER", "reasoning tokens of the sample (the window covers at most these)"),
+        "logit": _c("DOUBLE", "uncalibrated probe logit"),
+        "score": _c("DOUBLE", "calibrated probability that the sample exploits, as the probe reads it"),
+        "PRIMARY KEY": _c("(sample_id, probe_hash)", "one score per sample and probe"),
+    },
 }
 """Work tables with fixed schemas. ``PRIMARY KEY`` entries are table constraints, not columns."""
 
@@ -140,6 +156,22 @@ def create_statements() -> list[str]:
             else:
                 parts.append(f'"{name}" {col.sql_type}')
         out.append(f"CREATE TABLE IF NOT EXISTS {table} ({', '.join(parts)})")
+    return out
+
+
+def add_column_statements(present: dict[str, set[str]]) -> list[str]:
+    """``ALTER TABLE … ADD COLUMN`` for columns added to an existing table since a database was created.
+
+    Adding a column does not change the meaning of the others, so it needs no ``SCHEMA_VERSION`` bump:
+    the column's SQL type carries the default old rows get (e.g. ``prefixes.proposal`` = ``donor``).
+    """
+    out = []
+    for table, cols in TABLES.items():
+        if table not in present:
+            continue
+        for name, col in cols.items():
+            if name != "PRIMARY KEY" and name not in present[table] and "PRIMARY KEY" not in col.sql_type:
+                out.append(f'ALTER TABLE {table} ADD COLUMN "{name}" {col.sql_type}')
     return out
 
 

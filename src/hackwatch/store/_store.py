@@ -19,7 +19,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from hackwatch.store._schema import SCHEMA_VERSION, TABLES, columns, create_statements
+from hackwatch.store._schema import SCHEMA_VERSION, TABLES, add_column_statements, columns, create_statements
 
 DB_NAME = "run.duckdb"
 """File name of the database inside a run directory."""
@@ -75,6 +75,12 @@ class RunStore:
 
     def _migrate(self) -> None:
         self.con.execute("BEGIN TRANSACTION")
+        present: dict[str, set[str]] = {}
+        for table, column in self.con.execute("SELECT table_name, column_name FROM information_schema.columns "
+                                              "WHERE table_schema = 'main'").fetchall():
+            present.setdefault(table, set()).add(column)
+        for stmt in add_column_statements(present):
+            self.con.execute(stmt)
         for stmt in create_statements():
             self.con.execute(stmt)
         self.con.execute("INSERT INTO provenance VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
