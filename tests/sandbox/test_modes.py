@@ -21,6 +21,8 @@ H = "tests.sandbox.hostile:"
 PRELOAD = ["tests.sandbox.hostile"]
 """Entry modules outside the interpreter prefix must be preloaded: the job's view hides the repo."""
 MODES = ["rlimits"] + (["namespaces"] if sandbox_mode_available("namespaces") else [])
+TMP_JOB = "tests.sandbox.tmp_jobs:temp_roundtrip"
+"""A job writing a fixed name in ``tempfile.gettempdir()``, as verifiers do (never the host's /tmp itself)."""
 
 
 @pytest.fixture(scope="module", params=MODES)
@@ -118,6 +120,11 @@ def test_c_and_python_set_up_give_the_same_jobs(monkeypatch: pytest.MonkeyPatch)
     if _job.FAST is None:
         pytest.skip("the C extension hackwatch.sandbox._fastjob is not built here (no C compiler at install)")
     limits = Limits(cpu_seconds=2, wall_seconds=1.5, memory_mb=768, processes=16)
+    # rlimits mode has no private /tmp: the literal /tmp path of 'tmp_roundtrip' is the host's, where another
+    # user's file makes it fail (PermissionError); there the job writes in its private temporary directory instead.
+    entries = [(H + name, arg) for name, arg in _SAME_JOB_CASES]
+    cases = {"namespaces": entries,
+             "rlimits": [(TMP_JOB, arg) if entry == H + "tmp_roundtrip" else (entry, arg) for entry, arg in entries]}
     for mode in MODES:
         seen: dict[bool, list[tuple[object, ...]]] = {}
         for no_c in (False, True):
@@ -125,11 +132,25 @@ def test_c_and_python_set_up_give_the_same_jobs(monkeypatch: pytest.MonkeyPatch)
                 monkeypatch.setenv("HACKWATCH_SANDBOX_NO_C", "1")
             else:
                 monkeypatch.delenv("HACKWATCH_SANDBOX_NO_C", raising=False)
-            with SandboxPool(1, mode=mode, preload=PRELOAD, limits=limits) as p:
+            with SandboxPool(1, mode=mode, preload=[*PRELOAD, "tests.sandbox.tmp_jobs"], limits=limits) as p:
                 assert p._all[0].proc_info["fast_setup"] is (not no_c)
-                seen[no_c] = [_job_view(p.run(H + name, arg)) for name, arg in _SAME_JOB_CASES]
-        for (name, _), fast, slow in zip(_SAME_JOB_CASES, seen[False], seen[True], strict=True):
+                seen[no_c] = [_job_view(p.run(entry, arg)) for entry, arg in cases[mode]]
+        for (name, _), fast, slow in zip(cases[mode], seen[False], seen[True], strict=True):
             assert fast == slow, (mode, name, fast, slow)
+
+
+def test_temp_files_are_private_to_each_job() -> None:
+    """Verifiers write fixed names in the temporary directory (``test_cases.py``). In both modes each job
+    finds it empty and its own, never the host's shared /tmp, whatever other programs keep there."""
+    host_file = Path("/tmp/test_cases.py")
+    before = host_file.read_bytes() if host_file.exists() else None
+    for mode in MODES:
+        with SandboxPool(1, mode=mode, preload=["tests.sandbox.tmp_jobs"]) as p:
+            results = [p.run(TMP_JOB, token) for token in ("a", "b")]
+        for token, res in zip("ab", results, strict=True):
+            tmp = res.value.pop("tmp")  # namespaces: a private /tmp; rlimits: a private folder in the host's
+            assert res.value == {"before": [], "read": token} and (tmp == "/tmp") is (mode == "namespaces"), (mode, res)
+    assert (host_file.read_bytes() if host_file.exists() else None) == before
 
 
 def test_jobs_handle_sigint_like_python_and_workers_ignore_the_terminal(pool: SandboxPool) -> None:

@@ -12,6 +12,7 @@ import importlib
 import json
 import os
 import pickle
+import shutil
 import signal
 import sys
 import time
@@ -28,11 +29,13 @@ from hackwatch.sandbox._wire import recv_frame, send_frame
 
 def setup_namespaces(cfg: dict[str, Any], cmd: int, reply: int) -> dict[str, Any]:
     """Enter new user/mount/net/IPC/UTS/PID namespaces and pivot into the allowlist view (``_view``)."""
-    exposed = _view.allowlist(cfg["sys_path"])
+    interpreter = cfg.get("interpreter") or _view.host_interpreter()
+    exposed = _view.allowlist(cfg["sys_path"], interpreter)
+    links = _view.interpreter_links(exposed, interpreter)
     mask = _view.masked(exposed, cfg.get("hide_paths") or (), cfg.get("home"))
     lx.unshare(lx.CLONE_NEWUSER | lx.CLONE_NEWNS | lx.CLONE_NEWNET | lx.CLONE_NEWIPC | lx.CLONE_NEWUTS
                | lx.CLONE_NEWPID)
-    sources = _view.open_sources(exposed)  # opened while our uid may still read them (e.g. /root/.pyenv)
+    sources = _view.open_sources(exposed, links)  # opened while our uid may still read them (e.g. /root/.pyenv)
     job_uid = None
     if cfg["host_maps"]:  # root host: the host maps 0 -> an unprivileged uid B, 1 -> B + 1
         send_frame(reply, json.dumps({"event": "unshared"}).encode())
@@ -66,6 +69,28 @@ def _become_pid1() -> None:
     os._exit(max(0, os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])))
 
 
+def rlimits_tmp(job_uid: int | None) -> str:
+    """A private temporary directory for rlimits mode, which has no private /tmp: a fresh directory of
+    this worker's becomes ``tempfile``'s temporary directory for its jobs (emptied before each, see :func:`_empty`), so the fixed file
+    names verifiers use (``test_cases.py``) never meet another worker's or program's files in the host's /tmp.
+    """
+    import tempfile
+
+    path = tempfile.mkdtemp(prefix="hackwatch-job-")
+    if job_uid is not None:
+        os.chown(path, job_uid, job_uid)
+    tempfile.tempdir = path  # jobs are forks: they inherit it (gettempdir() ignores TMPDIR once set)
+    return path
+
+
+def _empty(path: str) -> None:
+    for entry in os.scandir(path):
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            os.unlink(entry.path)
+
+
 def _resolve(entry: str, cache: dict[str, Any]) -> Any:
     if entry not in cache:
         module, sep, name = entry.partition(":")
@@ -97,6 +122,8 @@ def run_one(job: dict[str, Any], cfg: dict[str, Any], cmd: int, cache: dict[str,
     try:
         if cfg["mode"] == "namespaces":
             _view.fresh_tmp(limits, cfg["tmp_state"])
+        else:
+            _empty(cfg["job_tmp"])
         if cfg["cg"] is not None:
             cfg["cg"].apply(limits["memory_mb"], limits["processes"])
         plan = job_plan(cfg["job_identity"], limits, fds, cfg["cg"] is not None)
@@ -114,6 +141,8 @@ def main(cfg: dict[str, Any]) -> None:
     """Worker entry point: handshake, then serve jobs until the host closes the command pipe."""
     cmd, reply = cfg["cmd_fd"], cfg["reply_fd"]
     sys.path[:] = cfg["sys_path"]
+    if cfg.get("interpreter"):  # the host's venv/conda prefix: ``-S`` left ours at the base installation
+        sys.prefix, sys.exec_prefix = cfg["interpreter"]["prefixes"][:2]
     try:
         cfg["cg"] = JobCgroup(cfg["cgroup"]) if cfg.get("cgroup") else None  # before losing the rights
     except OSError as exc:  # the host then runs the pool without cgroups (not a namespaces failure)
@@ -129,6 +158,8 @@ def main(cfg: dict[str, Any]) -> None:
             extra = setup_namespaces(cfg, cmd, reply)
         elif os.geteuid() == 0:  # rlimits fallback as root: jobs run as a private unprivileged uid
             extra["job_uid"] = 1_000_000_000 + os.getpid()
+        if cfg["mode"] != "namespaces":
+            extra["job_tmp"] = rlimits_tmp(extra["job_uid"])
         cfg.update(extra)
         cfg["job_identity"] = job_identity(cfg)
         lx.prctl(lx.PR_SET_CHILD_SUBREAPER, 1)
@@ -143,14 +174,18 @@ def main(cfg: dict[str, Any]) -> None:
     gc.freeze()  # jobs' collections then skip the preloaded objects: fewer copy-on-write page faults
     send_frame(reply, json.dumps({"event": "ready", "proc": cfg["proc"], "fast_setup": _job.FAST is not None}).encode())
     cache: dict[str, Any] = {}
-    while True:
-        frame = recv_frame(cmd)
-        if frame is None:
-            return
-        reply_obj = run_one(pickle.loads(frame), cfg, cmd, cache)
-        send_frame(reply, "".join(ENCODE(reply_obj, 0)).encode())  # json.dumps builds an encoder per call
-        if reply_obj.get("event") == "host_gone":
-            return
+    try:
+        while True:
+            frame = recv_frame(cmd)
+            if frame is None:
+                return
+            reply_obj = run_one(pickle.loads(frame), cfg, cmd, cache)
+            send_frame(reply, "".join(ENCODE(reply_obj, 0)).encode())  # json.dumps builds an encoder per call
+            if reply_obj.get("event") == "host_gone":
+                return
+    finally:
+        if cfg.get("job_tmp"):
+            shutil.rmtree(cfg["job_tmp"], ignore_errors=True)
 
 
 if __name__ == "__main__":
