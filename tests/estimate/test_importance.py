@@ -146,13 +146,26 @@ def test_unsampled_prefix_is_left_out_with_warning():
     assert "p9" not in set(t["prefix_id"])
 
 
-def test_lower_bound_takes_max_over_nested_prefixes_never_sum():
+def test_point_lower_bound_takes_max_over_nested_prefixes_never_sum():
     s, v = tables()
-    r = lower_bounds(s, v).summary.iloc[0]
+    r = lower_bounds(s, v, point=True).summary.iloc[0]
     t1 = max(-15.0 + np.log(0.25), -30.0 + np.log(0.5))
     t2 = max(-12.0 + -np.inf, -14.0 + np.log(0.25))
     assert r["log10_value"] == pytest.approx((logsumexp([t1, t2]) - np.log(2)) / np.log(10))
-    assert r["method"] == "lower_bound" and r["n_tasks"] == 2
+    assert r["method"] == "lower_bound_point" and r["n_tasks"] == 2
+
+
+def test_lower_bound_uses_bonferroni_clopper_pearson_limits():
+    from scipy.stats import beta
+
+    s, v = tables()
+    r = lower_bounds(s, v, alpha=0.05).summary.iloc[0]
+    # two prefixes per task, so each r gets its one-sided lower limit at level 0.05 / 2
+    t1 = max(-15.0 + np.log(beta.ppf(0.025, 2, 7)), -30.0 + np.log(beta.ppf(0.025, 4, 5)))
+    t2 = -14.0 + np.log(beta.ppf(0.025, 1, 4))  # p3 saw 0 of 8: its limit is 0
+    assert r["log10_value"] == pytest.approx((logsumexp([t1, t2]) - np.log(2)) / np.log(10))
+    assert r["method"] == "lower_bound" and r["n_tasks"] == 2 and r["interval"] == "none"
+    assert r["log10_value"] < lower_bounds(s, v, point=True).summary["log10_value"].iloc[0]
 
 
 # ---- exact-answer tests against the synthetic generative model -------------------------------------

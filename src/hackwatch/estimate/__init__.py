@@ -2,7 +2,7 @@
 
 Direct Monte Carlo rates with exact binomial intervals, importance-sampling (IS) estimates with the
 donor correction and diagnostics (ESS, contributing samples, largest-weight share, bootstrap over
-tasks), and lower bounds from tested prefixes. Pure functions over pandas tables; no I/O.
+tasks, PSIS k̂), lower confidence bounds from tested prefixes, and reliability flags. Pure functions over pandas tables; no I/O.
 """
 
 from hackwatch.estimate._bound import lower_bounds, task_lower_bounds
@@ -21,10 +21,14 @@ from hackwatch.estimate._columns import (
 )
 from hackwatch.estimate._direct import direct_rates
 from hackwatch.estimate._donor_rates import zero_success_upper
+from hackwatch.estimate._flags import FLAGS
 from hackwatch.estimate._importance import CellIS, is_cell, is_estimates
 from hackwatch.estimate._io import read_table, write_table
+from hackwatch.estimate._psis import KHAT_UNRELIABLE, pareto_khat
 from hackwatch.estimate._shared import (
     EstimateResult,
+    HeavyTailWarning,
+    ImpossibleValueWarning,
     IntervalMethod,
     LowESSWarning,
     MissingDonorRateWarning,
@@ -40,11 +44,12 @@ from hackwatch.estimate._shared import (
 from hackwatch.estimate._terms import importance_terms
 
 __all__ = [
-    "DEFAULT_BY", "ESTIMATE_COLUMNS", "MISSING_DONOR_RATE_POLICIES", "SCORE_COLUMNS",
-    "SCORE_OPTIONAL_COLUMNS", "VERDICT_COLUMNS", "CellIS", "EstimateResult", "IntervalMethod",
+    "DEFAULT_BY", "ESTIMATE_COLUMNS", "FLAGS", "KHAT_UNRELIABLE", "MISSING_DONOR_RATE_POLICIES", "SCORE_COLUMNS",
+    "SCORE_OPTIONAL_COLUMNS", "VERDICT_COLUMNS", "CellIS", "EstimateResult", "HeavyTailWarning",
+    "ImpossibleValueWarning", "IntervalMethod",
     "LowESSWarning", "MissingDonorRate", "MissingDonorRateWarning", "MissingVerdictsWarning", "Pooling",
     "SchemaError", "SingleSampleWarning", "StatisticalWarning", "binomial_interval", "direct_rates",
     "estimate_cells", "importance_terms", "is_cell", "is_estimates", "kish_ess", "logmeanexp", "lower_bounds",
-    "max_weight_share", "order_columns", "read_table", "task_lower_bounds", "validate_scores",
+    "max_weight_share", "order_columns", "pareto_khat", "read_table", "task_lower_bounds", "validate_scores",
     "validate_verdicts", "write_table", "zero_success_upper",
 ]

@@ -50,11 +50,13 @@ SCORE_OPTIONAL_COLUMNS: dict[str, str] = {
 }
 
 ESTIMATE_COLUMNS: dict[str, str] = {
-    "method": "direct, is or lower_bound",
-    "value": "probability estimate (null for a direct cell with zero exploits: see upper)",
+    "method": "direct, is, lower_bound (one-sided 1-alpha bound) or lower_bound_point (an estimate)",
+    "value": "probability estimate (null for a direct cell with zero exploits: see upper; may underflow to 0 "
+             "below 1e-308: read log10_value)",
     "log10_value": "log10 of value (-inf when no term contributed)",
     "lower": "lower end of the interval",
-    "upper": "upper end of the interval (for zero exploits: the upper bound)",
+    "upper": "upper end of the interval (zero exploits: the upper bound; is without support: the bound of "
+             "docs/statistics.md)",
     "log10_lower": "log10 of lower",
     "log10_upper": "log10 of upper",
     "n": "direct: samples; is/lower_bound: (task, prefix) terms",
@@ -62,6 +64,8 @@ ESTIMATE_COLUMNS: dict[str, str] = {
     "successes": "direct: exploit samples; is: terms with r_hat > 0 (contributing)",
     "ess": "Kish effective sample size of the IS weights",
     "max_weight_share": "share of the IS estimate carried by the largest weight",
+    "khat": "is: PSIS Pareto k-hat of the cell's IS weights (> 0.7: unreliable); NaN for other methods and "
+            "when fewer than 5 positive weights fall in the tail",
     "interval": "clopper-pearson, jeffreys, bootstrap or none",
     "pooling": "sample (pool all samples/terms) or task (average per task first)",
     "donor_correction": "whether the exploit-conditioning correction log pi_D - log a_D was requested "
@@ -72,6 +76,7 @@ ESTIMATE_COLUMNS: dict[str, str] = {
                            "a_D < pi_D)",
     "n_terms_dropped": "is: prefixes without a donor rate left out of the cell (not counted in n)",
     "n_terms_upper": "is: terms whose missing a_D was replaced by its one-sided Clopper-Pearson upper bound",
+    "flags": "';'-joined reliability flags, '' when none: above_one, below_lcb, heavy_tail, low_ess, no_support",
     "step": "training step (when checkpoint is in the grouping)",
     "temperature": "sampling temperature of the cell",
 }

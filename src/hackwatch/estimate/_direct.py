@@ -74,9 +74,11 @@ def direct_rates(verdicts: pd.DataFrame, *, by: Sequence[str] = DEFAULT_BY, pool
     out["successes"] = cells["k"].to_numpy(dtype="int64")
     out["ess"] = np.nan
     out["max_weight_share"] = np.nan
+    out["khat"] = np.nan
     out["interval"] = interval
     out["pooling"] = pooling
     out["donor_correction"] = pd.array([pd.NA] * len(out), dtype="boolean")
+    out["flags"] = ""
     add_cell_context(out, by, step, checkpoint, temperature)
     notes = [f"direct samples only (prefix_tokens == 0); {100 * (1 - alpha):g}% "
              f"{interval} intervals; pooling={pooling}",

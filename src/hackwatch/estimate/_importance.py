@@ -10,8 +10,12 @@ import pandas as pd
 
 from hackwatch.estimate._columns import DEFAULT_BY, MissingDonorRate
 from hackwatch.estimate._donor_rates import check_policy
+from hackwatch.estimate._flags import row_flags
+from hackwatch.estimate._psis import KHAT_UNRELIABLE, pareto_khat
 from hackwatch.estimate._shared import (
     EstimateResult,
+    HeavyTailWarning,
+    ImpossibleValueWarning,
     LowESSWarning,
     MissingDonorRateWarning,
     Pooling,
@@ -26,6 +30,7 @@ from hackwatch.estimate._shared import (
     warn_cells,
 )
 from hackwatch.estimate._terms import importance_terms
+from hackwatch.estimate._upper import zero_support_log_upper
 
 LN10 = float(np.log(10.0))
 
@@ -44,36 +49,56 @@ _BIAS = {
 
 @dataclass(frozen=True)
 class CellIS:
-    """IS estimate of one cell, natural-log value and bootstrap interval."""
+    """IS estimate of one cell, natural-log value and interval, and its diagnostics."""
 
     log_value: float
     log_lower: float
+    """NaN when there is no interval (one task, a zero-width bootstrap, or no contributing term)."""
     log_upper: float
+    """Bootstrap upper end; with no contributing term the upper bound of :mod:`._upper` (or NaN)."""
     n_terms: int
     n_tasks: int
     contributing: int
     ess: float
     max_share: float
+    khat: float = float("nan")
+    """PSIS Pareto k̂ of the weights (NaN when fewer than 5 positive tail weights)."""
+
+    @property
+    def interval(self) -> str:
+        """``bootstrap`` when both ends exist, else ``none``."""
+        return "bootstrap" if np.isfinite(self.log_upper) and not np.isnan(self.log_lower) \
+            and self.contributing > 0 else "none"
 
 
 def is_cell(log_terms: np.ndarray, task_codes: np.ndarray, *, pooling: Pooling = "sample",
-            n_boot: int = 1000, alpha: float = 0.05, rng: np.random.Generator | None = None) -> CellIS:
+            n_boot: int = 1000, alpha: float = 0.05, rng: np.random.Generator | None = None,
+            log_weights: np.ndarray | None = None, rollouts: np.ndarray | None = None) -> CellIS:
     """IS value of one cell from its terms λ (natural log) and the task of each term.
 
     ``sample``: ``log π̂ = logsumexp(λ) − log n``; ``task``: per-task ``logsumexp(λ_t) − log n_t``, then
     the mean over tasks. The interval is the percentile bootstrap over tasks (tasks resampled with
-    replacement, their terms kept together). ESS is Kish's ``(Σw)²/Σw²`` of the weights each term
-    carries in the estimate; ``max_share`` is the largest weight's share of the sum.
+    replacement, their terms kept together); a bootstrap of zero width (every task alike) is no
+    interval (NaN ends). ESS is Kish's ``(Σw)²/Σw²`` of the weights each term carries in the
+    estimate; ``max_share`` is the largest weight's share of the sum; ``khat`` is their PSIS k̂.
+    With no contributing term the value is exactly 0, there is no interval, and when
+    ``log_weights`` (``λ − log r̂``, i.e. log P/q) and ``rollouts`` (n per term) are given,
+    ``log_upper`` is the one-sided ``1 − alpha/2`` bound of :func:`zero_support_log_upper`.
     """
     lam = np.asarray(log_terms, dtype=float)
     _, codes = np.unique(np.asarray(task_codes), return_inverse=True)
     n_tasks = int(codes.max()) + 1
     n_t = np.bincount(codes, minlength=n_tasks).astype(float)
+    per_term = np.log(n_t.sum()) * np.ones(lam.size) if pooling == "sample" else np.log(n_tasks * n_t[codes])
     weight_log = lam if pooling == "sample" else lam - np.log(n_t[codes])
     contributing = int(np.isfinite(lam).sum())
     m = float(np.max(lam))
     if not np.isfinite(m):
-        return CellIS(-np.inf, -np.inf, -np.inf, lam.size, n_tasks, 0, 0.0, float("nan"))
+        upper = float("nan")
+        if log_weights is not None and rollouts is not None:
+            upper = zero_support_log_upper(np.asarray(log_weights, float) - per_term, np.asarray(rollouts, float),
+                                           alpha / 2)
+        return CellIS(-np.inf, float("nan"), upper, lam.size, n_tasks, 0, 0.0, float("nan"))
     s_t = np.bincount(codes, weights=np.exp(lam - m), minlength=n_tasks)
     if pooling == "sample":
         log_value = m + np.log(s_t.sum()) - np.log(n_t.sum())
@@ -87,10 +112,12 @@ def is_cell(log_terms: np.ndarray, task_codes: np.ndarray, *, pooling: Pooling =
             boot = s_t[idx].sum(axis=1) / n_t[idx].sum(axis=1)
         else:
             boot = (s_t / n_t)[idx].mean(axis=1)
-        with np.errstate(divide="ignore"):
-            lo, hi = (m + float(np.log(x)) for x in np.quantile(boot, [alpha / 2, 1 - alpha / 2]))
+        q_lo, q_hi = np.quantile(boot, [alpha / 2, 1 - alpha / 2])
+        if q_hi > q_lo * (1 + 1e-12):  # a zero-width interval covers nothing: report none
+            with np.errstate(divide="ignore"):
+                lo, hi = m + float(np.log(q_lo)), m + float(np.log(q_hi))
     return CellIS(float(log_value), lo, hi, lam.size, n_tasks, contributing, kish_ess(weight_log),
-                  max_weight_share(weight_log))
+                  max_weight_share(weight_log), pareto_khat(weight_log))
 
 
 def is_estimates(scores: pd.DataFrame, verdicts: pd.DataFrame, *, by: Sequence[str] = DEFAULT_BY,
@@ -103,9 +130,13 @@ def is_estimates(scores: pd.DataFrame, verdicts: pd.DataFrame, *, by: Sequence[s
     Per (task, prefix): ``λ = log P_τ(z|x) − log D_τ(z|x) + log r̂ + log π̂_D(x) − log â_D(x,z)``;
     cell value ``logsumexp(λ) − log n`` (``pooling="sample"``) or the mean of per-task values
     (``pooling="task"``). The cell population is the tasks with at least one scored, sampled prefix.
-    Diagnostics per cell: Kish ESS, contributing terms (r̂ > 0), largest-weight share, a seeded
-    bootstrap interval over tasks. Warns (:class:`SingleSampleWarning`) when an estimate rests on
-    one or two contributing terms and (:class:`LowESSWarning`) when ESS < ``low_ess`` otherwise.
+    Diagnostics per cell: Kish ESS, PSIS k̂ (``khat``), contributing terms (r̂ > 0), largest-weight
+    share, a seeded bootstrap interval over tasks, and ``flags`` (above_one, heavy_tail, low_ess,
+    no_support; :mod:`._flags`). A cell with no contributing term has value 0, ``interval = "none"``,
+    lower NaN and ``upper`` the bound of :mod:`._upper`. Warns (:class:`SingleSampleWarning`) when an
+    estimate rests on one or two contributing terms, (:class:`LowESSWarning`) when ESS < ``low_ess``
+    otherwise, (:class:`HeavyTailWarning`) when k̂ > 0.7 and (:class:`ImpossibleValueWarning`)
+    when the value exceeds 1 (never clipped).
     Refuses cells that mix temperatures or checkpoints. ``terms`` may pass precomputed
     :func:`importance_terms` output (made with the same ``donor_correction`` and ``missing_donor_rate``).
 
@@ -140,7 +171,7 @@ def is_estimates(scores: pd.DataFrame, verdicts: pd.DataFrame, *, by: Sequence[s
     checkpoint = single_per_cell(terms, by, "checkpoint", "checkpoint")
     step = terms.groupby(by, sort=True)["step"].first()
     rng = np.random.default_rng(seed)
-    rows, few, low, missing = [], [], [], []
+    rows, few, low, heavy, missing = [], [], [], [], []
     counts: dict[str, list[int]] = {"uncorrected": [], "dropped": [], "upper": []}
     for key, cell in terms.groupby(by, sort=True):
         key = keys_of(by, key)
@@ -152,12 +183,17 @@ def is_estimates(scores: pd.DataFrame, verdicts: pd.DataFrame, *, by: Sequence[s
             missing.append(f"{cell_label(by, key)} ({n_missing} of {len(cell)} "
                            f"{_POLICY_STATUS.get(missing_donor_rate, 'missing')})")
         kept = cell[st != "dropped"]
+        log_w = (kept["logp_subject"].to_numpy(float) - kept["logp_donor"].to_numpy(float)
+                 + kept["log_correction"].to_numpy(float))
         res = (is_cell(kept["log_term"].to_numpy(float), kept["task_id"].to_numpy(), pooling=pooling,
-                       n_boot=n_boot, alpha=alpha, rng=rng) if len(kept) else CellIS(*EMPTY_CELL))
+                       n_boot=n_boot, alpha=alpha, rng=rng, log_weights=log_w,
+                       rollouts=kept["n_r"].to_numpy(float)) if len(kept) else CellIS(*EMPTY_CELL))
         if 0 < res.contributing <= 2:
             few.append(cell_label(by, key))
         elif res.contributing > 2 and res.ess < low_ess:
             low.append(f"{cell_label(by, key)} (ESS {res.ess:.1f})")
+        if res.khat > KHAT_UNRELIABLE:
+            heavy.append(f"{cell_label(by, key)} (k-hat {res.khat:.2f})")
         rows.append(res)
     out = temperature.index.to_frame(index=False)
     lv = np.array([r.log_value for r in rows])
@@ -175,19 +211,26 @@ def is_estimates(scores: pd.DataFrame, verdicts: pd.DataFrame, *, by: Sequence[s
     out["successes"] = np.array([r.contributing for r in rows], dtype="int64")
     out["ess"] = np.array([r.ess for r in rows])
     out["max_weight_share"] = np.array([r.max_share for r in rows])
-    out["interval"] = np.where(np.isnan(lo), "none", "bootstrap")
+    out["khat"] = np.array([r.khat for r in rows])
+    out["interval"] = [r.interval for r in rows]
     out["pooling"] = pooling
     out["donor_correction"] = pd.array([donor_correction] * len(out), dtype="boolean")
     out["missing_donor_rate"] = missing_donor_rate if donor_correction else None
     out["n_terms_uncorrected"] = pd.array(counts["uncorrected"], dtype="Int64")
     out["n_terms_dropped"] = pd.array(counts["dropped"], dtype="Int64")
     out["n_terms_upper"] = pd.array(counts["upper"], dtype="Int64")
+    out["flags"] = row_flags(out, low_ess=low_ess)
     add_cell_context(out, by, step, checkpoint, temperature)
     warn_cells(missing, MissingDonorRateWarning,
                f"IS terms without a donor rate (missing_donor_rate={missing_donor_rate!r}; "
                f"{_BIAS[missing_donor_rate]})")
     warn_cells(few, SingleSampleWarning, "IS estimate rests on one or two contributing prefixes")
     warn_cells(low, LowESSWarning, f"IS effective sample size below {low_ess:g}")
+    warn_cells(heavy, HeavyTailWarning, f"IS weights heavy-tailed (PSIS k-hat > {KHAT_UNRELIABLE:g}): the estimate "
+               f"and its interval are unreliable whatever the ESS")
+    above = out.loc[out["flags"].str.contains("above_one", regex=False), by]
+    warn_cells([cell_label(by, tuple(r)) for r in above.itertuples(index=False)], ImpossibleValueWarning, "IS value above 1 (impossible; not clipped): the weights are wrong or "
+               "the estimate is carried by a few terms")
     one_task = out.loc[out["n_tasks"] == 1]
     if len(one_task):
         warn_cells([cell_label(by, keys_of(by, tuple(r))) for r in one_task[by].itertuples(index=False)],
@@ -199,5 +242,8 @@ def is_estimates(scores: pd.DataFrame, verdicts: pd.DataFrame, *, by: Sequence[s
               f"{int(sum(counts['dropped']))} dropped, {int(sum(counts['upper']))} upper-bounded)")
              if donor_correction else
              "donor correction OMITTED: the proposal is treated as the unconditioned donor",
-             "log10_value -inf: no prefilled sample exploited (no contributing term)"]
+             "log10_value -inf: no prefilled sample exploited (no contributing term); 'upper' is then a "
+             f"one-sided {100 * (1 - alpha / 2):g}% bound from the tested prefixes' rollouts",
+             f"khat: PSIS Pareto k-hat of the weights (> {KHAT_UNRELIABLE:g}: unreliable; NaN: < 5 positive tail "
+             f"weights); flags: above_one, below_lcb, heavy_tail, low_ess, no_support"]
     return EstimateResult(summary=out, by=tuple(by), method="is", notes=notes)

@@ -33,6 +33,14 @@ class MissingDonorRateWarning(StatisticalWarning):
     """Some IS terms lack a donor rate and were used uncorrected, dropped or bounded (``missing_donor_rate``)."""
 
 
+class HeavyTailWarning(StatisticalWarning):
+    """The PSIS k̂ of an IS cell's weights is above 0.7: its value and interval are unreliable."""
+
+
+class ImpossibleValueWarning(StatisticalWarning):
+    """An estimate is impossible (IS above 1, or below its own cell's lower confidence bound); not clipped."""
+
+
 class MissingVerdictsWarning(StatisticalWarning):
     """Some scored prefixes have no verdict rows, so r_hat is unknown and they were left out."""
 
@@ -145,7 +153,7 @@ class EstimateResult:
     by: tuple[str, ...]
     """The grouping columns (the cell)."""
     method: str
-    """direct, is or lower_bound."""
+    """direct, is, lower_bound, lower_bound_point, or all (a stacked table)."""
     notes: list[str] = field(default_factory=list)
     """Human-readable notes on how the estimate was made."""
 
@@ -154,7 +162,7 @@ class EstimateResult:
         from hackwatch.estimate._display import print_table
 
         cols = [*self.by, "method", "log10_value", "log10_lower", "log10_upper", "n", "n_tasks", "successes",
-                "ess", "max_weight_share"]
+                "ess", "khat", "max_weight_share", "flags"]
         print_table(self.summary, title=f"{self.method} estimates (log10)", console=console,
                     max_rows=max_rows, notes=self.notes, columns=cols)
 
