@@ -2,8 +2,9 @@
 
 The trend is ``log10 π̂ = a + b · ln(step + step_offset)`` fitted by least squares on the first
 ``cutoff`` checkpoints of each series (a series is a cell without its checkpoint, e.g. one exploit
-type). Estimates of exactly zero (IS with no contributing prefix, log10 = −inf; direct cells with
-no exploit, value null) are replaced by a common *floor* — the same number for every series, by
+type). The trend reads ``log10_value`` wherever it is finite (``value`` underflows to 0 below
+~1e-308 and is not used then). Estimates of exactly zero (IS with no contributing prefix, log10 =
+−inf; direct cells with no exploit, value null) are replaced by a common *floor* — the same number for every series, by
 default one decade below the smallest finite log10 estimate of that method in the table — so a
 rise from nothing counts as a rise and the sample size behind a zero never changes the trend.
 Rows with no estimate at all (NaN) and steps with ``step + step_offset <= 0`` are left out.
@@ -41,7 +42,8 @@ def trajectory(estimates: pd.DataFrame, *, method: str = "is", series_by: Sequen
     """Rows of one method, ordered by series and step, with ``y`` (log10 estimate, floored) and ``sigma``.
 
     ``sigma`` is a log10 standard error read off the row's interval ((log10_upper − log10_lower) / 3.92)
-    where both ends are finite, else NaN. ``floored`` marks rows whose zero estimate was replaced.
+    where both ends are finite, else NaN. ``floored`` marks rows whose zero estimate was replaced: only
+    rows whose ``log10_value`` is −inf or null *and* whose value is 0 (or, direct, no exploit was seen).
     """
     for col in ("method", "step", "log10_value"):
         if col not in estimates.columns:
@@ -52,11 +54,14 @@ def trajectory(estimates: pd.DataFrame, *, method: str = "is", series_by: Sequen
         raise SchemaError(f"estimates table has no rows with method {method!r}; available: "
                           f"{sorted(pd.unique(estimates['method']))}")
     y = pd.to_numeric(df["log10_value"], errors="coerce").to_numpy(float)
+    # log space end to end: a finite log10_value is read as is, even where `value` underflowed to 0
+    # (estimates below ~1e-308, e.g. 500-token prefixes); only a true zero is floored
     zero = np.isneginf(y)
+    unread = ~np.isfinite(y)
     if "value" in df.columns:  # JSONL stores -inf as null; value 0 still marks an exact zero
-        zero |= pd.to_numeric(df["value"], errors="coerce").to_numpy(float) == 0
+        zero |= unread & (pd.to_numeric(df["value"], errors="coerce").to_numpy(float) == 0)
     if method == "direct" and "successes" in df.columns:
-        zero |= pd.to_numeric(df["successes"], errors="coerce").to_numpy() == 0
+        zero |= unread & (pd.to_numeric(df["successes"], errors="coerce").to_numpy() == 0)
     if floor is None:
         finite = y[np.isfinite(y)]
         floor = float(finite.min() - 1.0) if finite.size else -12.0
