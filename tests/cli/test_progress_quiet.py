@@ -1,0 +1,107 @@
+"""Heartbeat lines when piped, ``hackwatch --version``, quiet third-party libraries, wide tables when piped."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from hackwatch import __version__
+from hackwatch.cli import app
+from hackwatch.progress import Heartbeat, progress
+
+LINE = re.compile(r"^\[hackwatch\] (\w+): (\d+)/(\d+) (\w+)s \((\d+)%\)(, [\d.e+-]+ \w+s/s)?(, ETA \S+)?, \S+ elapsed")
+
+
+def test_heartbeat_prints_stage_counts_rate_eta_when_not_a_terminal():
+    out = io.StringIO()
+    with Heartbeat("pretrain", 4, unit="step", every=0.05, stream=out) as hb:
+        hb.update(2)
+        time.sleep(0.3)  # one slow unit: the ticker still prints (no update for 0.3 s)
+        hb.update(2)
+    lines = out.getvalue().splitlines()
+    assert lines[0].endswith("started") and lines[-1].endswith("done"), lines
+    assert len(lines) >= 4, lines  # started, >= 2 ticks during the slow unit, done
+    parsed = [LINE.match(line) for line in lines]
+    assert all(parsed), lines
+    assert [m.group(2) for m in parsed][-1] == "4" and parsed[-1].group(5) == "100"
+    mid = [m for m in parsed[1:-1] if m.group(2) == "2"]
+    assert mid and all(m.group(6) and m.group(7) for m in mid), lines  # rate and ETA once units are done
+
+
+def test_heartbeat_on_a_terminal_draws_a_bar_and_prints_no_lines():
+    out = io.StringIO()
+    with Heartbeat("score", 3, every=0.01, stream=out, bar=True) as hb:
+        hb.update(3)
+        time.sleep(0.05)
+    assert "[hackwatch]" not in out.getvalue() and "3/3" in out.getvalue()
+
+
+def test_progress_wraps_an_iterable_and_counts_it():
+    out = io.StringIO()
+    assert list(progress(["a", "b", "c"], "verify", unit="check", stream=out, every=60)) == ["a", "b", "c"]
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("[hackwatch] verify: 0/3 checks (0%)") and "3/3 checks (100%)" in lines[-1]
+
+
+def test_heartbeat_refuses_a_nonpositive_interval():
+    with pytest.raises(ValueError, match="every=0"):
+        Heartbeat("x", 1, every=0)
+
+
+def test_version_option():
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.strip() == f"hackwatch {__version__}"
+
+
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory) -> Path:
+    from hackwatch.models import tiny_causal_lm, train_tokenizer
+    from hackwatch.tasks import load_tasks
+
+    tasks = load_tasks("builtin")[:4]
+    tok = train_tokenizer([t.prompt for t in tasks] + [t.ground_truth for t in tasks], vocab_size=300)
+    path = tmp_path_factory.mktemp("quiet") / "step-3"
+    tiny_causal_lm(tok, layers=1, hidden=32, heads=2, seed=0).save_pretrained(path)
+    tok.save_pretrained(path)
+    return path
+
+
+def _cli(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "TRANSFORMERS_VERBOSITY",
+                                                                 "HF_HUB_DISABLE_PROGRESS_BARS")}
+    return subprocess.run([sys.executable, "-c", "from hackwatch.cli import main; main()", *args], cwd=cwd,
+                          capture_output=True, text=True, env={**environ, **env}, timeout=300)
+
+
+def test_sample_piped_is_quiet_about_libraries(saved_model, tmp_path):
+    """Piped stderr of a model command: no weight-loading bar, no library deprecation warnings;
+    HACKWATCH_LIBRARY_LOGS=1 brings them back (so the silence is ours, not an accident of versions)."""
+    args = ["sample", "--model", str(saved_model), "--tasks", "builtin", "--limit", "1", "--n", "1",
+            "--max-new-tokens", "3", "--out", "s.jsonl"]
+    quiet = _cli(args, tmp_path)
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr.strip().splitlines() == ["wrote 1 samples to s.jsonl"], quiet.stderr
+    loud = _cli(args, tmp_path, HACKWATCH_LIBRARY_LOGS="1")
+    assert loud.returncode == 0 and len(loud.stderr.strip().splitlines()) > 1, loud.stderr
+
+
+def test_tables_keep_their_columns_when_piped(tmp_path):
+    """``hackwatch estimate`` prints a rich table; piped, it is not cut to 80 columns."""
+    rows = [{"task_id": f"t{i}", "exploit_type": "a_rather_long_exploit_type_name", "checkpoint": "step-1",
+             "step": 1, "prefix_id": None, "prefix_tokens": 0, "temperature": 1.0, "exploit": i % 3 == 0}
+            for i in range(12)]
+    import json
+
+    (tmp_path / "v.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    res = _cli(["estimate", "--verdicts", "v.jsonl", "--out", "e.jsonl"], tmp_path)
+    assert res.returncode == 0, res.stderr
+    widest = max(len(line) for line in res.stdout.splitlines())
+    assert widest > 80 and "a_rather_long_exploit_type_name" in res.stdout, res.stdout
