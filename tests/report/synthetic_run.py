@@ -61,7 +61,8 @@ def build_synthetic_run(run_dir: Path, *, seed: int = 0, toy_banner: bool = True
                 pid = f"{tid}-p{k}"
                 prefixes.append({"prefix_id": pid, "task_id": tid, "trace_id": f"{tid}-tr", "prefix_tokens": 4 * (k + 1),
                                  "prefix_ids": [1, 2, 3, 4] * (k + 1), "text": "…", "source": "donor",
-                                 "donor_rate_task": 0.5, "donor_rate_prefix": 0.6, "logp_donor_bank": -3.0 * (k + 1)})
+                                 "donor_rate_task": 0.5, "donor_rate_prefix": 0.6, "logp_donor_bank": -3.0 * (k + 1),
+                                 "proposal": "donor"})
     for ci, step in enumerate(STEPS):
         ck = f"checkpoint-{step}"
         for t in tasks:

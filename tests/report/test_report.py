@@ -38,9 +38,9 @@ def test_report_is_self_contained(run_dir: Path, tmp_path: Path) -> None:
     out = write_report(run_dir, tmp_path / "r.html")
     html = out.read_text()
     figs = sorted(p.name for p in (tmp_path / "r_figures").iterdir())
-    assert figs == ["crossings.png", "labels.png", "trajectories.png"]
+    assert figs == ["crossings.png", "exploration.png", "labels.png", "trajectories.png"]
     imgs = re.findall(r'<img [^>]*src="([^"]+)"', html)
-    assert len(imgs) == 3 and all(src.startswith("data:image/png;base64,") for src in imgs)
+    assert len(imgs) == 4 and all(src.startswith("data:image/png;base64,") for src in imgs)
     assert not re.search(r'(src|href)="(https?:)?//', html), "the report must not fetch anything"
     assert TOY_BANNER in html  # the run's config asked for the banner
     assert "model: checkpoint-1=/models/ck1" in html  # figures say which model and data

@@ -82,7 +82,7 @@ def test_rerun_skips_finished_units_and_refuses_other_config(world: Path, refere
                           "WHERE sample_id = (SELECT min(sample_id) FROM verdicts)")
     res = CliRunner().invoke(app, ["run", str(world), "--out", str(reference_run.run_dir), "--no-report"])
     assert res.exit_code == 0, res.output
-    assert "IS trend" in res.output and "result_manipulation" in res.output  # the closing summary table
+    assert "verdict per exploit type" in res.output and "result_manipulation" in res.output  # the closing verdict
     log = (reference_run.run_dir / "run.log").read_text()
     assert "prefilled: 0 units to do (32 already done)" in log
     assert "verify: 1 samples had infrastructure errors earlier; verifying them again" in log

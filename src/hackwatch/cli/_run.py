@@ -46,48 +46,14 @@ def run_command(
                                report=not no_report)
     except (ConfigError, RunError, StoreError, SchemaError, BackendError) as exc:
         raise fail(str(exc)) from None
-    _print_summary(summary.db_path)
+    from hackwatch.report import format_verdict, verdict_frame
+
+    typer.echo(format_verdict(verdict_frame(summary.db_path)))  # the report's verdict, most concerning first
     counts = ", ".join(f"{k} {v}" for k, v in summary.counts.items()
                        if k in ("samples", "verdicts", "scores", "estimates", "forecasts", "flags"))
     typer.echo(f"run: {summary.db_path} ({counts})")
     if summary.report_path is not None:
         typer.echo(f"report: {summary.report_path}")
-
-
-def _print_summary(db_path: Path) -> None:
-    """A short table per exploit type: last direct rate, last IS estimate, IS trend and crossing."""
-    import math
-
-    from rich.console import Console
-    from rich.table import Table
-
-    from hackwatch._api import open_run
-
-    run = open_run(db_path)
-    est, fc = run.estimates, run.forecasts
-    if est.empty:
-        return
-    last = est[est["step"] == est["step"].max()]
-    table = Table(title=f"last checkpoint (step {int(last['step'].iloc[0])}) and IS trend", title_style="bold")
-    for col in ("exploit type", "direct rate", "IS log10 (ESS)", "IS slope", "crossing"):
-        table.add_column(col)
-
-    def cell(etype: str, method: str) -> object:
-        rows = last[(last["exploit_type"] == etype) & (last["method"] == method)]
-        return rows.iloc[0] if len(rows) else None
-
-    for etype in sorted(est["exploit_type"].unique()):
-        d, i = cell(etype, "direct"), cell(etype, "is")
-        direct = "" if d is None else (f"{d['value']:.3g}" if d["value"] == d["value"] else f"< {d['upper']:.2g}")
-        is_txt = "" if i is None or not math.isfinite(i["log10_value"]) else f"{i['log10_value']:.2f} ({i['ess']:.1f})"
-        f = fc[(fc["exploit_type"] == etype) & (fc["method"] == "is")] if not fc.empty else fc
-        slope = f"{f['slope'].iloc[0]:.2f}" if len(f) and f["slope"].iloc[0] == f["slope"].iloc[0] else ""
-        cross = ""
-        if len(f):
-            kind, step = f["crossing_kind"].iloc[0], f["crossing_step"].iloc[0]
-            cross = f"{kind} {step:.3g}" if kind in ("observed", "projected") else str(kind)
-        table.add_row(etype, direct, is_txt or "−∞", slope, cross)
-    Console(stderr=True).print(table)
 
 
 @app.command("report")
