@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 import hackwatch
 from hackwatch.sandbox import Limits, SandboxPool, sandbox_mode_available
-from hackwatch.sandbox._view import allowlist, masked
+from hackwatch.sandbox._view import allowlist, host_interpreter, interpreter_links, masked, resolution_chain
 from tests.helpers import REPO, SHARED
 
 H = "tests.sandbox.hostile:"
@@ -88,3 +89,37 @@ def test_view_policy_masks_the_builtin_suite_inside_the_prefix(tmp_path: Path) -
     assert builtin in masked([str(REPO / "src"), "/etc"], [], None)
     assert str(tmp_path) in masked([str(tmp_path.parent), "/etc"], [str(tmp_path)], None)
     assert "/etc/shadow" in masked(["/etc"], [], None)
+
+
+def test_resolution_chain_follows_links_on_every_component(tmp_path: Path) -> None:
+    real = tmp_path / "opt" / "py" / "bin" / "python3.11"
+    real.parent.mkdir(parents=True)
+    real.write_text("")
+    (tmp_path / "opt" / "current").symlink_to("py")  # a directory link, relative
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "python").symlink_to(tmp_path / "opt" / "current" / "bin" / "python3.11")
+    (tmp_path / "bin" / "python3").symlink_to("python")
+    chain = resolution_chain(str(tmp_path / "bin" / "python3"))
+    assert chain == [str(tmp_path / "bin" / "python3"), str(tmp_path / "bin" / "python"),
+                     str(tmp_path / "opt" / "current"), str(real)]
+    (tmp_path / "loop").symlink_to("loop")
+    assert resolution_chain(str(tmp_path / "loop"), limit=3) == [str(tmp_path / "loop")] * 3
+
+
+def test_view_exposes_the_real_executable_and_recreates_links_outside_the_prefixes(tmp_path: Path) -> None:
+    real = Path(sys.executable).resolve()
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "py").symlink_to(real)
+    interpreter = {"prefixes": [sys.base_prefix] * 4, "executables": [str(tmp_path / "bin" / "py")]}
+    exposed = allowlist(sys.path, interpreter)
+    assert str(tmp_path) not in exposed and any(str(real) == p or str(real).startswith(p + "/") for p in exposed)
+    assert interpreter_links(exposed, interpreter) == {str(tmp_path / "bin" / "py"): str(real)}
+    # a link above an exposed path is not re-created (that path is bound where the host shows it)
+    assert interpreter_links([str(tmp_path / "bin" / "py" / "x")], interpreter) == {}
+
+
+def test_view_refuses_an_environment_under_the_jobs_private_tmp() -> None:
+    with tempfile.TemporaryDirectory(dir="/tmp") as venv:  # where a venv cannot work for jobs
+        interpreter = {**host_interpreter(), "prefixes": [venv] * 4}
+        with pytest.raises(OSError, match=f"{venv} lies under /tmp.*create the venv elsewhere"):
+            allowlist([], interpreter)

@@ -14,6 +14,7 @@ from typing import Any
 
 from hackwatch.sandbox._cgroup import PoolCgroups
 from hackwatch.sandbox._types import SandboxUnavailable
+from hackwatch.sandbox._view import host_interpreter
 from hackwatch.sandbox._wire import recv_frame, send_frame
 
 _UID_BASE = 1_000_000_000
@@ -61,7 +62,7 @@ class _Worker:
         cfg = {"mode": mode, "preload": list(preload), "sys_path": [os.path.abspath(p) for p in sys.path],
                "cmd_fd": cmd_r, "reply_fd": reply_w, "host_maps": os.geteuid() == 0,
                "uid": os.geteuid(), "gid": os.getegid(), "home": os.environ.get("HOME"), "cgroup": cgroup_spec,
-               "hide_paths": [os.path.abspath(p) for p in hide_paths],
+               "hide_paths": [os.path.abspath(p) for p in hide_paths], "interpreter": host_interpreter(),
                "fast_setup": not os.environ.get("HACKWATCH_SANDBOX_NO_C")}
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONHASHSEED": "0", "LANG": "C.UTF-8",
                "PYTHONDONTWRITEBYTECODE": "1"}

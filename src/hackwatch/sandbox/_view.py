@@ -2,8 +2,10 @@
 
 Built once per worker, after its modules are preloaded (they are in memory, so their source files
 need not be visible any more). The new root is a small read-only tmpfs with read-only bind mounts
-of the allowlisted host paths — the interpreter's prefixes and the ``sys.path`` entries inside them,
-``/usr``, ``/bin``, ``/sbin``, ``/lib*``, ``/etc`` — a minimal ``/dev``, the worker's own ``/proc``
+of the allowlisted host paths — the host interpreter's environment (see :func:`host_interpreter`:
+its venv or conda prefix, the base installation, the real executable behind ``sys.executable`` with
+its symlink chain re-created) and the ``sys.path`` entries inside it, ``/usr``, ``/bin``, ``/sbin``,
+``/lib*``, ``/etc`` — a minimal ``/dev``, the worker's own ``/proc``
 and an empty ``/tmp`` and ``/dev/shm`` (a fresh tmpfs per job, see :func:`fresh_tmp`). The worker
 ``pivot_root``s into it and detaches the host tree, so nothing else of the host (project sources,
 task files, ``/work``, home directories, ``/run``, ``/var``, ``/sys``) exists for a job at all.
@@ -27,6 +29,8 @@ ETC_SECRETS = ("/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-", "
 """Masked inside /etc (unreadable for an unprivileged uid anyway; hidden to be sure)."""
 DEVICES = ("null", "zero", "full", "random", "urandom")
 """Device nodes bind-mounted into the job's minimal /dev."""
+PRIVATE_PATHS = ("/tmp", "/dev", "/proc")
+"""Paths of the view that are the job's own (fresh tmpfs, minimal /dev, own /proc), never the host's."""
 NEW_ROOT = "/tmp"
 """Where the new root is assembled before pivot_root (inside the worker's private mount namespace)."""
 _PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "s390x": 217}
@@ -42,17 +46,79 @@ def _outermost(paths: Iterable[str]) -> list[str]:
     return [p for p in paths if not any(q != p and _inside(p, q) for q in paths)]
 
 
-def allowlist(sys_path: list[str]) -> list[str]:
-    """Outermost host paths to expose: the prefixes, ``sys.path`` entries under them, system dirs.
+def host_interpreter() -> dict[str, list[str]]:
+    """The running interpreter's environment, taken on the host and handed to its sandbox workers.
 
-    ``sys.path`` entries outside the prefixes (an editable project's ``src``, the current directory)
-    are *not* exposed: modules from there must be preloaded.
+    A worker runs ``python -S``: without ``site`` it never reads ``pyvenv.cfg``, so its own
+    ``sys.prefix`` is the *base* installation, not the venv the host runs in. ``prefixes``: the
+    host's ``sys.prefix``, ``sys.exec_prefix`` and their base counterparts (venv, conda env, pyenv,
+    uv-managed Python alike), in that order; ``executables``: ``sys.executable`` and the base
+    executable behind it.
     """
-    prefixes = [os.path.abspath(p) for p in {sys.prefix, sys.base_prefix, sys.exec_prefix} if p]
-    paths = {p for p in prefixes if os.path.isdir(p)}
+    prefixes = [sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix]
+    executables = [sys.executable, getattr(sys, "_base_executable", "")]
+    return {"prefixes": [os.path.abspath(p) for p in prefixes],
+            "executables": list(dict.fromkeys(os.path.abspath(p) for p in executables if p))}
+
+
+def resolution_chain(path: str, limit: int = 40) -> list[str]:
+    """Every host path the kernel passes through to open ``path``: each symlink met, on any
+    component, in order, then the real file. Re-creating the links and exposing the real file makes
+    ``path`` work inside the view exactly as on the host (so Python finds its landmarks from it).
+    """
+    out: list[str] = []
+    todo = os.path.abspath(path)
+    for _ in range(limit):
+        parts = [part for part in todo.split("/") if part]
+        here = "/"
+        for i, part in enumerate(parts):
+            step = os.path.join(here, part)
+            if os.path.islink(step):
+                out.append(step)
+                todo = os.path.normpath(os.path.join(here, os.readlink(step), *parts[i + 1:]))
+                break
+            here = step
+        else:
+            out.append(here)
+            return out
+    return out  # a symlink loop: what was met so far
+
+
+def allowlist(sys_path: list[str], interpreter: dict[str, list[str]] | None = None) -> list[str]:
+    """Outermost host paths to expose: the interpreter's prefixes and the real files behind its
+    executables, ``sys.path`` entries under the prefixes, system dirs.
+
+    ``interpreter`` is :func:`host_interpreter` as taken on the host (default: this process's).
+    ``sys.path`` entries outside the prefixes (an editable project's ``src``, the current directory)
+    are *not* exposed: modules from there must be preloaded. ``OSError`` if the environment lies
+    where jobs see their own paths instead of the host's (a venv under ``/tmp``).
+    """
+    interpreter = interpreter or host_interpreter()
+    prefixes = [p for p in interpreter["prefixes"] if os.path.isdir(p)]
+    paths = set(prefixes)
     paths |= {p for p in map(os.path.abspath, sys_path) if os.path.isdir(p) and any(_inside(p, q) for q in prefixes)}
+    paths |= {resolution_chain(exe)[-1] for exe in interpreter["executables"] if os.path.exists(exe)}
     paths |= {p for p in SYSTEM_PATHS if os.path.lexists(p)}
+    for p in paths:
+        for private in PRIVATE_PATHS:
+            if _inside(p, private):
+                raise OSError(f"the interpreter's environment {p} lies under {private}, which every sandbox job "
+                              f"gets as its own empty tmpfs, so jobs could not use it: create the venv "
+                              f"elsewhere (e.g. under /var/tmp or your home directory)")
     return _outermost(paths)
+
+
+def interpreter_links(exposed: list[str], interpreter: dict[str, list[str]]) -> dict[str, str]:
+    """The symlinks on the way to each executable that the exposed paths do not already show, with
+    their targets (re-created as symlinks in the view, as the top-level ``/lib -> usr/lib`` is). A
+    link above an exposed path is left out: that path is bound where the host shows it.
+    """
+    links: dict[str, str] = {}
+    for exe in interpreter["executables"]:
+        for step in resolution_chain(exe)[:-1]:
+            if not any(_inside(step, q) or _inside(q, step) for q in exposed):
+                links[step] = os.readlink(step)
+    return links
 
 
 def masked(exposed: list[str], hide: Iterable[str], home: str | None) -> list[str]:
@@ -68,11 +134,11 @@ def masked(exposed: list[str], hide: Iterable[str], home: str | None) -> list[st
     return sorted(set(out))
 
 
-def open_sources(paths: list[str]) -> dict[str, int | str]:
+def open_sources(paths: list[str], links: dict[str, str] | None = None) -> dict[str, int | str]:
     """O_PATH handles of the paths (opened while the worker still has the host's rights), or the
-    target of a top-level symlink such as ``/lib -> usr/lib``.
+    target of a top-level symlink such as ``/lib -> usr/lib``; ``links`` (path -> target) as given.
     """
-    out: dict[str, int | str] = {}
+    out: dict[str, int | str] = dict(links or {})
     for p in paths:
         if os.path.islink(p) and os.path.dirname(p) == "/":
             out[p] = os.readlink(p)
@@ -108,6 +174,7 @@ def build_root(sources: dict[str, int | str], mask: list[str]) -> None:
     os.close(os.open(f"{r}/.masked", os.O_CREAT | os.O_WRONLY, 0o000))
     for path, src in sorted(sources.items()):
         if isinstance(src, str):
+            os.makedirs(os.path.dirname(r + path), exist_ok=True)
             os.symlink(src, r + path)
         else:
             _bind(src, r + path, os.path.isdir(f"/proc/self/fd/{src}"))
