@@ -1,4 +1,6 @@
-"""Subject checkpoints: discovery in a ``checkpoint-<step>`` folder and log-spaced selection."""
+"""Subject checkpoints: discovery of ``checkpoint-<step>`` (TRL) or ``step-<step>`` (the demo) folders, and
+log-spaced selection.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +11,14 @@ from pathlib import Path
 
 from hackwatch.runs._config import Checkpoint, ConfigError, RunConfig
 
-_CKPT = re.compile(r"^checkpoint-(\d+)$")
+_CKPT = re.compile(r"^(?:checkpoint|step)-(\d+)$")
+"""A checkpoint folder's name: TRL's ``checkpoint-<step>`` or the demo's ``step-<step>``."""
+
+
+def checkpoint_step(name: str) -> int | None:
+    """The training step in a checkpoint folder name (``checkpoint-40``, ``step-8``), else None."""
+    m = _CKPT.match(name)
+    return int(m.group(1)) if m else None
 
 
 def log_spaced(steps: Sequence[int], k: int) -> list[int]:
@@ -37,17 +46,22 @@ def log_spaced(steps: Sequence[int], k: int) -> list[int]:
 
 
 def discover_checkpoints(folder: Path, *, where: str) -> list[Checkpoint]:
-    """All ``checkpoint-<step>`` folders directly inside ``folder``, by step."""
+    """All ``checkpoint-<step>`` or ``step-<step>`` folders directly inside ``folder``, by step."""
     if not folder.is_dir():
-        raise ConfigError(f"{where}: {folder} is not a folder; expected a folder of checkpoint-<step> folders")
+        raise ConfigError(f"{where}: {folder} is not a folder; expected a folder of checkpoint-<step> "
+                          "(or step-<step>) folders")
     found = []
     for child in folder.iterdir():
-        m = _CKPT.match(child.name)
-        if m and child.is_dir():
-            found.append(Checkpoint(name=child.name, path=str(child), step=int(m.group(1))))
+        step = checkpoint_step(child.name)
+        if step is not None and child.is_dir():
+            found.append(Checkpoint(name=child.name, path=str(child), step=step))
     if not found:
-        raise ConfigError(f"{where}: no checkpoint-<step> folders in {folder}; "
+        raise ConfigError(f"{where}: no checkpoint-<step> folders (nor step-<step>) in {folder}; "
                           "list them explicitly with [[subject.checkpoints]] path/step instead")
+    steps = [c.step for c in found]
+    if len(set(steps)) != len(steps):
+        dup = sorted(c.name for c in found if steps.count(c.step) > 1)
+        raise ConfigError(f"{where}: two folders for one step in {folder} ({', '.join(dup)}); keep one per step")
     return sorted(found, key=lambda c: c.step)
 
 
