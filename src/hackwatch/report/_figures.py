@@ -66,12 +66,23 @@ def _y_limits(estimates: pd.DataFrame) -> tuple[float, float]:
 def trajectories(estimates: pd.DataFrame, *, threshold: float, footer: str, path: Path,
                  order: list[str] | None = None, titles: dict[str, str] | None = None,
                  notes: dict[str, str] | None = None) -> Path | None:
+    """Write :func:`trajectory_figure` to ``path`` (None when there is nothing to draw)."""
+    drawn = trajectory_figure(estimates, threshold=threshold, order=order, titles=titles, notes=notes)
+    if drawn is None:
+        return None
+    fig, bottom, top = drawn
+    return _save(fig, footer, path, bottom, top)
+
+
+def trajectory_figure(estimates: pd.DataFrame, *, threshold: float, order: list[str] | None = None,
+                      titles: dict[str, str] | None = None,
+                      notes: dict[str, str] | None = None) -> tuple[plt.Figure, float, float] | None:
     """Small multiples on ONE shared y-axis: log10 direct rate, IS (+ interval) and lower bound per type.
 
     IS-family points flagged impossible (above 1, below the cell's lower bound) are drawn as orange
     crosses and labelled; unreliable ones (low ESS, heavy tail) as hollow markers. ``order`` sets the
     panel order (the verdict's), ``titles`` and ``notes`` add a panel's verdict and why an estimator
-    is missing.
+    is missing. Returns the figure and the bottom and top of its plot area (footer and legend outside).
     """
     if estimates.empty or "exploit_type" not in estimates.columns or "step" not in estimates.columns:
         return None
@@ -164,7 +175,7 @@ def trajectories(estimates: pd.DataFrame, *, threshold: float, footer: str, path
                labels + [f"threshold {threshold:g}", "P > 1 (impossible)"], loc="upper center", ncol=3, fontsize=8,
                frameon=False)
     legend_rows = math.ceil((len(labels) + 2) / 3)
-    return _save(fig, footer, path, 0.03 / max(1, nrows / 2), 1 - (0.2 + 0.17 * legend_rows) / fig.get_figheight())
+    return fig, 0.03 / max(1, nrows / 2), 1 - (0.2 + 0.17 * legend_rows) / fig.get_figheight()
 
 
 def label_counts(verdicts: pd.DataFrame, *, footer: str, path: Path) -> Path | None:
