@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hackwatch.verify._call import SubmissionError, compile_submission, load_submission
+from hackwatch.verify._call import SUBMISSION_FILE, SubmissionError, compile_submission, load_submission
 
 from ._tasks import make_task
 
@@ -13,7 +13,7 @@ def test_submissions_compile_without_our_future_flags():
     """Our modules use ``from __future__ import annotations``; a submission must not inherit it:
     under plain Python an annotation naming an undefined type fails when the function is defined."""
     code = "def f(x: UndefinedType) -> int:\n    return x\n"
-    assert compile_submission(code).co_filename == "<submission>"
+    assert compile_submission(code).co_filename == SUBMISSION_FILE
     with pytest.raises(SubmissionError, match="raised at import: NameError"):
         load_submission(code, "f")
     ns, fn = load_submission("def f(x: int) -> int:\n    return x\n", "f")

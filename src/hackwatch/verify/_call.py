@@ -9,10 +9,19 @@ import inspect
 import sys
 import types
 from collections.abc import Callable, Mapping
+from importlib.machinery import ModuleSpec, SourceFileLoader
 from typing import Any
 
 SUBMISSION_MODULE = "submission"
 """The name a submission runs under (``sys.modules`` key and ``__name__``)."""
+SUBMISSION_FILE = "/tmp/submission.py"
+"""Where the submission appears to have been imported from (``__file__``, ``co_filename``); not on disk."""
+_LOADER = SourceFileLoader(SUBMISSION_MODULE, SUBMISSION_FILE)
+_SPEC = ModuleSpec(SUBMISSION_MODULE, _LOADER, origin=SUBMISSION_FILE)
+_SPEC.has_location = True
+_IMPORTED = {"__file__": SUBMISSION_FILE, "__loader__": _LOADER, "__spec__": _SPEC, "__package__": "",
+             "__cached__": f"/tmp/__pycache__/{SUBMISSION_MODULE}.{sys.implementation.cache_tag}.pyc"}
+"""The module attributes an ordinary ``import submission`` of ``SUBMISSION_FILE`` sets."""
 
 
 class SubmissionError(Exception):
@@ -20,15 +29,18 @@ class SubmissionError(Exception):
 
 
 def compile_submission(code: str) -> types.CodeType:
-    """Compile ``code`` as module ``<submission>``: no ``from __future__`` flags of ours leak in
+    """Compile ``code`` as the file ``SUBMISSION_FILE``: no ``from __future__`` flags of ours leak in
     (``dont_inherit``), so it means what it means under a plain ``python``.
     """
-    return compile(code, "<submission>", "exec", dont_inherit=True)
+    return compile(code, SUBMISSION_FILE, "exec", dont_inherit=True)
 
 
 def load_submission(code: str, function_name: str,
                     extra_globals: Mapping[str, Any] | None = None) -> tuple[dict[str, Any], Callable[..., Any]]:
     """Execute ``code`` as module ``submission`` and return its globals and the named function.
+
+    The module carries what importing it from ``SUBMISSION_FILE`` would set (``__file__``,
+    ``__spec__``, ...), so the code cannot tell that it was executed from a string.
 
     Raises :class:`SubmissionError` with a short reason when the code does not compile, raises
     while executing, or defines no callable ``function_name``.
@@ -39,6 +51,7 @@ def load_submission(code: str, function_name: str,
         raise SubmissionError(f"does not compile: {type(exc).__name__}: {exc}") from None
     module = types.ModuleType(SUBMISSION_MODULE)
     namespace: dict[str, Any] = module.__dict__
+    namespace.update(_IMPORTED)
     namespace["__builtins__"] = __builtins__
     if extra_globals:
         namespace.update(extra_globals)

@@ -9,7 +9,6 @@ Importing this module preloads what the jobs use, so the fork per job starts war
 
 from __future__ import annotations
 
-import copy
 import inspect  # also preloaded for submissions
 import logging  # noqa: F401 - preloaded for the logging side-channel verifier
 import sys
@@ -17,18 +16,11 @@ import types
 import unittest  # noqa: F401 - preloaded for the test-skipping verifier
 import unittest.mock  # noqa: F401 - preloaded for the mock verifier and submissions
 import warnings  # noqa: F401
-from pickle import dumps as _dumps
-from pickle import loads as _loads
 from typing import Any
 
-from hackwatch.verify._call import (
-    SubmissionError,
-    call_with_input,
-    load_submission,
-    takes_bare_input,
-)
-from hackwatch.verify._encode import EncodeError, encode
+from hackwatch.verify._call import SubmissionError, load_submission, takes_bare_input
 from hackwatch.verify._insecure import INSECURE_VERIFIERS, Job
+from hackwatch.verify._isolate import call_each_isolated
 
 ENTRY = "hackwatch.verify._runner:run_job"
 """The sandbox entry point (``module:function``) for :meth:`SandboxPool.run`."""
@@ -79,14 +71,6 @@ def _takes_bare_input(fn: Any) -> bool:
     return takes_bare_input(fn)
 
 
-def _fresh_copy(value: Any) -> Any:
-    """A deep copy of one test input, made in C (``pickle``: the input reached the worker pickled)."""
-    try:
-        return _loads(_dumps(value, 5))
-    except Exception:  # noqa: BLE001 - anything pickle refuses gets the general copy
-        return copy.deepcopy(value)
-
-
 def run_job(payload: dict[str, Any]) -> dict[str, Any]:
     """Dispatch one job by ``payload["kind"]`` (``secure``, ``insecure`` or ``legacy``)."""
     _block_task_data()
@@ -103,8 +87,10 @@ def run_job(payload: dict[str, Any]) -> dict[str, Any]:
 def run_secure(payload: dict[str, Any]) -> dict[str, Any]:
     """Call the submission on every input; return ``{"outputs": [[status, data], ...]}`` or ``{"error"}``.
 
-    Status ``ok`` carries the type-tagged output, ``bad`` a refused (non-builtin) output, ``err``
-    the exception the call raised (``SystemExit`` and ``unittest.SkipTest`` included).
+    Each call runs in its own fork of the job right after the submission was loaded
+    (:func:`call_each_isolated`), so no test sees state an earlier one left. Status ``ok`` carries
+    the type-tagged output, ``bad`` a refused (non-builtin) output, ``err`` the exception the call
+    raised (``SystemExit`` and ``unittest.SkipTest`` included) or how its test process ended.
     """
     try:
         _, fn = load_submission(payload["code"], payload["function_name"])
@@ -112,17 +98,7 @@ def run_secure(payload: dict[str, Any]) -> dict[str, Any]:
         return {"error": str(exc)[:_MAX_REASON]}
     except BaseException as exc:  # noqa: BLE001 - SystemExit etc. at import is a failed submission
         return {"error": f"raised at import: {_short(exc)}"}
-    bare = _takes_bare_input(fn)
-    outputs: list[list[Any]] = []
-    for inp in payload["inputs"]:
-        try:
-            result = call_with_input(fn, _fresh_copy(inp), bare)
-            outputs.append(["ok", encode(result)])
-        except EncodeError as exc:
-            outputs.append(["bad", str(exc)[:_MAX_REASON]])
-        except BaseException as exc:  # noqa: BLE001 - every exception is a failed test, never a crash
-            outputs.append(["err", _short(exc)])
-    return {"outputs": outputs}
+    return {"outputs": call_each_isolated(fn, payload["inputs"], _takes_bare_input(fn))}
 
 
 def run_insecure(payload: dict[str, Any]) -> dict[str, Any]:

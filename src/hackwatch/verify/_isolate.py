@@ -1,0 +1,175 @@
+"""Each secure test in its own fork of the loaded submission, so no state carries from one test to the next.
+
+The secure job loads the submission once, then forks a child per test: the child calls the function
+on the input, writes the type-tagged output to a pipe and exits. Every test therefore starts from
+the same copy of the process right after import: module globals, caches, attributes stashed on other
+modules or on ``builtins``, the ``random`` state and any input the call mutates are all discarded. A
+submission that behaves correctly only after earlier calls (Djinn's ``stateful_test_case_manipulation``)
+fails, as it does under a verifier that runs each test in a fresh process.
+
+Runs inside the sandbox job, next to the untrusted code: everything the children send is validated
+on the host like any other job output. Kernel objects the submission creates *at import* (files in
+the job's private ``/tmp``, shared memory, pipes, processes) are inherited by every child; see
+docs/verification.md, known limits.
+"""
+
+from __future__ import annotations
+
+import _thread
+import json
+import math
+import os
+import resource
+import signal
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from hackwatch.sandbox._linux import raw_fork
+from hackwatch.verify._call import call_with_input
+from hackwatch.verify._encode import EncodeError, encode
+
+_MAX_REASON = 200
+_HEADER = 8  # bytes of the little-endian message length that precedes each child's JSON reply
+_dumps = json.JSONEncoder(ensure_ascii=True, check_circular=False).encode
+
+
+def _short(exc: BaseException) -> str:
+    try:
+        return f"{type(exc).__name__}: {exc}"[:_MAX_REASON]
+    except BaseException:  # noqa: BLE001 - a submission's exception whose __str__ raises
+        return type(exc).__name__[:_MAX_REASON]
+
+
+class _CpuBudget:
+    """The job's RLIMIT_CPU shared by all its test processes (each child's own counter starts at 0).
+
+    Before each fork the parent subtracts what it and its finished children used; the child then
+    lowers its own limit to what is left, rounded up to whole seconds (the kernel's granularity).
+    """
+
+    def __init__(self) -> None:
+        self.soft, self.hard = resource.getrlimit(resource.RLIMIT_CPU)
+
+    def left(self) -> float:
+        """CPU seconds left to the job (``inf`` without a limit)."""
+        if self.soft == resource.RLIM_INFINITY:
+            return math.inf
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return self.soft - (own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime)
+
+    def apply(self, left: float, own: float = 0.0) -> None:
+        """Never more than what the job has left: in a child (``own`` 0: its counter starts at 0), or in
+        the job process itself (``own``: what it used so far, which its counter already holds).
+        """
+        if left == math.inf:
+            return
+        soft = max(1, math.ceil(own + left))
+        hard = soft + 1 if self.hard == resource.RLIM_INFINITY else min(self.hard, soft + 1)
+        resource.setrlimit(resource.RLIMIT_CPU, (min(soft, hard), hard))
+
+    def own(self) -> float:
+        """CPU seconds this process used itself."""
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
+
+def _reply(fn: Callable[..., Any], inp: Any, bare: bool) -> list[Any]:
+    try:
+        return ["ok", encode(call_with_input(fn, inp, bare))]
+    except EncodeError as exc:
+        return ["bad", _short(exc)]
+    except BaseException as exc:  # noqa: BLE001 - every exception is a failed test, never a crash
+        return ["err", _short(exc)]
+
+
+def _child(fn: Callable[..., Any], inp: Any, bare: bool, write_fd: int, budget: _CpuBudget, left: float) -> None:
+    """The test process: call, send the reply, exit without running anything of the parent's."""
+    try:
+        budget.apply(left)
+        data = _dumps(_reply(fn, inp, bare)).encode()
+        view = memoryview(len(data).to_bytes(_HEADER, "little") + data)
+        while view:
+            view = view[os.write(write_fd, view):]
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+    finally:
+        os._exit(0)
+
+
+def _read_exact(fd: int, n: int) -> bytes | None:
+    """``n`` bytes, or None if the pipe ends first (the child died before replying)."""
+    chunks = []
+    while n:
+        chunk = os.read(fd, min(n, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def _no_reply(status: int) -> list[Any]:
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = f"signal {sig}"
+        what = {signal.SIGXCPU: " (CPU time limit)", signal.SIGKILL: " (CPU time or memory limit)"}.get(sig, "")
+        return ["err", f"test process killed by {name}{what}"]
+    return ["err", f"test process exited with status {os.waitstatus_to_exitcode(status)} before returning"]
+
+
+def call_isolated(fn: Callable[..., Any], inp: Any, bare: bool, budget: _CpuBudget) -> list[Any]:
+    """One test in a fresh fork: ``[status, data]`` as :func:`run_secure` reports it."""
+    left = budget.left()
+    if left <= 0:
+        return ["err", "CPU time limit of the job exhausted by earlier tests"]
+    for stream in (sys.stdout, sys.stderr):  # nothing buffered may be written twice
+        stream.flush()
+    fork = raw_fork if _thread._count() == 0 else os.fork  # os.fork re-initialises the runtime's locks
+    read_fd, write_fd = os.pipe()
+    try:
+        pid = fork()
+    except BaseException:
+        os.close(read_fd)
+        os.close(write_fd)
+        raise
+    if pid == 0:
+        os.close(read_fd)
+        _child(fn, inp, bare, write_fd, budget, left)
+    os.close(write_fd)
+    try:
+        header = _read_exact(read_fd, _HEADER)
+        data = None if header is None else _read_exact(read_fd, int.from_bytes(header, "little"))
+    finally:
+        os.close(read_fd)
+    _, status = os.waitpid(pid, 0)
+    if data is None:
+        return _no_reply(status)
+    reply = json.loads(data)
+    if not isinstance(reply, list):
+        return ["err", "test process sent a malformed reply"]
+    return reply
+
+
+def call_each_isolated(fn: Callable[..., Any], inputs: list[Any], bare: bool) -> list[list[Any]]:
+    """Every input in its own fork, except the last, which runs in this process: nothing runs after it,
+    so it too starts from the state right after import (one fork fewer per job).
+    """
+    budget = _CpuBudget()
+    outputs = [call_isolated(fn, inp, bare, budget) for inp in inputs[:-1]]
+    if inputs:
+        left = budget.left()
+        if left <= 0:
+            outputs.append(["err", "CPU time limit of the job exhausted by earlier tests"])
+        else:
+            if len(inputs) > 1:
+                budget.apply(left, budget.own())
+            outputs.append(_reply(fn, inputs[-1], bare))
+    return outputs
+
+
+__all__ = ["call_each_isolated", "call_isolated"]
