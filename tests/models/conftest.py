@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import sys
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
 import pytest
 import torch
 
+import hackwatch
 from hackwatch.models import TransformersBackend, tiny_causal_lm, train_tokenizer
 
 CORPUS = [
@@ -56,3 +63,39 @@ def saved_model_dir(tmp_path_factory, think_tok):
     model.save_pretrained(d)
     think_tok.save_pretrained(d)
     return d
+
+
+_SRC = str(Path(hackwatch.__file__).parent)
+
+
+def _hackwatch_on_stack() -> bool:
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code.co_filename.startswith(_SRC):
+            return True
+        frame = frame.f_back
+    return False
+
+
+@pytest.fixture(autouse=True)
+def no_deprecated_calls() -> Iterator[list[str]]:
+    """Fail a test in which hackwatch's own code triggered a DeprecationWarning or FutureWarning.
+
+    A pytest ``filterwarnings`` entry cannot scope this: libraries warn with a ``stacklevel`` that names
+    torch's ``module.py`` (``forward_call``), not our call site, so the whole stack is checked instead.
+    """
+    caught: list[str] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", DeprecationWarning)
+        warnings.simplefilter("always", FutureWarning)
+        shown = warnings.showwarning
+
+        def check(message: Any, category: type[Warning], filename: str, lineno: int, *args: Any) -> None:
+            if issubclass(category, DeprecationWarning | FutureWarning) and _hackwatch_on_stack():
+                caught.append(f"{category.__name__}: {message} ({filename}:{lineno})")
+            else:
+                shown(message, category, filename, lineno, *args)
+
+        warnings.showwarning = check
+        yield caught
+    assert not caught, "deprecated calls from hackwatch:\n" + "\n".join(caught)

@@ -157,3 +157,16 @@ def test_sampler_draws_from_tempered_distribution(peaked_backend):
         assert abs(first.count(tok) / n - p) < 4 * sd, (tok, first.count(tok) / n, p)
     for c in comps:
         assert m.exp(c.token_logprobs[0]) == pytest.approx(probs[c.generated_ids[0]].item(), rel=1e-4)
+
+
+def test_cache_argument_follows_the_model_signature(think_backend):
+    import torch
+
+    from hackwatch.models._kernels import cache_kwarg
+
+    class OldStyle(torch.nn.Module):
+        def forward(self, input_ids, past_key_values=None, use_cache=None):
+            return input_ids
+
+    assert cache_kwarg(think_backend.model) == "cache"  # transformers 5.25: past_key_values is deprecated
+    assert cache_kwarg(OldStyle()) == "past_key_values"

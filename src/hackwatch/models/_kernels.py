@@ -7,6 +7,7 @@ code. Everything runs under ``torch.no_grad``; log-probs are computed in float32
 from __future__ import annotations
 
 import copy
+import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,6 +23,21 @@ def stop_token_ids(model: Any, tokenizer: Any) -> tuple[int, ...]:
         raise ValueError("the model has no EOS token (generation_config.eos_token_id and tokenizer.eos_token "
                          "are both unset); set one so generation can stop")
     return tuple(ids)
+
+
+def cache_kwarg(model: Any) -> str:
+    """The forward argument that takes a KV cache: ``cache`` where the model's ``forward`` declares it
+    (transformers 5.25 does, and warns that ``past_key_values`` is removed in 5.40), else
+    ``past_key_values`` (older releases).
+    """
+    params = inspect.signature(type(model).forward).parameters
+    return "cache" if "cache" in params else "past_key_values"
+
+
+def output_cache(out: Any) -> Any:
+    """The KV cache a forward returned, under either name (``out.past_key_values`` warns in 5.2x)."""
+    cache = getattr(out, "cache", None)
+    return cache if cache is not None else out.past_key_values
 
 
 def tempered_logprobs(logits: Any, temperature: float, top_k: int | None = None,
@@ -71,6 +87,7 @@ def generate(model: Any, contexts: Sequence[Sequence[int]], seeds: Sequence[int]
         finish: list[str | None] = [None] * b
         if max_new_tokens <= 0:
             return [([], [], "length") for _ in range(b)]
+        cache_arg = cache_kwarg(model)
         out = model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True, logits_to_keep=1)
         next_pos = pos[:, -1:] + 1
         for step in range(max_new_tokens):
@@ -90,7 +107,7 @@ def generate(model: Any, contexts: Sequence[Sequence[int]], seeds: Sequence[int]
                 break
             mask = torch.cat([mask, torch.ones((b, 1), dtype=mask.dtype, device=device)], dim=-1)
             out = model(input_ids=toks, attention_mask=mask, position_ids=next_pos,
-                        past_key_values=out.past_key_values, use_cache=True)
+                        **{cache_arg: output_cache(out)}, use_cache=True)
             next_pos = next_pos + 1
         return [(out_ids[r], out_lp[r], finish[r] or "length") for r in range(b)]
 
@@ -137,7 +154,7 @@ def score_shared_prompt(model: Any, prompt_ids: Sequence[int], prefixes: Sequenc
     with torch.no_grad():
         out = model(input_ids=torch.tensor([list(prompt_ids)], dtype=torch.long, device=device), use_cache=True,
                     logits_to_keep=1)
-        base = out.past_key_values
+        base, cache_arg = output_cache(out), cache_kwarg(model)
         last = out.logits[0, -1]
         for s in range(0, len(todo), max(1, batch_size)):
             chunk = todo[s:s + batch_size]
@@ -150,7 +167,7 @@ def score_shared_prompt(model: Any, prompt_ids: Sequence[int], prefixes: Sequenc
             cache.batch_repeat_interleave(b)
             mask = torch.ones((b, p + width), dtype=torch.long, device=device)
             pos = torch.arange(p, p + width, device=device)[None].expand(b, -1)
-            logits = model(input_ids=ids, attention_mask=mask, position_ids=pos, past_key_values=cache,
+            logits = model(input_ids=ids, attention_mask=mask, position_ids=pos, **{cache_arg: cache},
                            use_cache=True).logits
             for r, i in enumerate(chunk):
                 n = len(prefixes[i])
