@@ -69,6 +69,11 @@ class Run:
         return self.table("units")
 
     @cached_property
+    def probe_scores(self) -> pd.DataFrame:
+        """Per-sample probe scores of the run's ``[probes]`` stage (empty without one)."""
+        return self.table("probe_scores") if "probe_scores" in self.table_names else pd.DataFrame()
+
+    @cached_property
     def estimates(self) -> pd.DataFrame:
         return self.table("estimates") if "estimates" in self.table_names else pd.DataFrame()
 
