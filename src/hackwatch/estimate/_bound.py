@@ -50,8 +50,9 @@ def task_lower_bounds(terms: pd.DataFrame, by: Sequence[str], *, alpha: float = 
     """
     if not 0 < alpha < 1:
         raise ValueError(f"alpha {alpha}: expected a number in (0, 1), e.g. 0.05")
-    df = terms[[*by, "task_id"]].copy()
-    m = df.groupby([*by, "task_id"], sort=False)["task_id"].transform("size").to_numpy(float)
+    keys = list(dict.fromkeys([*by, "task_id"]))  # a cell may be one task (by = [..., "task_id"])
+    df = terms[keys].copy()
+    m = df.groupby(keys, sort=False)[keys[0]].transform("size").to_numpy(float)
     k = terms["k"].to_numpy(float)
     n = terms["n_r"].to_numpy(float)
     if point:
@@ -61,7 +62,7 @@ def task_lower_bounds(terms: pd.DataFrame, by: Sequence[str], *, alpha: float = 
         log_r = log_cp_lower(k, n, alpha / m)
     df["log_bound"] = terms["logp_subject"].to_numpy(float) + log_r
     df["m"] = m
-    return df.groupby([*by, "task_id"], sort=True).agg(log_bound=("log_bound", "max"), m=("m", "first")).reset_index()
+    return df.groupby(keys, sort=True).agg(log_bound=("log_bound", "max"), m=("m", "first")).reset_index()
 
 
 def lower_bounds(scores: pd.DataFrame, verdicts: pd.DataFrame, *, by: Sequence[str] = DEFAULT_BY,

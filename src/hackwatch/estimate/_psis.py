@@ -39,7 +39,8 @@ def gpd_fit(exceedances: np.ndarray) -> tuple[float, float]:
     b += 1.0 / x[-1]
     k_b = np.log1p(-b[:, None] * x).mean(axis=1)
     len_scale = n * (np.log(-(b / k_b)) - k_b - 1.0)
-    weights = 1.0 / np.exp(len_scale - len_scale[:, None]).sum(axis=1)
+    with np.errstate(over="ignore"):  # an overflowing grid point has weight 0 (as in ArviZ)
+        weights = 1.0 / np.exp(len_scale - len_scale[:, None]).sum(axis=1)
     keep = weights >= 10 * np.finfo(float).eps
     weights, b = weights[keep], b[keep]
     weights /= weights.sum()
