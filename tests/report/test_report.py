@@ -1,20 +1,14 @@
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
-import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from hackwatch.cli import app
 from hackwatch.report import TOY_BANNER, write_report
 from tests.report.synthetic_run import build_synthetic_run, write_rollouts_file
-
-REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +39,11 @@ def test_report_is_self_contained(run_dir: Path, tmp_path: Path) -> None:
     assert TOY_BANNER in html  # the run's config asked for the banner
     assert "model: checkpoint-1=/models/ck1" in html  # figures say which model and data
     assert "data: tasks synthetic (6 tasks)" in html
-    for section in ("Exploit probability per exploit type", "Forecasts", "Exploration-hacking flags", "Provenance"):
-        assert section in html
+    sections = ("Verdict", "Exploit probability per exploit type", "Forecasts", "Exploration-hacking flags",
+                "Samples and verdicts", "Provenance")
+    positions = [html.index(f"{s}</h2>") for s in sections]
+    assert positions == sorted(positions)  # the verdict first, provenance last
+    assert re.search(r'<details><summary>Estimates \(18 rows', html)  # long tables folded
     no_banner = write_report(run_dir, tmp_path / "plain.html", toy_banner=False, title="Custom <title>")
     text = no_banner.read_text()
     assert TOY_BANNER not in text and "Custom &lt;title&gt;" in text
@@ -59,26 +56,3 @@ def test_report_cli(run_dir: Path, tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["report", str(tmp_path / "nowhere")])
     assert res.exit_code == 2
     assert "no run database here" in res.output
-
-
-def _color_pixels(img: np.ndarray, hex_color: str, tol: int = 30) -> int:
-    rgb = np.array([int(hex_color[i:i + 2], 16) for i in (1, 3, 5)])
-    px = (img[..., :3] * 255).astype(int) if img.dtype != np.uint8 else img[..., :3].astype(int)
-    return int((np.abs(px - rgb).max(axis=-1) < tol).sum())
-
-
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install -y chromium)")
-def test_report_renders_in_headless_chromium(run_dir: Path, tmp_path: Path) -> None:
-    import matplotlib.image
-
-    html = write_report(run_dir, tmp_path / "report.html")
-    shot = tmp_path / "shot.png"
-    res = subprocess.run([str(REPO / "benchmarks" / "check_report_render.sh"), str(html), str(shot)],
-                         capture_output=True, text=True, timeout=180)
-    assert res.returncode == 0, res.stderr
-    img = matplotlib.image.imread(shot)
-    assert img.shape[:2] == (2000, 1200)
-    # the trajectory figure's blue (direct rate) and red (IS) lines and the banner's yellow are on screen
-    assert _color_pixels(img, "#1f77b4") > 200
-    assert _color_pixels(img, "#d62728") > 100
-    assert _color_pixels(img, "#fff3cd", tol=6) > 5000
