@@ -186,3 +186,105 @@ def test_cli_config_error_is_one_line(tmp_path: Path) -> None:
     assert res.exit_code == 2
     assert res.output.strip() == 'error: bad.toml: [sampling].temperature: expected a float > 0, got "hot"'
     assert not (tmp_path / "bad.run").exists()
+
+
+def _prop(**over: object) -> dict:
+    return {"name": "prompted", "bank": "p.jsonl", **over}
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({"proposals": [_prop(name="Prompted")]},
+     'c.toml: [[proposals]][0].name: expected a name matching [a-z][a-z0-9_]* other than "donor", got "Prompted"'),
+    ({"proposals": [_prop(name="donor")]}, "c.toml: [[proposals]][0].name: expected a name matching"),
+    ({"proposals": [_prop(), _prop(bank="q.jsonl")]},
+     "c.toml: [[proposals]][1].name: duplicate proposal name 'prompted'; give every proposal its own name"),
+    ({"proposals": [_prop(bank="")]}, 'c.toml: [[proposals]][0].bank: expected a non-empty string, got ""'),
+    ({"proposals": [_prop(modle="m")]}, "c.toml: [[proposals]][0].modle: unknown key; known keys: name, bank"),
+    ({"proposals": [_prop(prefix_lengths=[0])]},
+     "c.toml: [[proposals]][0].prefix_lengths: expected a list of positive integers"),
+    ({"proposals": _prop()}, "c.toml: [[proposals]]: expected an array of tables"),
+    ({"proposals": [_prop()], "sampling": {"attempts_per_prefix": 0}},
+     "c.toml: [sampling].attempts_per_prefix: a prefix bank needs prefilled attempts"),
+    ({"probes": {"dir": "probe"}, "subject": {"backend": "openai", "checkpoints": [{"path": "a", "step": 1}]}},
+     'c.toml: [probes].dir: probes read hidden states, which needs [subject].backend = "transformers"'),
+    ({"probes": {"dir": "probe"}, "sampling": {"direct_samples": 0}, "donor": {"bank": "b.jsonl"}},
+     "c.toml: [probes].dir: probes score each checkpoint's direct samples"),
+    ({"probes": {"use": "layer1_window4_mean"}}, "c.toml: [probes].use: names a probe but [probes].dir is not set"),
+    ({"probes": {"dir": 3}}, "c.toml: [probes].dir: expected a folder path, got 3"),
+])
+def test_proposal_and_probe_errors_name_the_key(data: dict, message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        config_from_dict({**base(), **data}, origin="c.toml")
+    assert str(err.value).startswith(message)
+
+
+def test_proposals_are_work_and_probes_are_not(tmp_path: Path) -> None:
+    cfg = config_from_dict(base(), origin="c.toml")
+    with_props = config_from_dict({**base(), "proposals": [_prop(prefix_lengths=[4])]}, origin="c.toml")
+    assert with_props.proposals[0].prefix_lengths == (4,) and with_props.proposals[0].model == ""
+    assert with_props.to_dict()["proposals"] == [{"name": "prompted", "bank": "p.jsonl", "model": "",
+                                                  "prefix_lengths": (4,), "max_prefixes_per_task": 0}]
+    assert with_props.work_hash() != cfg.work_hash()
+    assert config_from_dict({**base(), "proposals": []}, origin="c.toml").work_hash() == cfg.work_hash()
+    probes = config_from_dict({**base(), "probes": {"dir": "probe"}}, origin="c.toml")
+    assert probes.work_hash() == cfg.work_hash()  # a probe may be added to a finished run
+
+
+def test_proposal_banks_are_qualified_and_checked(tmp_path: Path) -> None:
+    import json
+
+    from hackwatch.runs._inputs import load_bank
+
+    good = {"task_id": "reverse_words", "prefix_id": "p1", "trace_id": "t1", "prefix_tokens": 3,
+            "prefix_ids": [5, 6, 7], "logp_donor": -4.0, "source": "prompted"}
+    (tmp_path / "other.jsonl").write_text(json.dumps({**good, "logp_donor": -5.0}) + "\n")
+    cfg, tasks = _bank_config(tmp_path, [good])
+    cfg.proposals = config_from_dict({**base(), "proposals": [_prop(name="x", bank="other.jsonl")]}).proposals
+    bank = load_bank(cfg, tasks)
+    assert bank["prefix_id"].tolist() == ["p1", "x:p1"] and bank["trace_id"].tolist() == ["t1", "x:t1"]
+    assert bank["proposal"].tolist() == ["donor", "x"] and bank["logp_donor_bank"].tolist() == [-4.0, -5.0]
+    assert bank["source"].tolist() == ["prompted", "prompted"]
+    # a donor id spelled like a qualified proposal id collides: refused, naming both banks
+    cfg, tasks = _bank_config(tmp_path, [{**good, "prefix_id": "x:p1"}])
+    cfg.proposals = config_from_dict({**base(), "proposals": [_prop(name="x", bank="other.jsonl")]}).proposals
+    with pytest.raises(ConfigError, match=r"^c.toml: prefix id 'x:p1' is used by both 'donor' and 'x'"):
+        load_bank(cfg, tasks)
+    cfg, tasks = _bank_config(tmp_path, [good])
+    cfg.proposals = config_from_dict({**base(), "proposals": [_prop(name="x", bank="nope.jsonl")]}).proposals
+    with pytest.raises(ConfigError, match=r"^c.toml: \[\[proposals\]\]\[0\].bank: .*nope.jsonl does not exist$"):
+        load_bank(cfg, tasks)
+    (tmp_path / "other.jsonl").write_text(json.dumps({k: v for k, v in good.items() if k != "logp_donor"}) + "\n")
+    cfg.proposals = config_from_dict({**base(), "proposals": [_prop(name="x", bank="other.jsonl")]}).proposals
+    with pytest.raises(ConfigError, match=r"prefix 'x:p1' has no logp_donor and \[\[proposals\]\]\[0\].model is "
+                                          r"not set; set \[\[proposals\]\]\[0\].model"):
+        load_bank(cfg, tasks)
+    cfg.proposals = config_from_dict({**base(), "proposals": [_prop(name="x", bank="other.jsonl",
+                                                                    model="m")]}).proposals
+    assert load_bank(cfg, tasks)["logp_donor_bank"].isna().tolist() == [False, True]
+
+
+def test_run_probe_errors_name_the_key(tmp_path: Path) -> None:
+    from hackwatch.probes import save_probes, train_probes
+    from hackwatch.runs._probes import load_run_probe
+    from tests.probes.conftest import synthetic_acts
+
+    acts, y = synthetic_acts(n_tasks=6, per_task=10)
+    save_probes(train_probes(acts, y, null_control=False, n_boot=20), tmp_path / "probe")
+    cfg = config_from_dict({**base(), "probes": {"dir": "probe"}}, origin="c.toml", base_dir=tmp_path)
+    first = load_run_probe(cfg)
+    assert first is not None and first.key == "layer1_window4_mean" and len(first.fingerprint) == 16
+    cfg.probes.use = "layer1_window4_mean"
+    assert load_run_probe(cfg) == first  # the same probe, chosen by name
+    cfg.probes.use = "layer9_window4_mean"
+    with pytest.raises(ConfigError, match=r"^c.toml: \[probes\].use: no probe 'layer9_window4_mean' in .*probe; "
+                                          r"trained: layer1_window4_mean$"):
+        load_run_probe(cfg)
+    cfg.probes.dir, cfg.probes.use = "nothing", ""
+    with pytest.raises(ConfigError, match=r"^c.toml: \[probes\].dir: .*nothing"):
+        load_run_probe(cfg)
+    # a retrained probe (other weights) gets another fingerprint, so its units run again
+    acts, y = synthetic_acts(n_tasks=6, per_task=10, seed=1)
+    save_probes(train_probes(acts, y, null_control=False, n_boot=20), tmp_path / "probe")
+    cfg.probes.dir = "probe"
+    again = load_run_probe(cfg)
+    assert again is not None and again.fingerprint != first.fingerprint
