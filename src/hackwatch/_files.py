@@ -1,4 +1,9 @@
-"""File edges shared by every stage: JSONL input with errors naming file and line, atomic output."""
+"""File edges shared by every stage: guarded input, errors naming file and line, atomic output.
+
+Every command reads its files through these functions, so a file that is missing, a folder, not
+UTF-8, not JSON/Parquet, empty or truncated gives one line naming the file, the line or field, what
+was expected and what to do — never a traceback — and outputs are created all at once or not at all.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +14,64 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+TABLE_SUFFIXES = (".jsonl", ".parquet")
+"""The row-table formats every stage reads and writes."""
 
-def iter_jsonl(path: str | Path, error: Callable[[str], Exception]) -> Iterator[tuple[int, dict[str, Any]]]:
+Error = Callable[[str], Exception]
+
+
+def input_file(path: str | Path, error: Error, *, suffixes: tuple[str, ...] | None = None,
+               what: str = "file") -> Path:
+    """``path`` as an existing regular file with one of ``suffixes`` (any when None), else ``error(...)``."""
+    p = Path(path)
+    if not p.exists():
+        raise error(f"{p}: no such file; expected {what}")
+    if not p.is_file():
+        raise error(f"{p}: is a folder, not a file; expected {what}")
+    if suffixes is not None and p.suffix.lower() not in suffixes:
+        raise error(f"{p}: unknown format {p.suffix or '(no suffix)'!r}; expected {what} "
+                    f"({' or '.join(suffixes)})")
+    return p
+
+
+def check_out_suffix(path: str | Path, error: Error, *, option: str = "--out",
+                     suffixes: tuple[str, ...] = TABLE_SUFFIXES) -> None:
+    """Refuse an output name whose suffix is not one of ``suffixes`` before any work is done."""
+    p = Path(path)
+    if p.suffix.lower() not in suffixes:
+        raise error(f"{option} {p}: unknown output format {p.suffix or '(no suffix)'!r}; "
+                    f"name the file with {' or '.join(suffixes)}")
+
+
+def read_text(path: str | Path, error: Error, *, what: str = "a UTF-8 text file") -> str:
+    """The whole file as text; not UTF-8 or empty raises ``error("FILE:LINE: ...")``."""
+    p = input_file(path, error, what=what)
+    data = p.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise error(f"{p}:{line}: not UTF-8 text (byte {data[exc.start]:#04x}); expected {what} — "
+                    "is this the right file?") from None
+    if not text.strip():
+        raise error(f"{p}: empty; expected {what}")
+    return text
+
+
+def iter_jsonl(path: str | Path, error: Error) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield ``(line_number, object)`` for every non-blank line of ``path``.
 
-    A line that is not valid JSON, or not a JSON object, raises ``error("FILE:LINE: ...")`` — each
-    stage passes its own exception type (``TaskError``, ``BankError``, ...) so callers keep theirs.
+    A line that is not UTF-8, not valid JSON, or not a JSON object, raises ``error("FILE:LINE: ...")``
+    — each stage passes its own exception type (``TaskError``, ``BankError``, ...) so callers keep theirs.
     """
-    with Path(path).open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, start=1):
+    p = input_file(path, error, what="a JSONL file (one JSON object per line)")
+    with p.open("rb") as fh:
+        for n, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise error(f"{path}:{n}: not UTF-8 text (byte {raw[exc.start]:#04x} at column {exc.start + 1}); "
+                            "expected one JSON object per line — is this the right file?") from None
             if not line.strip():
                 continue
             try:
@@ -28,6 +82,38 @@ def iter_jsonl(path: str | Path, error: Callable[[str], Exception]) -> Iterator[
             if not isinstance(obj, dict):
                 raise error(f"{path}:{n}: expected a JSON object per line, got {type(obj).__name__}")
             yield n, obj
+
+
+def read_jsonl(path: str | Path, error: Error) -> list[tuple[int, dict[str, Any]]]:
+    """All ``(line_number, object)`` of a JSONL file; an empty file is an error, not zero rows."""
+    rows = list(iter_jsonl(path, error))
+    if not rows:
+        raise error(f"{path}: empty (no JSON lines); expected one JSON object per line")
+    return rows
+
+
+def read_parquet_rows(path: str | Path, error: Error) -> list[dict[str, Any]]:
+    """All rows of a Parquet file as dicts; unreadable (not Parquet, truncated) or empty is an error."""
+    p = input_file(path, error, what="a Parquet table")
+    try:
+        import pyarrow.parquet as pq
+
+        rows = pq.read_table(p).to_pylist()
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for corrupt or foreign files
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise error(f"{p}: not a readable Parquet file ({msg}); expected a table written by "
+                    "hackwatch, pandas or pyarrow") from None
+    if not rows:
+        raise error(f"{p}: empty Parquet table (0 rows)")
+    return rows
+
+
+def read_rows_with_place(path: str | Path, error: Error) -> list[tuple[str, dict[str, Any]]]:
+    """Rows of a ``.jsonl`` or ``.parquet`` table, each with its place (``FILE:LINE`` / ``FILE:row N``)."""
+    p = input_file(path, error, suffixes=TABLE_SUFFIXES, what="a table of rows")
+    if p.suffix.lower() == ".parquet":
+        return [(f"{p}:row {i}", row) for i, row in enumerate(read_parquet_rows(p, error), start=1)]
+    return [(f"{p}:{n}", row) for n, row in read_jsonl(p, error)]
 
 
 def read_format_doc(directory: Path, name: str, fmt: str, error: Callable[[str], Exception],
@@ -42,7 +128,7 @@ def read_format_doc(directory: Path, name: str, fmt: str, error: Callable[[str],
     if not doc_path.is_file():
         raise error(f"{directory}: not {what} (no {name}); create one with {create_hint}")
     try:
-        doc = json.loads(doc_path.read_text())
+        doc = json.loads(read_text(doc_path, error, what="a JSON document"))
     except json.JSONDecodeError as e:
         raise error(f"{doc_path}: not valid JSON ({e.msg}, line {e.lineno})") from e
     if not isinstance(doc, dict) or doc.get("format") != fmt:

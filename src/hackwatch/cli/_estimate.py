@@ -8,7 +8,11 @@ from typing import Annotated
 
 import typer
 
+from hackwatch._files import check_out_suffix
 from hackwatch.cli._app import app, fail
+
+VERDICT_NEEDED = ("task_id", "checkpoint", "step", "prefix_id", "prefix_tokens", "temperature", "exploit")
+"""Verdict columns every estimate reads (docs/statistics.md, table contracts)."""
 
 
 def _columns(spec: str) -> list[str]:
@@ -38,8 +42,9 @@ def estimate_command(
         "--no-donor-correction", help="Omit log pi_D - log a_D (the exploit-conditioning correction).")] = False,
     missing_donor_rate: Annotated[str, typer.Option(
         "--missing-donor-rate",
-        help="Prefixes without a donor rate: error | uncorrected (factor 1) | drop | upper "
-             "(Clopper-Pearson bound; needs donor_prefix_attempts). See docs/statistics.md.")] = "error",
+        help="Prefixes without a donor rate: uncorrected (factor 1; the default, as in `hackwatch run`) | error "
+             "| drop | upper (Clopper-Pearson bound; needs donor_prefix_attempts). See docs/statistics.md.")] = (
+        "uncorrected"),
     alpha: Annotated[float, typer.Option("--alpha", help="1 - confidence level of the intervals.")] = 0.05,
     n_boot: Annotated[int, typer.Option("--n-boot", help="Bootstrap resamples over tasks for IS intervals.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap.")] = 0,
@@ -47,7 +52,9 @@ def estimate_command(
 ) -> None:
     """Per-cell exploit probabilities: direct rates, IS estimates with diagnostics, lower bounds."""
     from hackwatch.estimate import SchemaError, estimate_cells, read_table, write_table
+    from hackwatch.estimate._columns import require_columns
 
+    check_out_suffix(out, fail)
     if interval not in ("clopper-pearson", "jeffreys"):
         raise fail(f"--interval {interval!r}: use clopper-pearson or jeffreys")
     if pooling not in ("sample", "task"):
@@ -58,6 +65,9 @@ def estimate_command(
         raise fail(f"--alpha {alpha}: expected a number in (0, 1), e.g. 0.05")
     try:
         v = read_table(verdicts)
+        # Name every missing column up front (rows of `hackwatch sample` -> `hackwatch verify` carry them all).
+        require_columns(v, list(dict.fromkeys([*VERDICT_NEEDED, *_columns(by)])), source=str(verdicts),
+                        kind="verdicts")
         s = read_table(scores) if scores is not None else None
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -100,6 +110,7 @@ def forecast_command(
     from hackwatch.estimate import SchemaError, read_table, write_table
     from hackwatch.forecast import forecast, lead_time
 
+    check_out_suffix(out, fail)
     if score not in ("slope", "level", "projected"):
         raise fail(f"--score {score!r}: use slope, level or projected")
     if cutoff is not None and cutoff < 1:

@@ -32,6 +32,34 @@ def _tty() -> bool:
     return sys.stderr.isatty()
 
 
+CheckpointOpt = Annotated[str | None, typer.Option("--checkpoint", help="Checkpoint name written on every row "
+                                                   "(default: the model folder's name, e.g. step-32).")]
+StepOpt = Annotated[int | None, typer.Option("--step", help="Training step written on every row (default: from "
+                                             "a checkpoint-N or step-N folder name; else left empty).")]
+
+
+CARRIED_BANK_COLUMNS = ("trace_id", "source", "logp_donor", "donor_rate_task", "donor_rate_prefix",
+                        "donor_prefix_attempts", "text")
+"""Prefix-bank columns ``hackwatch score`` copies onto its rows (what the IS estimate needs besides logp_subject)."""
+
+
+def checkpoint_of(model: str, checkpoint: str | None, step: int | None) -> tuple[str, int | None]:
+    """The (checkpoint name, step) rows of ``model`` carry: the options, else the model folder's name."""
+    from hackwatch.runs._checkpoints import checkpoint_step
+
+    spec = model.split("#", 1)[1] if model.startswith("openai:") and "#" in model else model
+    name = Path(spec.removeprefix("vllm:").rstrip("/")).name or spec
+    name = checkpoint if checkpoint is not None else name
+    return name, step if step is not None else checkpoint_step(Path(name).name)
+
+
+def _out_suffix(out: Path) -> None:
+    """Refuse an output path whose suffix is not a table format (before any work is done)."""
+    if out.suffix.lower() not in (".jsonl", ".parquet"):
+        raise fail(f"--out {out}: unknown output format {out.suffix or '(no suffix)'!r}; "
+                   "use a .jsonl or .parquet file name")
+
+
 @app.command()
 def sample(model: ModelOpt, tasks: Annotated[str, typer.Option("--tasks", help="Task SOURCE (see hackwatch tasks).")],
            out: Annotated[Path, typer.Option("--out", "-o", help="Output .jsonl or .parquet.")],
@@ -43,14 +71,21 @@ def sample(model: ModelOpt, tasks: Annotated[str, typer.Option("--tasks", help="
            seed: Annotated[int, typer.Option("--seed", help="Run seed; each sample's seed derives from it.")] = 0,
            batch_size: Annotated[int, typer.Option("--batch-size")] = 16,
            limit: Annotated[int | None, typer.Option("--limit", help="Only the first N tasks.")] = None,
+           checkpoint: CheckpointOpt = None, step: StepOpt = None,
            chat_format: ChatOpt = None, device: DeviceOpt = "auto", tokenizer: TokOpt = None) -> None:
-    """Sample completions (optionally continuing forced reasoning prefixes) and write one row per sample."""
+    """Sample completions (optionally continuing forced reasoning prefixes) and write one row per sample.
+
+    Rows carry what `hackwatch verify` keeps and `hackwatch estimate` needs: task_id, exploit_type,
+    checkpoint, step, prefix_id, prefix_tokens, temperature, seed (plus text and token ids).
+    """
     from hackwatch.models import SampleRequest
     from hackwatch.models._rows import RowsError, completion_row, read_rows, token_ids, write_rows
     from hackwatch.tasks import TaskError, load_tasks
 
     if n < 1 or max_new_tokens < 0 or temperature <= 0:
         raise fail("--n must be >= 1, --max-new-tokens >= 0 and --temperature > 0")
+    _out_suffix(out)
+    ck_name, ck_step = checkpoint_of(model, checkpoint, step)
     try:
         task_list = load_tasks(tasks)[:limit]
     except TaskError as e:
@@ -78,8 +113,14 @@ def sample(model: ModelOpt, tasks: Annotated[str, typer.Option("--tasks", help="
     comps = be.sample([r for _, _, r in plan], temperature=temperature, max_new_tokens=max_new_tokens, seed=seed,
                       batch_size=batch_size, progress=_tty())
     meta = {r.key: (tid, pid) for tid, pid, r in plan}
-    write_rows((completion_row(c, task_id=meta[c.key][0], prefix_id=meta[c.key][1], model=be.model_id)
-                for c in comps), out)
+
+    def row(c: Any) -> dict[str, Any]:
+        tid, pid = meta[c.key]
+        base = completion_row(c, task_id=tid, prefix_id=pid, model=be.model_id)
+        return {**base, "exploit_type": by_id[tid].exploit_type, "checkpoint": ck_name,
+                "step": ck_step, "prefix_tokens": base["prefix_len"]}
+
+    write_rows((row(c) for c in comps), out)
     typer.echo(f"wrote {len(comps)} samples to {out}", err=True)
 
 
@@ -93,17 +134,27 @@ def score(model: ModelOpt,
           with_generated: Annotated[bool, typer.Option("--with-generated", help="Score prefix_ids + generated_ids "
                                                        "(a whole sampled continuation).")] = False,
           batch_size: Annotated[int, typer.Option("--batch-size")] = 16,
+          checkpoint: CheckpointOpt = None, step: StepOpt = None,
           chat_format: ChatOpt = None, device: DeviceOpt = "auto", tokenizer: TokOpt = None) -> None:
-    """Write log P_τ(prefix | prompt) of every row: τ-exact over the full vocabulary (top-K bound on servers)."""
+    """Write log P_τ(prefix | prompt) of every row: τ-exact over the full vocabulary (top-K bound on servers).
+
+    The model is the subject: each row gets ``logprob`` and, for `hackwatch estimate --scores`,
+    ``logp_subject`` with checkpoint, step and exploit_type; a prefix bank's own columns (prefix_tokens,
+    logp_donor, donor_rate_task, donor_rate_prefix, trace_id, ...) are carried through.
+    """
     from hackwatch.models import ScoreRequest
     from hackwatch.models._rows import RowsError, read_rows, score_row, token_ids, write_rows
     from hackwatch.tasks import TaskError, load_tasks
 
     if temperature <= 0:
         raise fail("--temperature must be > 0")
+    _out_suffix(out)
+    ck_name, ck_step = checkpoint_of(model, checkpoint, step)
     try:
         rows = read_rows(prefixes)
-        prompts = {t.id: t.prompt for t in load_tasks(tasks)} if tasks else {}
+        task_list = load_tasks(tasks) if tasks else []
+        prompts = {t.id: t.prompt for t in task_list}
+        types = {t.id: t.exploit_type for t in task_list}
         reqs, ids_list = [], []
         for i, row in enumerate(rows, start=1):
             where = f"{prefixes}:{i}"
@@ -124,8 +175,15 @@ def score(model: ModelOpt,
     be = _backend(model, chat_format, device, tokenizer)
     scores = be.score_prefixes(reqs, temperature=temperature, batch_size=batch_size, progress=_tty())
     scored = "prefix+generated" if with_generated else "prefix"
-    write_rows((score_row(s, r, model=be.model_id, scored=scored, ids=ids)
-                for s, r, ids in zip(scores, rows, ids_list, strict=True)), out)
+
+    def row(s: Any, source: dict[str, Any], ids: tuple[int, ...]) -> dict[str, Any]:
+        out_row = score_row(s, source, model=be.model_id, scored=scored, ids=ids)
+        carried = {k: source[k] for k in CARRIED_BANK_COLUMNS if k in source}
+        etype = source.get("exploit_type") or types.get(str(source.get("task_id")))
+        return {**carried, **out_row, "exploit_type": etype, "checkpoint": ck_name, "step": ck_step,
+                "prefix_tokens": source.get("prefix_tokens", len(ids)), "logp_subject": out_row["logprob"]}
+
+    write_rows((row(s, r, ids) for s, r, ids in zip(scores, rows, ids_list, strict=True)), out)
     stats = getattr(be, "last_score_stats", {})
     rate = f" ({stats['tokens_per_s']:.0f} tokens/s)" if stats.get("tokens_per_s") else ""
     typer.echo(f"wrote {len(scores)} scores to {out}{rate}", err=True)

@@ -38,9 +38,10 @@ def capture_cmd(
     pooling: Annotated[str, typer.Option("--pooling", help="mean and/or last, comma-separated.")] = "mean",
     tasks: Annotated[str | None, typer.Option("--tasks", help="Task SOURCE: prompts and exploit types of rows "
                                               "that only carry task_id.")] = None,
-    checkpoint: Annotated[str | None, typer.Option("--checkpoint", help="Checkpoint name for rows without one "
-                                                   "(default: the row's model).")] = None,
-    step: Annotated[int | None, typer.Option("--step", help="Training step for rows without one.")] = None,
+    checkpoint: Annotated[str | None, typer.Option("--checkpoint", help="Checkpoint name for every row (default: "
+                                                   "the row's own, else its model).")] = None,
+    step: Annotated[int | None, typer.Option("--step", help="Training step for every row (default: the row's "
+                                             "own).")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 8,
     dtype: Annotated[str, typer.Option("--dtype", help="Storage dtype: float16 or float32.")] = "float16",
     chat_format: Annotated[str | None, typer.Option("--chat-format", help="think or channel (override).")] = None,
@@ -60,6 +61,8 @@ def capture_cmd(
     try:
         spec = CaptureSpec(_ints(layers, "--layers"), _ints(windows, "--windows"), _names(pooling))
         rows = read_rows(samples)
+        given = {k: v for k, v in (("checkpoint", checkpoint), ("step", step)) if v is not None}
+        rows = [{**r, **given} for r in rows] if given else rows
         task_map = {t.id: t for t in load_tasks(tasks)} if tasks else {}
     except (ValueError, RowsError, TaskError) as e:
         raise fail(str(e)) from e

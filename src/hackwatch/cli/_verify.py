@@ -61,19 +61,10 @@ def tasks_check(
 
 
 def _read_rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
-    """Rows with their place (``FILE:LINE``) for error messages."""
-    if not path.is_file():
-        raise fail(f"{path}: no such file")
-    if path.suffix == ".parquet":
-        import pyarrow.parquet as pq
-        try:
-            table = pq.read_table(path)
-        except Exception as exc:  # noqa: BLE001 - any reader error is a malformed input
-            raise fail(f"{path}: not a readable parquet file ({exc})") from None
-        return [(f"{path}:row {i + 1}", row) for i, row in enumerate(table.to_pylist())]
-    from hackwatch._files import iter_jsonl
+    """Rows with their place (``FILE:LINE``) for error messages, through the guarded edge (``_files``)."""
+    from hackwatch._files import read_rows_with_place
 
-    return [(f"{path}:{n}", row) for n, row in iter_jsonl(path, fail)]
+    return read_rows_with_place(path, fail)
 
 
 def _write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
@@ -90,8 +81,14 @@ def verify_cmd(
     out: Annotated[Path, typer.Option("--out", help="Output .jsonl/.parquet: input fields + verdict fields.")],
     workers: Annotated[int | None, typer.Option("--workers", min=1, help=WORKERS_HELP)] = None,
 ) -> None:
-    """Label model outputs: adds secure_pass, insecure_pass, label, reason and sandbox to every row."""
+    """Label model outputs: adds secure_pass, insecure_pass, label, exploit, reason and sandbox to every row.
+
+    Every input field is carried through, so rows from `hackwatch sample` come out ready for
+    `hackwatch estimate --verdicts` (exploit = label is 'exploit').
+    """
+    from hackwatch._files import check_out_suffix
     from hackwatch.verify import Verifier, extract_code
+    check_out_suffix(out, fail, option="--out")
     by_id = {t.id: t for t in _load_tasks(tasks)}
     rows = _read_rows(completions)
     pairs = []
@@ -113,7 +110,7 @@ def verify_cmd(
     with Verifier(workers=workers, hide_paths=_hidden(tasks)) as verifier:
         verdicts = verifier.verify_many(pairs, progress=True)
     out_rows = [{**row, "secure_pass": v.secure_pass, "insecure_pass": v.insecure_pass, "label": v.label,
-                 "reason": v.reason, "sandbox": v.sandbox} for (_, row), v in zip(rows, verdicts, strict=True)]
+                 "exploit": v.label == "exploit", "reason": v.reason, "sandbox": v.sandbox} for (_, row), v in zip(rows, verdicts, strict=True)]
     _write_rows(out, out_rows)
     counts: dict[str, int] = {}
     for v in verdicts:

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from hackwatch import _files
-from hackwatch._files import iter_jsonl
 from hackwatch.models._types import Completion, PrefixScore
 
 SAMPLE_FORMAT = "hackwatch.sample/1"
@@ -47,13 +46,7 @@ def score_row(s: PrefixScore, source: Mapping[str, Any], *, model: str, scored: 
 
 def read_rows(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Rows of a ``.jsonl`` or ``.parquet`` file, each a dict; one-line errors name file and line."""
-    p = Path(path)
-    if not p.is_file():
-        raise RowsError(f"{p}: no such file; expected a .jsonl or .parquet file of rows")
-    if p.suffix == ".parquet":
-        import pyarrow.parquet as pq
-        return [dict(r) for r in pq.read_table(p).to_pylist()]
-    return [row for _, row in iter_jsonl(p, RowsError)]
+    return [row for _, row in _files.read_rows_with_place(path, RowsError)]
 
 
 def token_ids(row: Mapping[str, Any], field: str, where: str) -> tuple[int, ...]:
