@@ -116,6 +116,24 @@ def read_rows_with_place(path: str | Path, error: Error) -> list[tuple[str, dict
     return [(f"{p}:{n}", row) for n, row in read_jsonl(p, error)]
 
 
+def run_database(path: str | Path, error: Error) -> Path:
+    """The DuckDB file of a run given its directory or the file; anything else raises ``error(...)``.
+
+    Checks the DuckDB magic bytes, so a report or export pointed at a notes file or a Parquet table
+    says what it got instead of a database engine's message.
+    """
+    p = Path(path)
+    db = p if (p.suffix == ".duckdb" or p.is_file()) else p / "run.duckdb"
+    hint = "expected a run directory written by `hackwatch run` (or `hackwatch demo`) or its run.duckdb"
+    if not db.is_file():
+        raise error(f"{db}: no run database here; {hint}")
+    with db.open("rb") as fh:
+        head = fh.read(12)
+    if head[8:12] != b"DUCK":
+        raise error(f"{db}: not a DuckDB database (it starts with {head[:8]!r}); {hint}")
+    return db
+
+
 def read_format_doc(directory: Path, name: str, fmt: str, error: Callable[[str], Exception],
                     what: str, create_hint: str) -> dict[str, Any]:
     """The JSON document ``directory/name`` of a store whose ``format`` field must equal ``fmt``.

@@ -36,16 +36,21 @@ def run_command(
 
     if executor not in EXECUTORS:
         raise fail(f"--executor: expected one of {', '.join(EXECUTORS)}, got {executor!r}")
+    if out is not None and out.suffix and out.suffix.lower() in (".toml", ".duckdb", ".html", ".jsonl", ".parquet"):
+        raise fail(f"--out {out}: expected a run folder name, not a {out.suffix} file")
+    created = None
     try:
         cfg = load_config(config)
         if out is not None:
             cfg.run.out = str(out.resolve())
+        created = None if cfg.run_dir.exists() else cfg.run_dir
         cfg.run_dir.mkdir(parents=True, exist_ok=True)
         setup_logging(cfg.run_dir, verbose=verbose)
         summary = run_pipeline(cfg, executor=executor, workers=workers, ray_address=ray_address,
                                report=not no_report)
     except (ConfigError, RunError, StoreError, SchemaError, BackendError) as exc:
-        raise fail(str(exc)) from None
+        kept = _discard_empty_run(created)
+        raise fail(str(exc) + kept) from None
     from hackwatch.report import format_verdict, verdict_frame
 
     typer.echo(format_verdict(verdict_frame(summary.db_path)))  # the report's verdict, most concerning first
@@ -54,6 +59,34 @@ def run_command(
     typer.echo(f"run: {summary.db_path} ({counts})")
     if summary.report_path is not None:
         typer.echo(f"report: {summary.report_path}")
+
+
+def _discard_empty_run(created: Path | None) -> str:
+    """After a failed run: remove the run folder this command created if no unit of work was committed
+    (a failed start leaves nothing behind); keep one that holds work, since rerunning resumes it.
+    """
+    import logging
+    import shutil
+
+    if created is None or not created.exists():
+        return ""
+    for h in list(logging.getLogger("hackwatch").handlers):  # release run.log before deleting it
+        if getattr(h, "_hackwatch_run", False):
+            h.close()
+            logging.getLogger("hackwatch").removeHandler(h)
+    db = created / "run.duckdb"
+    if db.is_file():
+        try:
+            import duckdb
+
+            with duckdb.connect(str(db), read_only=True) as con:
+                done = con.execute("SELECT count(*) FROM units").fetchone()[0]
+        except Exception:  # noqa: BLE001 - an unreadable database holds no resumable work
+            done = 0
+        if done:
+            return f" (run folder {created} kept: {done} finished units; rerun the command to resume)"
+    shutil.rmtree(created, ignore_errors=True)
+    return ""
 
 
 @app.command("report")
@@ -65,10 +98,13 @@ def report_command(
     title: Annotated[str | None, typer.Option("--title", help="Report title (default: from the run's config).")] = None,
 ) -> None:
     """Write a self-contained HTML report (figures inlined) and its PNG figures for a run."""
+    from hackwatch._files import check_out_suffix, run_database
     from hackwatch.report import write_report
-    from hackwatch.store import StoreError, resolve_db_path
+    from hackwatch.store import StoreError
 
-    db = resolve_db_path(run)
+    db = run_database(run, fail)
+    if out is not None:
+        check_out_suffix(out, fail, suffixes=(".html",))
     target = out if out is not None else db.parent / "report.html"
     try:
         path = write_report(run, target, toy_banner=toy_banner, title=title)
