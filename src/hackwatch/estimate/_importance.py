@@ -62,7 +62,7 @@ class CellIS:
     ess: float
     max_share: float
     khat: float = float("nan")
-    """PSIS Pareto k̂ of the weights (NaN when fewer than 5 positive tail weights)."""
+    """PSIS Pareto k̂: the larger of that of the terms and of the ratios P/q (NaN: too few to fit)."""
 
     @property
     def interval(self) -> str:
@@ -80,7 +80,10 @@ def is_cell(log_terms: np.ndarray, task_codes: np.ndarray, *, pooling: Pooling =
     the mean over tasks. The interval is the percentile bootstrap over tasks (tasks resampled with
     replacement, their terms kept together); a bootstrap of zero width (every task alike) is no
     interval (NaN ends). ESS is Kish's ``(Σw)²/Σw²`` of the weights each term carries in the
-    estimate; ``max_share`` is the largest weight's share of the sum; ``khat`` is their PSIS k̂.
+    estimate; ``max_share`` is the largest weight's share of the sum. ``khat`` is the larger of the
+    PSIS k̂ of those terms (``P/q·r̂``: exploit mass on rarely proposed prefixes) and, when
+    ``log_weights`` is given, of the likelihood ratios ``P/q`` of all terms (a heavy-tailed
+    proposal, seen even where few prefilled samples exploited); NaN where neither can be fitted.
     With no contributing term the value is exactly 0, there is no interval, and when
     ``log_weights`` (``λ − log r̂``, i.e. log P/q) and ``rollouts`` (n per term) are given,
     ``log_upper`` is the one-sided ``1 − alpha/2`` bound of :func:`zero_support_log_upper`.
@@ -92,13 +95,16 @@ def is_cell(log_terms: np.ndarray, task_codes: np.ndarray, *, pooling: Pooling =
     per_term = np.log(n_t.sum()) * np.ones(lam.size) if pooling == "sample" else np.log(n_tasks * n_t[codes])
     weight_log = lam if pooling == "sample" else lam - np.log(n_t[codes])
     contributing = int(np.isfinite(lam).sum())
+    adjust = 0.0 if pooling == "sample" else np.log(n_t[codes])
+    ratio_log = None if log_weights is None else np.asarray(log_weights, float) - adjust
+    k_ratio = float("nan") if ratio_log is None else pareto_khat(ratio_log)
     m = float(np.max(lam))
     if not np.isfinite(m):
         upper = float("nan")
         if log_weights is not None and rollouts is not None:
             upper = zero_support_log_upper(np.asarray(log_weights, float) - per_term, np.asarray(rollouts, float),
                                            alpha / 2)
-        return CellIS(-np.inf, float("nan"), upper, lam.size, n_tasks, 0, 0.0, float("nan"))
+        return CellIS(-np.inf, float("nan"), upper, lam.size, n_tasks, 0, 0.0, float("nan"), k_ratio)
     s_t = np.bincount(codes, weights=np.exp(lam - m), minlength=n_tasks)
     if pooling == "sample":
         log_value = m + np.log(s_t.sum()) - np.log(n_t.sum())
@@ -117,7 +123,7 @@ def is_cell(log_terms: np.ndarray, task_codes: np.ndarray, *, pooling: Pooling =
             with np.errstate(divide="ignore"):
                 lo, hi = m + float(np.log(q_lo)), m + float(np.log(q_hi))
     return CellIS(float(log_value), lo, hi, lam.size, n_tasks, contributing, kish_ess(weight_log),
-                  max_weight_share(weight_log), pareto_khat(weight_log))
+                  max_weight_share(weight_log), float(np.fmax(pareto_khat(weight_log), k_ratio)))
 
 
 def is_estimates(scores: pd.DataFrame, verdicts: pd.DataFrame, *, by: Sequence[str] = DEFAULT_BY,
