@@ -130,7 +130,9 @@ TABLES: dict[str, dict[str, Column]] = {
 
 DERIVED_TABLES: dict[str, str] = {
     "estimates": "one row per cell × method from hackwatch.estimate (direct MC rate with exact interval, "
-                 "IS estimate with ESS and bootstrap interval, lower bound); values in log10",
+                 "IS estimate with ESS, PSIS k-hat (khat) and bootstrap interval, one-sided lower confidence "
+                 "bound); values in log10; flags: ';'-joined reliability flags (above_one, below_lcb, "
+                 "heavy_tail, low_ess, no_support)",
     "forecasts": "one row per exploit type from hackwatch.forecast: slope of log10 estimate vs log(step) up to "
                  "the cutoff, projected value, emergence score, crossing step ± interval",
     "evaluation": "AUC with bootstrap interval and lead time of each score against the emergence labels "
