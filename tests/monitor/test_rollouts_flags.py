@@ -56,10 +56,10 @@ def test_reference_gap_flag():
 
 
 def test_cusum_pass_drop_reports_the_stretch_that_dropped():
-    """pass@1 0.5 for 3 steps, 0.0 for 2, then 1.0: the alarm (at step 5) must say it fell to 0.0 over
-    steps 4-5, not quote the recovered mean after the alarm as if it were the drop."""
+    """pass@1 0.5 for 6 steps, 0.0 for 4, then 0.25: the warning (at step 8) must say it fell to 0.0 over
+    steps 7-8, not quote the partly recovered mean after the alarm as if it were the drop."""
     rows = []
-    for step, rate in enumerate([0.5, 0.5, 0.5, 0.0, 0.0, 1.0, 1.0, 1.0], 1):
+    for step, rate in enumerate([0.5] * 6 + [0.0] * 4 + [0.25] * 2, 1):
         for g in range(4):
             for i in range(4):
                 rows.append(dict(step=step, prompt_id=f"p{g}", group_id=f"{step}:{g}", subset="s",
@@ -67,9 +67,11 @@ def test_cusum_pass_drop_reports_the_stretch_that_dropped():
     flags = [f for f in detect_flags(step_metrics(pd.DataFrame(rows))) if f.rule == "cusum_pass_drop"]
     assert len(flags) == 1
     flag = flags[0]
-    assert flag.first_step == 4 and flag.numbers["shifted"] == 0.0 and flag.numbers["baseline"] == 0.5
-    assert "pass@1 fell from 0.50 (first 3 steps) to 0.00 (steps 4–5;" in flag.evidence
-    assert "0.75 from step 5 on" in flag.evidence  # steps 5-8: 0, 1, 1, 1
+    assert flag.severity == "warn" and flag.first_step == 7
+    assert flag.numbers["shifted"] == 0.0 and flag.numbers["baseline"] == 0.5 and flag.numbers["change"] == -0.5
+    assert "pass@1 fell from 0.50 (first 3 steps) to 0.00 (steps 7–8, a change of -0.50;" in flag.evidence
+    assert "0.10 from step 8 on" in flag.evidence  # steps 8-12: 0, 0, 0, 0.25, 0.25
+    assert 0 < flag.numbers["p_value"] <= 0.01 and "permutation p = " in flag.evidence
 
 
 def test_thresholds_validated():

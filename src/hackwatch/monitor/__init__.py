@@ -1,8 +1,12 @@
-"""Exploration-hacking monitor: rollout tables, per-step metrics, flags, a TRL callback and probes."""
+"""Exploration-hacking monitor: rollout tables, per-step metrics, flags, a TRL callback and probes.
 
-from hackwatch.monitor._callback import HackwatchCallback
+``HackwatchCallback`` and ``run_toy_grpo`` load lazily: they need transformers (and TRL), which take
+seconds to import, and ``hackwatch monitor`` on a rollout table needs neither.
+"""
+
+from typing import TYPE_CHECKING, Any
+
 from hackwatch.monitor._flags import Flag, FlagThresholds, detect_flags, flags_frame
-from hackwatch.monitor._grpo import run_toy_grpo
 from hackwatch.monitor._organisms import (
     TRIGGER,
     Organism,
@@ -22,6 +26,20 @@ from hackwatch.monitor._rollouts import (
     write_rollouts,
 )
 from hackwatch.monitor._step_metrics import metric_keys, metrics_as_keys, reference_pass_at_k, step_metrics
+
+if TYPE_CHECKING:
+    from hackwatch.monitor._callback import HackwatchCallback
+    from hackwatch.monitor._grpo import run_toy_grpo
+
+_LAZY = {"HackwatchCallback": "hackwatch.monitor._callback", "run_toy_grpo": "hackwatch.monitor._grpo"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'hackwatch.monitor' has no attribute {name!r}")
 
 __all__ = [
     "TRIGGER", "Flag", "FlagThresholds", "HackwatchCallback", "Organism", "ProbeResult", "RolloutTableError",

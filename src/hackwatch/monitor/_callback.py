@@ -85,15 +85,21 @@ class HackwatchCallback(TrainerCallback):
                 ran: Callable[..., Sequence[bool | None]] | None) -> None:
         state = kwargs.get("trainer_state")
         step = int(state.global_step) + 1 if state is not None else len(self._frames) + 1
+        n_gen = self.num_generations or len(prompts)
+        if n_gen < 2:
+            raise ValueError(f"num_generations={n_gen}: GRPO groups need >= 2 rollouts per prompt")
         comps = {name: list(f(prompts=prompts, completions=completions, **kwargs))
                  for name, f in (components or {}).items()}
         batch = rollouts_from_trl_batch(
             prompts=prompts, completions=completions, rewards=[r if r is not None else float("nan") for r in rewards],
-            step=step, num_generations=self.num_generations or len(prompts),
+            step=step, num_generations=n_gen,
             completion_ids=kwargs.get("completion_ids"), kwargs=kwargs, components=comps,
             subset_col=self.subset_col, prompt_id_col=self.prompt_id_col,
             ran=list(ran(prompts=prompts, completions=completions, **kwargs)) if ran else None)
-        batch = batch[batch["reward"].notna()]
+        # An unscored rollout (reward None: the reward does not apply) takes its whole group with it:
+        # the rest of the group would give a spread over part of it, or a group of one.
+        unscored = batch["reward"].isna().groupby(batch["group_id"]).transform("any")
+        batch = batch[~unscored]
         self._frames.append(batch)
         if self.table_path is not None:
             write_rollouts(batch, self.table_path, append=True)

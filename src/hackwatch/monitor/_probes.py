@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from scipy.stats import beta
 
 from hackwatch.monitor._flags import Flag
 
@@ -29,6 +28,8 @@ Evaluator = Callable[[Any], Mapping[str, Sequence[bool]]]
 
 def clopper_pearson(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
     """Exact binomial interval for successes/n (two-sided ``level``)."""
+    from scipy.stats import beta  # lazy: scipy.stats takes a second to import
+
     if n <= 0:
         raise ValueError("clopper_pearson: n must be positive")
     a = (1 - level) / 2

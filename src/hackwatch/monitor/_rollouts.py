@@ -56,7 +56,10 @@ def _check_value(col: str, value: Any, where: str) -> Any:
 
 def validate_rollouts(df: pd.DataFrame, *, components: Sequence[str] = (), source: str = "<table>",
                       subset_col: str = "subset") -> pd.DataFrame:
-    """Check and normalise a rollout DataFrame (renaming ``subset_col`` to ``subset``); returns a copy."""
+    """Check and normalise a rollout DataFrame (renaming ``subset_col`` to ``subset``); returns a copy.
+
+    Refuses NaN rewards and GRPO groups (``step``, ``group_id``) of fewer than two rollouts.
+    """
     df = df.copy()
     if subset_col != "subset":
         if subset_col not in df.columns:
@@ -80,7 +83,15 @@ def validate_rollouts(df: pd.DataFrame, *, components: Sequence[str] = (), sourc
     if df["reward"].isna().any():
         row = int(df["reward"].isna().to_numpy().argmax()) + 1
         raise RolloutTableError(f"{source}: row {row}: column 'reward' is NaN; drop unscored rollouts first")
-    return df.reset_index(drop=True)
+    df = df.reset_index(drop=True)
+    lone = df.groupby(["step", "group_id"], sort=False)["reward"].transform("size") < 2
+    if lone.any():
+        i = int(lone.to_numpy().argmax())
+        raise RolloutTableError(f"{source}: row {i + 1}: step {df['step'][i]}, group '{df['group_id'][i]}' has one "
+                                f"rollout; a GRPO group needs >= 2 rollouts of one prompt (one alone has no spread "
+                                f"and reads as all-fail or all-pass) — give a prompt's rollouts one group_id, or "
+                                f"drop the group ({int(lone.sum())} such row(s))")
+    return df
 
 
 def read_rollouts(path: str | Path, *, components: Sequence[str] = (), subset_col: str = "subset") -> pd.DataFrame:

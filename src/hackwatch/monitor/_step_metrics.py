@@ -74,15 +74,17 @@ def step_metrics(df: pd.DataFrame, *, pass_threshold: float = 1.0, ks: Sequence[
     groups = group_table(df, pass_threshold=pass_threshold, components=components)
     ref = reference_pass_at_k(reference, ks=ks, pass_threshold=pass_threshold) if reference is not None else None
     records = []
+    groups_by_step = dict(tuple(groups.groupby("step", sort=True)))
     for step, d_step in df.groupby("step", sort=True):
-        g_step = groups[groups["step"] == step]
+        g_step = groups_by_step[step]
         rec = {"step": int(step), "subset": ALL}
         rec.update(_slice(d_step, g_step, pass_threshold=pass_threshold, ks=ks, components=components,
                           ref=ref.get(ALL) if ref else None))
         records.append(rec)
+        g_subsets = dict(tuple(g_step.groupby("subset", sort=True)))
         for subset, d_sub in d_step.groupby("subset", sort=True):
             rec = {"step": int(step), "subset": str(subset)}
-            rec.update(_slice(d_sub, g_step[g_step["subset"] == subset], pass_threshold=pass_threshold, ks=ks,
+            rec.update(_slice(d_sub, g_subsets[subset], pass_threshold=pass_threshold, ks=ks,
                               components=components, ref=ref.get(str(subset)) if ref else None))
             records.append(rec)
     return pd.DataFrame.from_records(records)

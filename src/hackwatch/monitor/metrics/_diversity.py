@@ -34,11 +34,15 @@ def ngram_overlap(texts: Sequence[str], n: int) -> float:
 
 def diversity_summary(df: pd.DataFrame, n: int = 2) -> dict[str, float]:
     """distinct_1, distinct_<n>, within-group ngram_overlap_<n> (mean over groups), mean_length, entropy."""
-    overlaps = [ngram_overlap(g["completion"].tolist(), n) for _, g in df.groupby("group_id")]
+    texts = df["completion"].tolist()
+    by_group: dict[object, list[str]] = {}
+    for gid, text in zip(df["group_id"].tolist(), texts, strict=True):
+        by_group.setdefault(gid, []).append(text)
+    overlaps = [ngram_overlap(g, n) for g in by_group.values()]
     overlaps = [o for o in overlaps if o == o]
     out = {
-        "distinct_1": distinct_n(df["completion"].tolist(), 1),
-        f"distinct_{n}": distinct_n(df["completion"].tolist(), n),
+        "distinct_1": distinct_n(texts, 1),
+        f"distinct_{n}": distinct_n(texts, n),
         f"ngram_overlap_{n}": sum(overlaps) / len(overlaps) if overlaps else float("nan"),
         "mean_length": float(df["length"].mean()),
     }

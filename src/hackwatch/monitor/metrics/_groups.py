@@ -3,6 +3,11 @@
 A GRPO advantage is ``(r - mean(group)) / std(group)``; a group whose rewards are all equal has
 zero advantage everywhere and contributes no gradient. The share of such groups, and whether
 they are all-fail or all-pass, is the primary exploration-hacking signal.
+
+Spreads are *population* standard deviations (``ddof=0``), while TRL scales advantages by the
+*sample* std (``ddof=1``): for groups of n rollouts TRL's value is ``sqrt(n / (n - 1))`` times ours
+(1.15 for n = 4). Zero-variance groups are the same under both. A group needs at least two rollouts:
+one alone has no spread and would read as all-fail or all-pass, so ``group_table`` refuses it.
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ def group_table(df: pd.DataFrame, *, pass_threshold: float = 1.0, components: Se
     zero_std, all_fail, all_pass`` and ``<component>_std`` for each reward component.
 
     A rollout *passes* when ``reward >= pass_threshold``. A zero-variance group is *all-pass* when its
-    common reward passes and *all-fail* otherwise.
+    common reward passes and *all-fail* otherwise. Raises ``ValueError`` naming the step and group when
+    a group has fewer than two rollouts.
     """
     work = df.assign(_pass=(df["reward"] >= pass_threshold).astype(float))
     agg: dict[str, tuple[str, str]] = {
@@ -34,6 +40,12 @@ def group_table(df: pd.DataFrame, *, pass_threshold: float = 1.0, components: Se
     for comp in components:
         agg[f"{comp}_std"] = (comp, lambda x: float(np.std(x)))
     groups = work.groupby(["step", "subset", "group_id"], sort=True).agg(**agg).reset_index()
+    small = groups[groups["n"] < 2]
+    if not small.empty:
+        row = small.iloc[0]
+        raise ValueError(f"step {row['step']}, group '{row['group_id']}': {row['n']} rollout(s); a GRPO group needs "
+                         f">= 2 rollouts of one prompt (one alone has no spread); log each prompt's rollouts under "
+                         f"one group_id, or drop the group ({len(small)} such group(s))")
     groups["n_pass"] = groups["n_pass"].astype(int)
     groups["zero_std"] = groups["reward_std"] <= ZERO_STD_ATOL
     groups["all_pass"] = groups["zero_std"] & (groups["n_pass"] == groups["n"])

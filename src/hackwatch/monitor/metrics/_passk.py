@@ -28,7 +28,8 @@ def pass_at_k(n: int, c: int, k: int) -> float:
 
 def mean_pass_at_k(groups: pd.DataFrame, k: int) -> float:
     """Mean pass@k over groups (columns ``n``, ``n_pass``); groups smaller than k are skipped (NaN if none)."""
-    usable = groups[groups["n"] >= k]
-    if usable.empty:
+    ns, cs = groups["n"].to_numpy(), groups["n_pass"].to_numpy()
+    usable = ns >= k
+    if not usable.any():
         return float("nan")
-    return float(np.mean([pass_at_k(int(n), int(c), k) for n, c in zip(usable["n"], usable["n_pass"], strict=True)]))
+    return float(np.mean([pass_at_k(int(n), int(c), k) for n, c in zip(ns[usable], cs[usable], strict=True)]))
