@@ -247,3 +247,22 @@ def test_forecasts_evaluate_every_proposal_and_the_probe(proposal_run: RunSummar
     assert (ev["n_emerged"] == 1).all() and (ev["n_not_emerged"] == 1).all()
     assert ev.loc["probe", "auc"] == 1.0  # its slope rises only for the emerging type
     assert set(forecasts["method"]) >= set(evaluation["method"])
+
+
+@pytest.mark.slow
+def test_probe_of_another_model_is_a_one_line_error(proposal_run: RunSummary, world: Path, tmp_path: Path) -> None:
+    from hackwatch.probes import save_probes, train_probes
+    from tests.probes.conftest import synthetic_acts
+
+    acts, y = synthetic_acts(n_tasks=6, per_task=10)  # width 24; the world's models have hidden size 32
+    save_probes(train_probes(acts, y, null_control=False, n_boot=20), tmp_path / "probe24")
+    units = len(open_run(proposal_run.run_dir).units)
+    path = world.parent / "run_probe24.toml"
+    path.write_text(_proposal_config(world, probes=False).read_text()
+                    + f'\n[probes]\ndir = "{tmp_path / "probe24"}"\nuse = "{PROBE_KEY}"\n')
+    res = CliRunner().invoke(app, ["run", str(path), "--no-report"])
+    assert res.exit_code == 2
+    last = res.output.strip().splitlines()[-1]  # after the concise progress log: the error, on one line
+    assert last.startswith(f"error: {path.name}: [probes].dir: probe {PROBE_KEY}: expected activations of width 24, "
+                           "got shape (4, 32); the probe was trained on another model or layer")
+    assert len(open_run(proposal_run.run_dir).units) == units  # nothing half-written

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from hackwatch.runs._checkpoints import backend_spec, resolve_checkpoints
-from hackwatch.runs._config import Checkpoint, RunConfig
+from hackwatch.runs._config import Checkpoint, ConfigError, RunConfig
 from hackwatch.runs._executors import Executor, LocalExecutor, make_executor
 from hackwatch.runs._inputs import DONOR_PROPOSAL, load_bank, select_tasks, tasks_frame
 from hackwatch.runs._jobs import (
@@ -212,9 +212,14 @@ class Pipeline:
                         "prompt": tasks[r["task_id"]].prompt, "exploit_type": tasks[r["task_id"]].exploit_type}
                        for r in rows.to_dict("records")]
             jobs.append((self.model_job(specs[u.checkpoint]), u, records))
-        for (_, unit, _), rows in self.executor.run(probe_job, jobs):
-            if self.store.commit_unit(unit.unit_key, "probe", {"probe_scores": pd.DataFrame(rows)}):
-                self.progress.advance()
+        from hackwatch.probes import ActivationsError, ProbeError
+
+        try:
+            for (_, unit, _), rows in self.executor.run(probe_job, jobs):
+                if self.store.commit_unit(unit.unit_key, "probe", {"probe_scores": pd.DataFrame(rows)}):
+                    self.progress.advance()
+        except (ProbeError, ActivationsError) as exc:  # e.g. a probe trained on another model's width
+            raise ConfigError(f"{self.config.origin}: [probes].dir: {exc}") from None
         self.progress.finish()
 
 
