@@ -1,5 +1,11 @@
+import copy
 import importlib.util
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import pytest
 
 from hackwatch.models import (
@@ -7,10 +13,15 @@ from hackwatch.models import (
     OpenAIBackend,
     SampleRequest,
     ScoreRequest,
+    TransformersBackend,
     VLLMBackend,
     load_backend,
     serve_in_thread,
+    tiny_causal_lm,
 )
+from hackwatch.models._openai import PLAIN_SAMPLING
+from hackwatch.models._stop import cut_at_stop
+from tests.models.conftest import peaked
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +92,7 @@ def test_retries_then_succeeds_and_gives_up(peaked_backend, think_tok):
         srv.shutdown()
     srv, url = serve_in_thread(peaked_backend, fail_first=100)
     try:
-        ob = OpenAIBackend(url, "tiny", think_tok, backoff_s=0.001, max_retries=2)
+        ob = OpenAIBackend(url, "tiny", think_tok, backoff_s=0.001, max_retries=2, probe=False)
         with pytest.raises(BackendError, match="gave up after 3 attempts.*503"):
             ob.score_prefixes([ScoreRequest("x", (40,))], temperature=1.0)
     finally:
@@ -132,3 +143,142 @@ def test_serve_command_in_subprocess(saved_model_dir, think_tok):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+# -- one stop rule ------------------------------------------------------------------------------------
+
+def test_cut_at_stop_keeps_the_first_stop_token_only():
+    assert cut_at_stop([5, 7, 9, 7], [-1.0, -2.0, -3.0, -4.0], (9, 7)) == ([5, 7], [-1.0, -2.0], True)
+    assert cut_at_stop([5, 6], [-1.0, -2.0], (9,)) == ([5, 6], [-1.0, -2.0], False)
+
+
+def test_two_eos_ids_stop_transformers_and_openai_alike(think_tok, tmp_path):
+    model = peaked(tiny_causal_lm(think_tok, layers=2, hidden=64, seed=3), 3.0)
+    plain = TransformersBackend(model, think_tok, device="cpu")
+    reqs = [SampleRequest("Write add.", plain.encode("Let me think") + plain._close_ids, n=2, key="a"),
+            SampleRequest("Sort the list", plain._close_ids, n=2, key="b")]
+    base = plain.sample(reqs, temperature=1.0, max_new_tokens=16, seed=9)
+    # a second EOS id: a token the model does generate, after some other token
+    second = next(t for c in base for j, t in enumerate(c.generated_ids) if j > 0 and t != c.generated_ids[0])
+    two = copy.deepcopy(model)
+    two.generation_config.eos_token_id = [think_tok.eos_token_id, second]
+    local = TransformersBackend(two, think_tok, device="cpu")
+    assert local.stop_ids == (think_tok.eos_token_id, second)
+    want = local.sample(reqs, temperature=1.0, max_new_tokens=16, seed=9)
+    cut = [c for c in want if c.generated_ids[-1] == second]
+    assert cut and all(c.finish_reason == "eos" for c in cut)
+    assert all(think_tok.decode([second]).strip() not in c.final for c in cut)
+    two.save_pretrained(tmp_path)
+    think_tok.save_pretrained(tmp_path)
+    # the server knows both ids (as vLLM does for Qwen3), or only the tokenizer's (the client's
+    # stop_token_ids must then stop it): the openai backend gives the transformers backend's samples
+    for server_backend in (local, plain):
+        srv, url = serve_in_thread(server_backend, logprobs_mode="processed")
+        try:
+            remote = load_backend(f"openai:{url}#{tmp_path}", logprobs_mode="processed")
+            assert remote.stop_ids == local.stop_ids  # generation config read from the model directory
+            got = remote.sample(reqs, temperature=1.0, max_new_tokens=16, seed=9)
+        finally:
+            srv.shutdown()
+        for g, w in zip(got, want, strict=True):
+            assert (g.generated_ids, g.final, g.reasoning, g.finish_reason) == \
+                (w.generated_ids, w.final, w.reasoning, w.finish_reason)
+
+
+# -- hackwatch serve: the OpenAI completions response shape -----------------------------------------
+
+def test_serve_response_shape_field_by_field(server, peaked_backend):
+    be = peaked_backend
+    ids = list(be.prompt_ids("Write add."))
+    before = int(time.time())
+    r = httpx.post(f"{server}/completions", json={"model": "tiny", "prompt": ids, "max_tokens": 4, "echo": True,
+                                                   "temperature": 0.7, "seed": 1}).json()
+    assert set(r) == {"id", "object", "created", "model", "choices", "usage"}
+    assert isinstance(r["id"], str) and r["object"] == "text_completion" and r["model"] == be.model_id
+    assert isinstance(r["created"], int) and before <= r["created"] <= time.time() + 1
+    [choice] = r["choices"]
+    assert choice["index"] == 0 and choice["logprobs"] is None and choice["finish_reason"] in ("stop", "length")
+    gen = choice["token_ids"]
+    assert choice["text"] == be.decode(ids) + be.decode(gen)  # echo without logprobs
+    assert r["usage"] == {"prompt_tokens": len(ids), "completion_tokens": len(gen),
+                          "total_tokens": len(ids) + len(gen)}
+    r = httpx.post(f"{server}/completions", json={"prompt": ids, "max_tokens": 2, "logprobs": 2, "seed": 1,
+                                                   "n": 2}).json()
+    assert [c["index"] for c in r["choices"]] == [0, 1]
+    for c in r["choices"]:
+        assert set(c["logprobs"]) == {"tokens", "token_logprobs", "top_logprobs"}
+        assert len(c["logprobs"]["tokens"]) == len(c["token_ids"]) and c["text"] == be.decode(c["token_ids"])
+    assert r["usage"]["total_tokens"] == len(ids) + sum(len(c["token_ids"]) for c in r["choices"])
+
+
+def test_serve_refuses_sampling_knobs_that_bend_the_distribution(server, peaked_backend):
+    ids = list(peaked_backend.prompt_ids("x"))
+    ok = httpx.post(f"{server}/completions", json={"prompt": ids, "max_tokens": 1, **PLAIN_SAMPLING, "top_k": 0})
+    assert ok.status_code == 200
+    for name, value in (("top_k", 40), ("top_p", 0.95), ("min_p", 0.05), ("repetition_penalty", 1.1)):
+        bad = httpx.post(f"{server}/completions", json={"prompt": ids, "max_tokens": 1, name: value})
+        assert bad.status_code == 400 and name in bad.json()["error"]["message"]
+
+
+# -- the openai backend against a server that cannot serve it (llama.cpp's, as measured) -------------
+
+class _LlamaCppLike(BaseHTTPRequestHandler):
+    """Answers as llama-cpp-python's server did (0.3.36): string prompts only (a token-id prompt is
+    HTTP 500 with a pydantic message), token *strings* in replies, no prompt log-probs."""
+
+    bodies: list[dict] = []
+
+    def log_message(self, format, *args):  # noqa: A002
+        return
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).bodies.append(body)
+        if not isinstance(body.get("prompt"), str):
+            reply, code = {"detail": [{"type": "string_type", "loc": ["body", "prompt", "str"],
+                                       "msg": "Input should be a valid string"}]}, 500
+        else:
+            reply, code = {"id": "x", "object": "text_completion", "created": 0, "model": "m", "choices": [
+                {"index": 0, "text": " hi", "finish_reason": "length",
+                 "logprobs": {"tokens": [" hi"], "token_logprobs": [-0.5], "top_logprobs": [{" hi": -0.5}],
+                              "text_offset": [0]}}]}, 200
+        data = json.dumps(reply).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+@pytest.fixture()
+def llamacpp_like():
+    _LlamaCppLike.bodies = []
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), _LlamaCppLike)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}/v1"
+    srv.shutdown()
+
+
+def test_probe_refuses_an_incapable_server_in_one_line_without_retries(llamacpp_like, think_tok):
+    start = time.monotonic()
+    with pytest.raises(BackendError) as err:
+        OpenAIBackend(llamacpp_like, "m", think_tok, backoff_s=1.0, max_retries=5)
+    msg = str(err.value)
+    assert "\n" not in msg and "missing token-id prompts" in msg and "hackwatch serve" in msg and "vLLM" in msg
+    assert len(_LlamaCppLike.bodies) == 1 and time.monotonic() - start < 1.0  # rejected as invalid: no retry
+    with pytest.raises(BackendError) as err:
+        OpenAIBackend(llamacpp_like, "m", think_tok, token_ids_prompt=False)
+    msg = str(err.value)
+    assert "\n" not in msg and "token ids in replies" in msg and "prompt log-probs" in msg
+
+
+def test_every_request_switches_sampling_knobs_off_and_sends_the_stop_set(llamacpp_like, think_tok):
+    ob = OpenAIBackend(llamacpp_like, "m", think_tok, token_ids_prompt=False, probe=False)
+    with pytest.raises(BackendError, match="as text"):
+        ob.sample([SampleRequest("hi")], temperature=0.7, max_new_tokens=3, seed=0)
+    with pytest.raises(BackendError, match="malformed"):
+        ob.score_prefixes([ScoreRequest("hi", (40,))], temperature=1.0)
+    assert len(_LlamaCppLike.bodies) == 2
+    for body in _LlamaCppLike.bodies:
+        assert {k: body[k] for k in PLAIN_SAMPLING} == PLAIN_SAMPLING
+    assert _LlamaCppLike.bodies[0]["stop_token_ids"] == [think_tok.eos_token_id]

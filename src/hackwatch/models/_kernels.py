@@ -12,19 +12,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 
-def stop_token_ids(model: Any, tokenizer: Any) -> tuple[int, ...]:
-    """Ids that end generation: the generation config's EOS ids plus the tokenizer's EOS, in order."""
-    ids: list[int] = []
-    eos = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
-    for t in ([eos] if isinstance(eos, int) else list(eos or [])) + [tokenizer.eos_token_id]:
-        if t is not None and int(t) not in ids:
-            ids.append(int(t))
-    if not ids:
-        raise ValueError("the model has no EOS token (generation_config.eos_token_id and tokenizer.eos_token "
-                         "are both unset); set one so generation can stop")
-    return tuple(ids)
-
-
 def cache_kwarg(model: Any) -> str:
     """The forward argument that takes a KV cache: ``cache`` where the model's ``forward`` declares it
     (transformers 5.25 does, and warns that ``past_key_values`` is removed in 5.40), else

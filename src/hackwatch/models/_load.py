@@ -14,7 +14,8 @@ def load_backend(spec: str, *, tokenizer: Any = None, device: str = "auto", dtyp
 
     ``path/to/model`` — :class:`TransformersBackend` on a saved model directory;
     ``openai:http://host:port/v1#model-name`` — :class:`OpenAIBackend` (the tokenizer is ``tokenizer``,
-    or loaded from ``model-name`` when that is a local directory or cached hub id);
+    or loaded from ``model-name`` when that is a local directory or cached hub id, as is the generation
+    config whose EOS ids stop samples);
     ``vllm:path/to/model`` — :class:`VLLMBackend` (needs ``pip install 'hackwatch[vllm]'``).
     Extra keyword arguments go to the backend's constructor.
     """
@@ -33,6 +34,10 @@ def load_backend(spec: str, *, tokenizer: Any = None, device: str = "auto", dtyp
             except (OSError, ValueError) as e:
                 raise BackendError(f"backend spec {spec!r}: cannot load the tokenizer from {source!r} ({e}); "
                                    "pass the served model's directory as the tokenizer") from e
+        if "generation_config" not in kwargs:  # its EOS ids join the stop set (``_stop``)
+            from hackwatch.models._stop import load_generation_config
+
+            kwargs["generation_config"] = load_generation_config(model)
         return OpenAIBackend(url, model, tokenizer, chat_format=chat_format, **kwargs)
     if spec.startswith("vllm:"):
         from hackwatch.models._vllm import VLLMBackend

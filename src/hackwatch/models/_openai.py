@@ -7,6 +7,10 @@ risk). Scoring uses vLLM's ``prompt_logprobs`` (or ``echo`` + ``logprobs``). Ser
 τ = 1 and only the top K; at τ ≠ 1 the τ-log-prob is renormalised over the top K and the result carries
 ``approx_error_bound`` (:func:`tempered_topk_logprob`). Ask for the full vocabulary (``score_top_k=-1``)
 to make the bound 0.
+
+Start-up probes the server once (:meth:`OpenAIBackend.probe`) and refuses, in one line, a server that
+lacks what this needs (llama.cpp's server, for one); every request sends the EOS set as
+``stop_token_ids`` and every sampling knob explicitly off (:data:`PLAIN_SAMPLING`).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from hackwatch.models._chat import (
     resolve_chat_format,
     split_reasoning,
 )
+from hackwatch.models._stop import cut_at_stop, stop_token_ids
 from hackwatch.models._topk import tempered_topk_logprob
 from hackwatch.models._types import (
     BackendError,
@@ -35,6 +40,14 @@ from hackwatch.models._types import (
 )
 
 _RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+_INVALID_MARKERS = ("Input should be", "validation error")
+"""A 5xx reply carrying one of these is a request the server rejected as invalid (pydantic): never retried."""
+PLAIN_SAMPLING = {"top_p": 1.0, "top_k": -1, "min_p": 0.0, "repetition_penalty": 1.0, "presence_penalty": 0.0,
+                  "frequency_penalty": 0.0}
+"""Sent with every request so no server default (llama.cpp: top-k 40, top-p 0.95, min-p 0.05, a repeat
+penalty) bends the sampling distribution away from ``P_τ``; ``top_k=-1`` is vLLM's "off"."""
+KNOWN_SERVERS = ("known to work: vLLM >= 0.6 ('vllm serve'; add --max-logprobs -1 for score_top_k=-1) and "
+                 "'hackwatch serve'; llama.cpp's server does not (docs/models.md, server matrix)")
 
 
 def _tok_id(tok: str, where: str) -> int:
@@ -52,7 +65,8 @@ class OpenAIBackend(TokenizerMixin):
     def __init__(self, base_url: str, model: str, tokenizer: Any, *, chat_format: ChatFormat | str | None = None,
                  api_key: str | None = None, concurrency: int = 8, max_retries: int = 5, backoff_s: float = 0.5,
                  timeout_s: float = 120.0, score_top_k: int = 20, score_api: str = "prompt_logprobs",
-                 logprobs_mode: str = "raw", token_ids_prompt: bool = True, vocab_size: int | None = None) -> None:
+                 logprobs_mode: str = "raw", token_ids_prompt: bool = True, vocab_size: int | None = None,
+                 generation_config: Any = None, probe: bool = True) -> None:
         import httpx
 
         if score_api not in ("prompt_logprobs", "echo"):
@@ -70,14 +84,71 @@ class OpenAIBackend(TokenizerMixin):
         """Vocabulary size used by the τ > 1 bound; pass the model's ``config.vocab_size`` when larger."""
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(timeout=timeout_s, headers=headers)
-        eos = tokenizer.eos_token_id
-        self.stop_ids = (int(eos),) if eos is not None else ()
+        self.stop_ids = stop_token_ids(generation_config, tokenizer)
+        """The served model's EOS set (generation config ∪ tokenizer), as in every backend (``_stop``)."""
         self._close_ids = self.encode(self.chat_format.reasoning_close)
         self._final_open_ids = self.encode(self.chat_format.final_open)
+        if probe:
+            self.probe()
+
+    def probe(self) -> None:
+        """One request that checks what hackwatch needs from the server; ``BackendError`` in one line
+        naming what is missing: token-id prompts, token ids in replies, prompt (or echo) log-probs, the
+        top-K (or full-vocabulary) log-probs asked for by ``score_top_k``.
+        """
+        ids = list(self.prompt_ids("Say hi."))[-3:]
+        k = self.score_top_k
+        body: dict[str, Any] = {"model": self.model_id, "prompt": self._prompt_field(ids), "max_tokens": 1,
+                                "temperature": 1.0, "seed": 0, "logprobs": 1, "return_tokens_as_token_ids": True,
+                                "skip_special_tokens": False, **PLAIN_SAMPLING}
+        if self.score_api == "prompt_logprobs":
+            body["prompt_logprobs"] = k
+        else:
+            body.update(echo=True, logprobs=k if k != 0 else 1)
+        try:
+            reply = self._post(body)
+        except BackendError as e:
+            invalid = any(m in str(e) for m in _INVALID_MARKERS) and self.token_ids_prompt
+            what = "token-id prompts" if invalid else "a valid reply to the capability probe"
+            raise BackendError(f"{self.base_url}: server unusable for hackwatch: missing {what} ({e}); "
+                               f"{KNOWN_SERVERS}") from e
+        missing = self._probe_missing(reply, ids, k)
+        if missing:
+            raise BackendError(f"{self.base_url}: server unusable for hackwatch: missing {', '.join(missing)}; "
+                               f"{KNOWN_SERVERS}")
+
+    def _probe_missing(self, reply: dict[str, Any], ids: list[int], k: int) -> list[str]:
+        try:
+            choice = reply["choices"][0]
+        except (KeyError, IndexError, TypeError):
+            return ["a completions reply with 'choices'"]
+        lp = choice.get("logprobs") or {}
+        tokens = lp.get("tokens") or []
+        missing = []
+        if not tokens or not all(isinstance(t, str) and t.startswith("token_id:") for t in tokens):
+            missing.append("token ids in replies (return_tokens_as_token_ids)")
+        if self.score_api == "prompt_logprobs":
+            entries = choice.get("prompt_logprobs")
+            if not isinstance(entries, list) or len(entries) < len(ids) or not isinstance(entries[-1], dict):
+                return [*missing, "prompt log-probs (prompt_logprobs)"]
+            entry = entries[-1]
+        else:
+            tops = lp.get("top_logprobs") or []
+            if len(tokens) < len(ids) + 1 or [t.removeprefix("token_id:") for t in tokens[:len(ids)]] != \
+                    [str(t) for t in ids] or len(tops) < len(ids) or not isinstance(tops[len(ids) - 1], dict):
+                return [*missing, "echoed prompt tokens with log-probs (echo + logprobs)"]
+            entry = tops[len(ids) - 1]
+        want = self.tokenizer.vocab_size if k < 0 else k
+        if len(entry) < want:
+            missing.append(f"{'full-vocabulary' if k < 0 else f'top-{k}'} log-probs (got {len(entry)} per "
+                           f"position; score_top_k={k})")
+        return missing
 
 
     def _post(self, body: dict[str, Any]) -> dict[str, Any]:
-        """POST to ``/completions`` with exponential back-off on 429/5xx/timeouts/connection errors."""
+        """POST to ``/completions`` with exponential back-off on 429/5xx/timeouts/connection errors;
+        a request the server rejected as invalid (4xx, or a 5xx naming a validation error) fails at once.
+        """
         import httpx
 
         url = f"{self.base_url}/completions"
@@ -88,8 +159,8 @@ class OpenAIBackend(TokenizerMixin):
                 if resp.status_code < 400:
                     return resp.json()
                 problem = f"HTTP {resp.status_code}: {resp.text[:200]}"
-                if resp.status_code not in _RETRY_STATUS:
-                    raise BackendError(f"{url}: {problem}")
+                if resp.status_code not in _RETRY_STATUS or any(m in resp.text for m in _INVALID_MARKERS):
+                    raise BackendError(f"{url}: {problem}")  # the request itself is wrong: no retry
             except (httpx.TimeoutException, httpx.TransportError) as e:
                 problem = f"{type(e).__name__}: {e}"
             if attempt < self.max_retries:
@@ -116,23 +187,26 @@ class OpenAIBackend(TokenizerMixin):
             req, i, p = job
             body = {"model": self.model_id, "prompt": self._prompt_field(p + tuple(req.prefix_ids)),
                     "max_tokens": max_new_tokens, "temperature": tau, "seed": sample_seed(seed, req.key, i),
-                    "n": 1, "logprobs": k, "return_tokens_as_token_ids": True, "skip_special_tokens": False}
+                    "n": 1, "logprobs": k, "return_tokens_as_token_ids": True, "skip_special_tokens": False,
+                    "stop_token_ids": list(self.stop_ids), **PLAIN_SAMPLING}
             choice = self._post(body)["choices"][0]
             lp = choice.get("logprobs") or {}
             where = f"sample {req.key!r}#{i}"
             gen = [_tok_id(t, where) for t in lp.get("tokens") or []]
             if not gen and choice.get("token_ids"):
                 gen = [int(t) for t in choice["token_ids"]]
-            values, bound = [], 0.0
+            values, bounds = [], []
             for t, v, top in zip(gen, lp.get("token_logprobs") or [], lp.get("top_logprobs") or [], strict=False):
                 if not approx:
                     values.append(float(v))
                     continue
                 a, b = self._tempered(t, float(v), {_tok_id(s, where): x for s, x in (top or {}).items()}, k, tau)
                 values.append(a)
-                bound += b
-            finish = "eos" if choice.get("finish_reason") == "stop" else "length"
-            return self._completion(req, i, p, gen, values, finish, tau, seed, approx, bound if approx else None)
+                bounds.append(b)
+            gen, values, stopped = cut_at_stop(gen, values, self.stop_ids)
+            finish = "eos" if stopped or choice.get("finish_reason") == "stop" else "length"
+            bound = sum(bounds[:len(gen)]) if approx else None
+            return self._completion(req, i, p, gen, values, finish, tau, seed, approx, bound)
 
         return self._map(one, jobs, progress, "sample")
 
@@ -164,7 +238,7 @@ class OpenAIBackend(TokenizerMixin):
             if not z:
                 return PrefixScore(req.key, 0.0, (), 0, tau, None if tau == 1.0 else 0.0)
             body: dict[str, Any] = {"model": self.model_id, "prompt": self._prompt_field(p + z), "max_tokens": 1,
-                                    "temperature": 1.0, "return_tokens_as_token_ids": True}
+                                    "temperature": 1.0, "return_tokens_as_token_ids": True, **PLAIN_SAMPLING}
             if self.score_api == "prompt_logprobs":
                 body["prompt_logprobs"] = k
             else:

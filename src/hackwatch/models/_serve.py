@@ -4,7 +4,11 @@ It implements the subset of ``POST /v1/completions`` the :class:`OpenAIBackend` 
 dialect: a prompt given as text or token ids, ``n``, ``seed`` (one sample's generator seed, so a
 client can reproduce :class:`TransformersBackend` samples exactly), ``logprobs`` (top-K per generated
 token), ``echo``, vLLM's ``prompt_logprobs`` (``-1`` = full vocabulary) and
-``return_tokens_as_token_ids``. Like vLLM, prompt log-probs are computed from raw logits (τ = 1);
+``return_tokens_as_token_ids``, vLLM's ``stop_token_ids`` (joined to the model's EOS set), and the
+sampling knobs ``top_p``/``top_k``/``min_p``/penalties only switched off (anything else is HTTP 400).
+Responses have the OpenAI completions shape: ``id``, ``object``, ``created``, ``model``, ``choices``
+(``text`` — with the prompt when ``echo`` —, ``index``, ``logprobs`` or ``null``, ``finish_reason``, plus
+vLLM's ``token_ids`` and ``prompt_logprobs``), ``usage`` with ``total_tokens``. Like vLLM, prompt log-probs are computed from raw logits (τ = 1);
 generated-token log-probs are raw too unless the server runs with ``logprobs_mode="processed"``
 (then they are ``log_softmax(logits/τ)``, the values the sampler drew from).
 """
@@ -14,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -23,6 +28,12 @@ from hackwatch.models._transformers import TransformersBackend
 
 class _BadRequest(ValueError):
     pass
+
+
+_PLAIN: dict[str, tuple[float, ...]] = {"top_p": (1.0,), "top_k": (-1.0, 0.0), "min_p": (0.0,),
+                                        "repetition_penalty": (1.0,), "presence_penalty": (0.0,),
+                                        "frequency_penalty": (0.0,)}
+"""Sampling knobs this server accepts only switched off (first value = what a client should send)."""
 
 
 class CompletionService:
@@ -60,6 +71,14 @@ class CompletionService:
         temperature = float(body.get("temperature", 1.0))
         if temperature <= 0:
             raise _BadRequest("temperature must be > 0 on this server")
+        for name, off in _PLAIN.items():
+            if body.get(name) is not None and float(body[name]) not in off:
+                raise _BadRequest(f"{name}={body[name]!r}: this server samples plain temperature only "
+                                  f"(send {name}={off[0]!r} or leave it out)")
+        extra_stops = body.get("stop_token_ids") or []
+        if not isinstance(extra_stops, list) or not all(isinstance(t, int) for t in extra_stops):
+            raise _BadRequest("stop_token_ids must be a list of token ids")
+        stops = tuple(dict.fromkeys([*be.stop_ids, *extra_stops]))
         max_tokens, n = int(body.get("max_tokens", 16)), int(body.get("n", 1))
         seed = body.get("seed")
         seed = int(seed) if seed is not None else int.from_bytes(os.urandom(7), "little")
@@ -69,7 +88,7 @@ class CompletionService:
         model, dev = be.model, be.device
         with self.lock:
             rows = _kernels.generate(model, [ids] * n, [seed + i for i in range(n)], temperature=temperature,
-                                     max_new_tokens=max_tokens, stop_ids=be.stop_ids, pad_id=be.pad_id,
+                                     max_new_tokens=max_tokens, stop_ids=stops, pad_id=be.pad_id,
                                      device=dev) if max_tokens > 0 else [([], [], "length")] * n
             choices = []
             for i, (gen, lps, finish) in enumerate(rows):
@@ -77,7 +96,8 @@ class CompletionService:
                 need_pos = top_n is not None or plp is not None
                 raw = (_kernels.position_logprobs(model, full, temperature=1.0, device=dev)
                        if need_pos and len(full) > 1 else None)
-                choice: dict[str, Any] = {"index": i, "text": be.decode(gen),
+                choice: dict[str, Any] = {"index": i, "text": be.decode(ids) + be.decode(gen) if echo
+                                          else be.decode(gen), "logprobs": None,
                                           "finish_reason": "stop" if finish == "eos" else "length",
                                           "token_ids": gen}
                 if top_n is not None:
@@ -100,8 +120,6 @@ class CompletionService:
                         top.setdefault(self._tok(full[j], as_ids), float(row[full[j]]))
                         tops.append(top)
                     choice["logprobs"] = {"tokens": toks, "token_logprobs": tlps, "top_logprobs": tops}
-                    if echo:
-                        choice["text"] = be.decode(ids) + choice["text"]
                 if plp is not None:
                     out: list[Any] = [None]
                     for j in range(1, len(ids)):
@@ -114,8 +132,11 @@ class CompletionService:
                                         "decoded_token": be.decode([int(t)])} for t, lp in entry.items()})
                     choice["prompt_logprobs"] = out
                 choices.append(choice)
-        return {"id": f"cmpl-{seed}", "object": "text_completion", "model": be.model_id, "choices": choices,
-                "usage": {"prompt_tokens": len(ids), "completion_tokens": sum(len(r[0]) for r in rows)}}
+        completion_tokens = sum(len(r[0]) for r in rows)
+        return {"id": f"cmpl-{seed}", "object": "text_completion", "created": int(time.time()),
+                "model": be.model_id, "choices": choices,
+                "usage": {"prompt_tokens": len(ids), "completion_tokens": completion_tokens,
+                          "total_tokens": len(ids) + completion_tokens}}
 
 
 def _handler(service: CompletionService) -> type[BaseHTTPRequestHandler]:

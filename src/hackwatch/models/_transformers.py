@@ -19,6 +19,7 @@ from hackwatch.models._chat import (
     resolve_chat_format,
     split_reasoning,
 )
+from hackwatch.models._stop import stop_token_ids
 from hackwatch.models._types import (
     BackendError,
     Completion,
@@ -69,7 +70,7 @@ class TransformersBackend(TokenizerMixin):
         self.device = device
         self.model_id = model_id
         self.chat_format = resolve_chat_format(tokenizer, chat_format)
-        self.stop_ids = _kernels.stop_token_ids(model, tokenizer)
+        self.stop_ids = stop_token_ids(model, tokenizer)
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.stop_ids[0]
         self._close_ids = self.encode(self.chat_format.reasoning_close)
         self._final_open_ids = self.encode(self.chat_format.final_open)

@@ -3,7 +3,8 @@
 Sampling: the engine is created with ``logprobs_mode="processed_logprobs"`` so the log-prob vLLM
 reports for each sampled token is taken *after* temperature scaling — ``log softmax(logits/τ)``, the
 distribution the sampler drew from (plain temperature sampling: no top-k/top-p is set). Each sample
-gets its own seed (:func:`sample_seed`), as in the other backends.
+gets its own seed (:func:`sample_seed`), as in the other backends, and stops on the same EOS set
+(generation config ∪ tokenizer, ``_stop``).
 
 Scoring: vLLM computes ``prompt_logprobs`` from raw logits (τ = 1). At τ = 1 they are exact. At
 τ ≠ 1 hackwatch asks for the top ``score_top_k`` prompt log-probs and renormalises over them with a
@@ -22,6 +23,7 @@ from hackwatch.models._chat import (
     resolve_chat_format,
     split_reasoning,
 )
+from hackwatch.models._stop import cut_at_stop, load_generation_config, stop_token_ids
 from hackwatch.models._topk import tempered_topk_logprob
 from hackwatch.models._types import (
     Completion,
@@ -60,7 +62,7 @@ class VLLMBackend(TokenizerMixin):
         self.score_top_k = score_top_k
         self.chat_format = resolve_chat_format(self.tokenizer, chat_format)
         self.vocab_size = max(len(self.tokenizer), int(self.llm.llm_engine.model_config.get_vocab_size()))
-        self.stop_ids = (int(self.tokenizer.eos_token_id),)
+        self.stop_ids = stop_token_ids(load_generation_config(model_path), self.tokenizer)
         self._close_ids = self.encode(self.chat_format.reasoning_close)
         self._final_open_ids = self.encode(self.chat_format.final_open)
 
@@ -71,22 +73,26 @@ class VLLMBackend(TokenizerMixin):
         tau = check_temperature(temperature)
         jobs = [(r, i, self.prompt_ids(r.prompt)) for r in requests for i in range(r.n)]
         prompts = [{"prompt_token_ids": list(p + tuple(r.prefix_ids))} for r, _, p in jobs]
-        params = [vllm.SamplingParams(n=1, temperature=tau, top_p=1.0, top_k=-1, max_tokens=max_new_tokens,
+        params = [vllm.SamplingParams(n=1, temperature=tau, top_p=1.0, top_k=-1, min_p=0.0, repetition_penalty=1.0,
+                                      presence_penalty=0.0, frequency_penalty=0.0, max_tokens=max_new_tokens,
                                       seed=sample_seed(seed, r.key, i) % (2 ** 31), logprobs=0,
-                                      skip_special_tokens=False) for r, i, _ in jobs]
+                                      stop_token_ids=list(self.stop_ids), skip_special_tokens=False)
+                  for r, i, _ in jobs]
         outs = self.llm.generate(prompts, params, use_tqdm=progress)
         result = []
         for (req, i, p), out in zip(jobs, outs, strict=True):
             o = out.outputs[0]
-            gen = [int(t) for t in o.token_ids]
-            lps = [float(step[t].logprob) for t, step in zip(gen, o.logprobs or [], strict=True)]
+            gen, lps, stopped = cut_at_stop([int(t) for t in o.token_ids],
+                                            [float(step[t].logprob) for t, step in zip(o.token_ids, o.logprobs or [],
+                                                                                       strict=True)], self.stop_ids)
             full = tuple(req.prefix_ids) + tuple(gen)
             parts = split_reasoning(full, self._close_ids, self._final_open_ids, self.stop_ids)
             result.append(Completion(
                 key=req.key, index=i, prompt_ids=p, prefix_ids=tuple(req.prefix_ids), generated_ids=tuple(gen),
                 token_logprobs=tuple(lps), reasoning=self.decode(parts.reasoning),
                 final=self.decode(parts.final).strip(), text=self.decode(full),
-                finish_reason="eos" if o.finish_reason == "stop" else "length", temperature=tau, seed=seed))
+                finish_reason="eos" if stopped or o.finish_reason == "stop" else "length", temperature=tau,
+                seed=seed))
         return result
 
     def score_prefixes(self, requests: Sequence[ScoreRequest], *, temperature: float, batch_size: int = 16,
