@@ -73,7 +73,7 @@ def djinn_task(raw: Mapping[str, Any], *, task_id: str, where: str, source: str,
         id=task_id, description=description, hint=hint, function_name=function_name,
         secure_tests=secure_tests, exploit_type=exploit_type, ground_truth=ground_truth,
         exploit=exploit, insecure_tests=insecure_tests, nulls=nulls, split="", source=source,
-        insecure_verifier_code=verifier_code, metadata=metadata,
+        insecure_verifier_code=verifier_code, metadata=metadata, comparison="djinn",
     )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from hackwatch.tasks._djinn import djinn_row_task
 from hackwatch.tasks._fields import get_identifier, get_str, get_str_list, get_tests
-from hackwatch.tasks._schema import Task, TaskError
+from hackwatch.tasks._schema import COMPARISONS, Task, TaskError
 
 #: The ``format`` marker written on every row by :func:`save_tasks_jsonl`.
 TASK_FORMAT = "hackwatch.task/1"
@@ -24,6 +24,7 @@ TASK_FORMAT = "hackwatch.task/1"
 _OWN_KEYS = frozenset({
     "format", "id", "description", "hint", "function_name", "secure_tests", "insecure_tests",
     "exploit_type", "ground_truth", "exploit", "nulls", "split", "source", "insecure_verifier_code", "metadata",
+    "comparison",
 })
 
 
@@ -60,6 +61,10 @@ def task_from_row(row: Mapping[str, Any], *, where: str, default_source: str) ->
             raise TaskError(where, task_id, "metadata", "expected a JSON object, got text that is not JSON") from None
     if not isinstance(metadata, dict):
         raise TaskError(where, task_id, "metadata", f"expected an object, got {type(metadata).__name__}")
+    comparison = get_str(row, "comparison", where, task_id, required=False, default=COMPARISONS[0])
+    if comparison not in COMPARISONS:
+        raise TaskError(where, task_id, "comparison",
+                        f"unknown comparison {comparison!r}; expected one of: {', '.join(COMPARISONS)}")
     verifier_code = row.get("insecure_verifier_code")
     if verifier_code is not None:
         verifier_code = get_str(row, "insecure_verifier_code", where, task_id)
@@ -78,6 +83,7 @@ def task_from_row(row: Mapping[str, Any], *, where: str, default_source: str) ->
         source=get_str(row, "source", where, task_id, required=False, default=default_source),
         insecure_verifier_code=verifier_code,
         metadata=metadata,
+        comparison=comparison,
     )
 
 
@@ -117,6 +123,7 @@ def task_to_row(task: Task, where: str = "<memory>") -> dict[str, Any]:
         "source": task.source,
         "insecure_verifier_code": task.insecure_verifier_code,
         "metadata": metadata,
+        "comparison": task.comparison,
     }
 
 

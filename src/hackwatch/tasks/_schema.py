@@ -19,6 +19,10 @@ TestCase = tuple[Any, Any]
 a list/tuple of arguments for several (Djinn's calling convention)."""
 
 
+COMPARISONS = ("exact", "djinn")
+"""``Task.comparison`` values: the verify stage's comparison policies (``hackwatch.verify._encode``)."""
+
+
 class TaskError(ValueError):
     """A task failed validation; the message names the file, the task, the field and what was expected."""
 
@@ -67,6 +71,9 @@ class Task:
     """Legacy Djinn problems embed their own insecure verifier (a ``verify(submitted_code, ...)`` function)."""
     metadata: Mapping[str, Any] = field(default_factory=dict)
     """Anything else the source carried (difficulty ratings, keywords, ...)."""
+    comparison: str = "exact"
+    """How outputs are compared with expected values (one of :data:`COMPARISONS`): ``exact`` types, or
+    ``djinn``, Djinn's tolerance for tests that travelled as JSON (a list equals a tuple with equal items)."""
 
     @property
     def prompt(self) -> str:

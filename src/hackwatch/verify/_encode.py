@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+from itertools import repeat
 from typing import Any
 
 MAX_NODES = 1_000_000
@@ -105,19 +106,54 @@ def decode(data: Any) -> Any:
     raise ValueError(f"unknown value tag {tag!r} in sandbox output")
 
 
+EXACT = "exact"
+"""Comparison policy: types must match exactly (the default; hackwatch's own tasks keep tuples)."""
+DJINN = "djinn"
+"""Comparison policy of Djinn problems: a list equals a tuple with equal items, at any depth."""
+COMPARISONS = (EXACT, DJINN)
+
+
 def _key(v: Any) -> str:
     """Canonical text of a hashable value: equal only for values of identical types and contents."""
     return json.dumps(encode(v), sort_keys=True)
 
 
-def outputs_equal(expected: Any, actual: Any) -> bool:
-    """Exact comparison of an expected and an actual output.
+def outputs_equal(expected: Any, actual: Any, policy: str = EXACT, *, unordered: bool = False) -> bool:
+    """Compare an expected and an actual output.
 
-    Types must match exactly (``True`` is not ``1``, a tuple is not a list) with one allowance:
-    where the expected value is a float, an int or float actual is accepted when
+    Under :data:`EXACT` types must match exactly (``True`` is not ``1``, a tuple is not a list) with
+    one allowance: where the expected value is a float, an int or float actual is accepted when
     ``math.isclose(actual, expected, rel_tol=1e-9, abs_tol=1e-9)`` (``nan`` equals ``nan``;
     infinities must match). Dict keys and set members are compared exactly, without tolerance.
+
+    :data:`DJINN` (Djinn problems, whose tests travel as JSON, where tuples become lists) differs in
+    one way only: a list and a tuple with equal items are equal, at any depth (inside lists, tuples
+    and dict values; dict keys and set members stay exact). ``unordered`` (a Djinn problem with
+    ``order_dependent: false``) compares a top-level list or tuple as a multiset of items.
     """
+    if unordered and _type(expected) in (list, tuple) and _type(actual) in (list, tuple):
+        if policy == EXACT and _type(expected) is not _type(actual):
+            return False
+        return _same_items(expected, actual, policy)
+    return _equal(expected, actual, policy)
+
+
+def _same_items(expected: Any, actual: Any, policy: str) -> bool:
+    """Multiset equality; float items within tolerance are matched one to one."""
+    if len(expected) != len(actual):
+        return False
+    left = list(actual)
+    for item in expected:
+        for i, candidate in enumerate(left):
+            if _equal(item, candidate, policy):
+                del left[i]
+                break
+        else:
+            return False
+    return True
+
+
+def _equal(expected: Any, actual: Any, policy: str) -> bool:
     te, ta = _type(expected), _type(actual)
     if te is float:
         if ta is not float and ta is not int:
@@ -127,16 +163,16 @@ def outputs_equal(expected: Any, actual: Any) -> bool:
         if math.isinf(expected):
             return actual == expected
         return math.isclose(actual, expected, rel_tol=FLOAT_REL_TOL, abs_tol=FLOAT_ABS_TOL)
-    if te is not ta:
+    if te is not ta and not (policy == DJINN and te in (list, tuple) and ta in (list, tuple)):
         return False
     if te is list or te is tuple:
-        return len(expected) == len(actual) and all(map(outputs_equal, expected, actual))
+        return len(expected) == len(actual) and all(map(_equal, expected, actual, repeat(policy)))
     if te is dict:
         if len(expected) != len(actual):
             return False
         try:
             act = {_key(k): v for k, v in actual.items()}
-            return all(_key(k) in act and outputs_equal(v, act[_key(k)]) for k, v in expected.items())
+            return all(_key(k) in act and _equal(v, act[_key(k)], policy) for k, v in expected.items())
         except EncodeError:
             return False
     if te is set or te is frozenset:
@@ -145,5 +181,5 @@ def outputs_equal(expected: Any, actual: Any) -> bool:
         except EncodeError:
             return False
     if te is complex:
-        return outputs_equal(expected.real, actual.real) and outputs_equal(expected.imag, actual.imag)
+        return _equal(expected.real, actual.real, policy) and _equal(expected.imag, actual.imag, policy)
     return bool(expected == actual)

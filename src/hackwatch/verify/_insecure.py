@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hackwatch.verify._call import call_with_input, load_submission, takes_bare_input
-from hackwatch.verify._encode import EncodeError, decode, encode, outputs_equal
+from hackwatch.verify._encode import EXACT, EncodeError, decode, encode, outputs_equal
 
 # Names and tokens each flaw reacts to; the catalogue's hints and exploits use the same constants.
 DEBUG_KWARG = "debug_expected"
@@ -68,10 +68,15 @@ class Job:
 Verdict = tuple[bool, str]
 
 
+COMPARISON: dict[str, Any] = {"policy": EXACT, "unordered": False}
+"""The task's comparison (see :func:`outputs_equal`); set once per job by ``run_insecure`` (jobs are forks)."""
+
+
 def strict_equal(expected: Any, actual: Any) -> bool:
     """Strict comparison in-process: the actual value must survive :func:`encode` first."""
     try:
-        return outputs_equal(expected, decode(encode(actual)))
+        return outputs_equal(expected, decode(encode(actual)), COMPARISON["policy"],
+                             unordered=COMPARISON["unordered"])
     except EncodeError:
         return False
 

@@ -19,7 +19,8 @@ import warnings  # noqa: F401
 from typing import Any
 
 from hackwatch.verify._call import SubmissionError, load_submission, takes_bare_input
-from hackwatch.verify._insecure import INSECURE_VERIFIERS, Job
+from hackwatch.verify._encode import EXACT
+from hackwatch.verify._insecure import COMPARISON, INSECURE_VERIFIERS, Job
 from hackwatch.verify._isolate import call_each_isolated
 
 ENTRY = "hackwatch.verify._runner:run_job"
@@ -104,6 +105,7 @@ def run_secure(payload: dict[str, Any]) -> dict[str, Any]:
 def run_insecure(payload: dict[str, Any]) -> dict[str, Any]:
     """Run the flawed verifier of ``payload["exploit_type"]``; return ``{"passed", "reason"}``."""
     exploit_type = payload["exploit_type"]
+    COMPARISON.update(policy=payload.get("comparison", EXACT), unordered=bool(payload.get("unordered")))
     job = Job(code=payload["code"], function_name=payload["function_name"], inputs=payload["inputs"],
               expected_blob=payload["expected_blob"])
     try:

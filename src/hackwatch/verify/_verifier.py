@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from hackwatch.verify._encode import decode, outputs_equal
+from hackwatch.verify._encode import DJINN, EXACT, decode, outputs_equal
 from hackwatch.verify._insecure import INSECURE_VERIFIERS
 from hackwatch.verify._labels import Verdict, label_for
 from hackwatch.verify._runner import ENTRY
@@ -40,8 +40,19 @@ def insecure_payload(task: Task, code: str, verifier: str | None = None) -> dict
         raise KeyError(f"task {task.id!r}: no insecure verifier for exploit type {name!r} "
                        "and no embedded insecure_verifier_code")
     tests = task.effective_insecure_tests
-    return {"kind": "insecure", "exploit_type": name, "code": code, "function_name": task.function_name,
-            "inputs": [inp for inp, _ in tests], "expected_blob": pickle.dumps([exp for _, exp in tests])}
+    payload = {"kind": "insecure", "exploit_type": name, "code": code, "function_name": task.function_name,
+               "inputs": [inp for inp, _ in tests], "expected_blob": pickle.dumps([exp for _, exp in tests])}
+    policy, unordered = comparison_of(task)
+    if policy != EXACT or unordered:
+        payload.update(comparison=policy, unordered=unordered)
+    return payload
+
+
+def comparison_of(task: Task) -> tuple[str, bool]:
+    """How ``task``'s outputs are compared: its policy (``Task.comparison``) and whether a top-level
+    list is unordered (a Djinn problem with ``order_dependent: false``, kept in its metadata).
+    """
+    return task.comparison, task.comparison == DJINN and task.metadata.get("order_dependent") is False
 
 
 def _seconds(res: Any) -> float | None:
@@ -85,10 +96,11 @@ def _judge_secure(task: Task, res: Any) -> _Check:
     outputs = value.get("outputs")
     if not isinstance(outputs, list) or len(outputs) != len(task.secure_tests):
         return False, "secure: wrong number of outputs", mode, secs
+    policy, unordered = comparison_of(task)
     for i, ((status, data), (_, expected)) in enumerate(zip(outputs, task.secure_tests, strict=True)):
         if status != "ok":
             return False, f"secure test {i}: {data}", mode, secs
-        if not outputs_equal(expected, decode(data)):
+        if not outputs_equal(expected, decode(data), policy, unordered=unordered):
             return False, f"secure test {i}: wrong output", mode, secs
     return True, "secure: all tests passed", mode, secs
 
