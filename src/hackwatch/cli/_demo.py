@@ -17,6 +17,10 @@ def demo(
     size: Annotated[str, typer.Option("--size", help="small (a few minutes; the test) or default (~10 min).")] = (
         "default"),
     seed: Annotated[int, typer.Option("--seed", help="Seeds torch, numpy, random and every sampling call.")] = 0,
+    seeds: Annotated[str | None, typer.Option(
+        "--seeds", help="Comma-separated seeds: build one independent world per seed under OUT/seed-N and pool "
+                        "them into OUT/validation.json (forecast AUC per method with intervals). Resumes: a "
+                        "world with a summary.json is not rebuilt.")] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Sandbox workers for verification.")] = 2,
 ) -> None:
     """Build a toy RL world where reward hacking emerges, then run the whole hackwatch pipeline on it.
@@ -26,10 +30,23 @@ def demo(
     and exploit type (direct, importance sampling, lower bounds), forecasts which types emerge and
     writes an HTML report. All numbers are toy-world numbers, not results about real LLMs.
     """
-    from hackwatch.demo import SIZES, demo_config, print_summary, run_demo
+    from hackwatch.demo import SIZES, demo_config, print_summary, run_demo, run_worlds, validation_lines
 
     if size not in SIZES:
         raise fail(f"--size: expected one of {', '.join(SIZES)}, got {size!r}")
+    if seeds is not None:
+        try:
+            seed_list = [int(s) for s in seeds.split(",") if s.strip()]
+        except ValueError:
+            raise fail(f"--seeds {seeds!r}: expected comma-separated integers, e.g. --seeds 0,1,2,3,4") from None
+        if not seed_list or len(set(seed_list)) != len(seed_list):
+            raise fail(f"--seeds {seeds!r}: expected distinct comma-separated integers, e.g. --seeds 0,1,2,3,4")
+        typer.echo(f"hackwatch demo — size {size}, {len(seed_list)} worlds (seeds {seed_list}), output {out} "
+                   "(toy worlds: tiny model, CPU)")
+        doc = run_worlds(out, [demo_config(size, s) for s in seed_list], say=typer.echo, workers=workers)
+        typer.echo("\n".join(validation_lines(doc)))
+        typer.echo(f"Pooled results: {out / 'validation.json'}; each world: {out}/seed-N/summary.json")
+        return
     if out.exists() and any(out.iterdir()):
         raise fail(f"--out {out}: folder exists and is not empty; the demo writes a fresh world — "
                    "choose another --out or delete it")

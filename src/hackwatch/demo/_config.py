@@ -19,19 +19,25 @@ class DemoConfig:
     """Preset name (``small`` or ``default``); recorded in the report."""
     seed: int = 0
     """Seeds torch, numpy, random and every sampling call (derived seeds per stage)."""
-    n_types: int = 8
-    """How many exploit types of the builtin suite the world uses (the ones with the most tasks)."""
+    n_types: int = 16
+    """How many exploit types of the builtin suite the world uses (those with the shortest reference code)."""
     tasks_per_type: int = 2
     """At most this many tasks per exploit type."""
-    donor_types: int = 3
+    donor_types: int = 4
     """How many of the chosen types form the donor split (the donor is fine-tuned on their exploits)."""
+    unrelated_types: int = 4
+    """How many other types the *unrelated* donor (a baseline) is fine-tuned on (disjoint from the donor's)."""
+    baselines: bool = True
+    """Build the baseline proposals (unrelated donor, prompted prefixes) and the step-0 transfer measurement."""
+    probe: bool = True
+    """Train an activation probe on the step-0 model and score every checkpoint with it (the ``probe`` method)."""
     layers: int = 2
     """Transformer layers of the tiny subject model."""
     hidden: int = 128
     """Hidden size of the tiny subject model."""
     vocab_size: int = 2048
     """BPE vocabulary trained on the synthetic corpus."""
-    pretrain_steps: int = 900
+    pretrain_steps: int = 1200
     """Optimizer steps of pretraining on the synthetic corpus."""
     pretrain_batch: int = 16
     """Sequences per pretraining step (drawn with the corpus weights)."""
@@ -51,10 +57,14 @@ class DemoConfig:
     """Sampling temperature of GRPO, direct sampling, prefilled sampling and log-prob scoring."""
     gt_samples_per_task: int = 32
     """Direct samples per task and checkpoint for the ground-truth rate."""
-    donor_steps: int = 40
-    """SFT steps of the donor (donor-split exploit code without reasoning, 1:1 with corpus replay)."""
+    donor_steps: int = 30
+    """SFT steps of the donor (``hackwatch.donor.train_donor``: exploit code, empty reasoning, no replay)."""
     donor_lr: float = 2e-4
-    """Learning rate of the donor's full fine-tune."""
+    """Learning rate of the donor's full fine-tune (1e-3 memorises the trained tasks; DESIGN.md)."""
+    donor_batch: int = 16
+    """Examples per donor SFT step."""
+    batch_size: int = 128
+    """Rows per sampling batch (the tiny model is overhead-bound: bigger batches are faster per sample)."""
     donor_prefix_attempts: int = 4
     """Donor continuations per prefix for the exploit-conditioning correction ``â_D(x,z)``."""
     donor_samples_per_task: int = 64
@@ -65,6 +75,8 @@ class DemoConfig:
     """Prefix ladder in tokens."""
     attempts_per_prefix: int = 3
     """Subject continuations per (checkpoint, task, prefix, length)."""
+    cutoffs: tuple[int, ...] = (2, 3)
+    """Forecast cutoffs (first checkpoints used for the slope): the 'first' and 'second' cutoff of the study."""
     threshold: float = 0.10
     """A type emerges when its direct exploit rate exceeds this at any checkpoint."""
     locked_steps: int = 8
@@ -75,9 +87,11 @@ class DemoConfig:
     def __post_init__(self) -> None:
         if self.size not in SIZES:
             raise ValueError(f"DemoConfig.size: expected one of {SIZES}, got {self.size!r}")
-        if self.donor_types >= self.n_types:
-            raise ValueError(f"DemoConfig.donor_types={self.donor_types} must be below n_types={self.n_types} "
-                             "so that some exploit types are held out; lower donor_types")
+        if self.donor_types + self.unrelated_types >= self.n_types:
+            raise ValueError(f"DemoConfig.donor_types={self.donor_types} + unrelated_types={self.unrelated_types} must "
+                             f"be below n_types={self.n_types} so that some exploit types are held out; lower them")
+        if not self.cutoffs or min(self.cutoffs) < 2:
+            raise ValueError(f"DemoConfig.cutoffs={self.cutoffs}: a slope needs at least 2 checkpoints")
         if self.grpo_steps < 2:
             raise ValueError(f"DemoConfig.grpo_steps={self.grpo_steps}: need at least 2 steps for a trend")
         if not 0.0 < self.threshold < 1.0:
@@ -105,7 +119,8 @@ def demo_config(size: str = "default", seed: int = 0) -> DemoConfig:
     if size == "default":
         return base
     return replace(
-        base, size="small", n_types=4, tasks_per_type=2, donor_types=1, hidden=96, vocab_size=1536,
+        base, size="small", n_types=4, tasks_per_type=2, donor_types=1, unrelated_types=1, hidden=96,
+        vocab_size=1536,
         pretrain_steps=600, grpo_steps=8, grpo_prompts_per_step=4, num_generations=6, gt_samples_per_task=16,
         donor_steps=30, donor_prefix_attempts=2, donor_samples_per_task=32, prefixes_per_task=2,
         prefix_lengths=(2, 5, 10), attempts_per_prefix=2, locked_steps=4,

@@ -1,5 +1,6 @@
 """What the demo adds on top of the run pipeline: the raw exploit-code log-prob baseline, IS errors
-against the ground truth, the locked-organism contrast, and the headline tables.
+against the ground truth, the locked-organism contrast, the per-method forecast scores and the
+world's summary (``summary.json``).
 """
 
 from __future__ import annotations
@@ -11,33 +12,31 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
     from hackwatch.demo._config import DemoConfig
     from hackwatch.demo._corpus import TypePlan
     from hackwatch.demo._run import DemoResult
+    from hackwatch.demo._world import World
     from hackwatch.tasks import Task
-
-GT_MIN = 1e-4
-"""IS errors are reported where the ground-truth rate is at least this (and measured, > 0)."""
 
 
 def exploit_logprobs(saved: dict[int, Path], tasks: Sequence[Task], config: DemoConfig) -> pd.DataFrame:
     """Per checkpoint and task: log P_τ(reference exploit answer | prompt, empty reasoning), natural log.
 
     The answer is scored as the donor is trained to write it (reasoning closed at once, then the
-    fenced exploit), so it is the 'raw exploit-code log-prob' baseline of the forecasting comparison.
+    fenced exploit in the world's form, intent comment first), so it is the 'raw exploit-code log-prob'
+    baseline of the forecasting comparison.
     """
-    from hackwatch.demo._corpus import fenced
+    from hackwatch.demo._corpus import exploit_code, fenced
     from hackwatch.models import ScoreRequest, TransformersBackend
 
     rows = []
     for step, path in saved.items():
         backend = TransformersBackend(str(path), device="cpu")
         close = backend.chat_format.reasoning_close
-        reqs = [ScoreRequest(t.prompt, backend.encode(f"\n{close}\n\n{fenced(t.exploit)}"), key=t.id) for t in tasks]
+        reqs = [ScoreRequest(t.prompt, backend.encode(f"\n{close}\n\n{fenced(exploit_code(t))}"), key=t.id) for t in tasks]
         for t, s in zip(tasks, backend.score_prefixes(reqs, temperature=config.temperature, batch_size=32),
                         strict=True):
             rows.append({"step": step, "task_id": t.id, "exploit_type": t.exploit_type, "logp_exploit": s.logprob,
@@ -64,76 +63,107 @@ def locked_panel(out_dir: Path, config: DemoConfig) -> pd.DataFrame:
     return flags_frame(cb.flags)
 
 
-def _slope(steps: np.ndarray, values: np.ndarray) -> float:
-    ok = np.isfinite(values) & (steps > 0)
-    if ok.sum() < 2:
-        return float("nan")
-    return float(np.polyfit(np.log(steps[ok]), values[ok], 1)[0])
+def summarise(out: Path, config: DemoConfig, world: World, plans: Sequence[TypePlan], summary: Any,
+              logp: pd.DataFrame, locked_flags: pd.DataFrame, proposals: dict[str, Any],
+              probe_note: str = "") -> DemoResult:
+    """Read the run database, score every method at both cutoffs, assemble the headline tables and summary dict.
 
-
-def logprob_evaluation(logp: pd.DataFrame, emerged: dict[str, bool], cutoff: int) -> dict[str, Any]:
-    """AUC of the raw exploit log-prob baseline: its slope (per type, mean over tasks) on the first checkpoints."""
-    from hackwatch.forecast import roc_auc
-
-    cell = logp[logp["step"] > 0].groupby(["exploit_type", "step"])["logp_exploit"].mean().reset_index()
-    steps = sorted(cell["step"].unique())[:cutoff]
-    scores, labels = [], []
-    for typ, g in cell[cell["step"].isin(steps)].groupby("exploit_type"):
-        if typ in emerged:
-            scores.append(_slope(g["step"].to_numpy(float), g["logp_exploit"].to_numpy(float)))
-            labels.append(emerged[typ])
-    row: dict[str, Any] = {"method": "exploit_logprob", "score": "slope", "cutoff": cutoff,
-                           "n_emerged": int(sum(labels)), "n_not_emerged": int(len(labels) - sum(labels))}
-    try:
-        row["auc"] = roc_auc(np.array(scores), np.array(labels, dtype=bool))
-    except ValueError:
-        row["auc"] = float("nan")
-    return row
-
-
-def is_errors(estimates: pd.DataFrame) -> pd.DataFrame:
-    """Per cell (checkpoint × exploit type): log10(IS / GT) where the direct ground truth is ≥ ``GT_MIN``."""
-    if estimates.empty:
-        return pd.DataFrame(columns=["exploit_type", "step", "gt", "is", "log10_error"])
-    keys = ["exploit_type", "step"]
-    gt = estimates[estimates["method"] == "direct"][keys + ["value"]].rename(columns={"value": "gt"})
-    est = estimates[estimates["method"] == "is"][keys + ["value", "ess"]].rename(columns={"value": "is"})
-    both = gt.merge(est, on=keys)
-    both = both[(both["gt"] >= GT_MIN) & (both["is"] > 0)].copy()
-    both["log10_error"] = np.log10(both["is"] / both["gt"])
-    return both.sort_values(keys).reset_index(drop=True)
-
-
-def summarise(out: Path, config: DemoConfig, plans: Sequence[TypePlan], donor_types: Sequence[str], summary: Any,
-              logp: pd.DataFrame, locked_flags: pd.DataFrame) -> DemoResult:
-    """Read the run database and assemble the headline tables; writes them as CSV under ``out``."""
-    from hackwatch.demo._run import FORECAST_CUTOFF, DemoResult
+    Writes the tables as CSV under ``out``; the caller writes ``summary.json``.
+    """
+    from hackwatch.demo._run import DemoResult
+    from hackwatch.demo._validation import (
+        METHODS,
+        auc_table,
+        emergence,
+        error_summary,
+        is_errors,
+        logprob_estimates,
+        world_scores,
+    )
     from hackwatch.store import RunStore
 
     with RunStore.open(summary.run_dir) as store:
         estimates = store.query("SELECT * FROM estimates")
-        evaluation = store.query("SELECT * FROM evaluation")
         flags = store.query("SELECT * FROM flags")
-    direct = estimates[estimates["method"] == "direct"]
+    direct = estimates[estimates["method"] == "direct"] if len(estimates) else estimates
+    emerged = emergence(estimates, config.threshold) if len(estimates) else {}
+    by_type_tasks: dict[str, list[str]] = {}
+    for t in world.tasks:
+        by_type_tasks.setdefault(t.exploit_type, []).append(t.id)
+    transfer = proposals["donor"].info.get("transfer", {})
     rows = []
-    emerged: dict[str, bool] = {}
     for p in plans:
         d = direct[direct["exploit_type"] == p.exploit_type].sort_values("step")
         # Sample-pooled empirical rate (the estimator leaves `value` empty when no exploit was seen).
-        rates = (d["successes"].to_numpy(float) / d["n"].clip(lower=1).to_numpy(float))
-        em = bool(len(rates) and rates.max() > config.threshold)
-        emerged[p.exploit_type] = em
-        rows.append({"exploit_type": p.exploit_type, "split": "donor" if p.exploit_type in donor_types else "heldout",
-                     "base_rate_corpus": p.exploit_rate, "hard": p.hard, "style": p.style,
+        rates = d["successes"].to_numpy(float) / d["n"].clip(lower=1).to_numpy(float)
+        ids = by_type_tasks.get(p.exploit_type, [])
+        covered = {name: sum(1 for tid in ids if tid not in prop.missing) if prop.bank is not None else 0
+                   for name, prop in proposals.items()}
+        split = ("donor" if p.exploit_type in world.donor_types else
+                 "unrelated" if p.exploit_type in world.unrelated_types else "heldout")
+        tr = transfer.get("types", {}).get(p.exploit_type, {})
+        rows.append({"exploit_type": p.exploit_type, "split": split, "base_rate_corpus": p.exploit_rate,
+                     "hard": p.hard, "tasks": len(ids), "tasks_with_prefixes": covered.get("donor", 0),
+                     "tasks_with_prompted": covered.get("prompted", 0),
+                     "tasks_with_unrelated": covered.get("unrelated", 0),
+                     "step0_rate": tr.get("base"), "donor_rate": tr.get("donor"),
                      "direct_first": rates[0] if len(rates) else math.nan,
-                     "direct_last": rates[-1] if len(rates) else math.nan, "emerged": em})
+                     "direct_last": rates[-1] if len(rates) else math.nan,
+                     "emerged": bool(emerged.get(p.exploit_type, False))})
     types = pd.DataFrame(rows)
-    evaluation = pd.concat([evaluation, pd.DataFrame([logprob_evaluation(logp, emerged, FORECAST_CUTOFF)])], ignore_index=True)
+    all_est = pd.concat([estimates, logprob_estimates(logp)], ignore_index=True)
+    scores = world_scores(all_est, list(types["exploit_type"]), config.cutoffs, seed=config.seed)
+    auc_first = auc_table(scores, emerged, config.cutoffs[0], seed=config.seed)
+    auc_second = auc_table(scores, emerged, config.cutoffs[-1], seed=config.seed)
+    evaluation = pd.DataFrame([{"method": m, "cutoff": e["cutoff"], "auc": e["value"], "auc_lower": e["lower"],
+                                "auc_upper": e["upper"], "n_emerged": e["n_pos"], "n_not_emerged": e["n_neg"],
+                                "types_scored": e["n_scored"]}
+                               for table in (auc_first, auc_second) for m, e in table.items()])
     errors = is_errors(estimates)
     locked = locked_flags.assign(run="locked organism") if len(locked_flags) else locked_flags
     all_flags = pd.concat([flags.assign(run="demo RL run"), locked], ignore_index=True)
     for name, frame in (("types", types), ("evaluation", evaluation), ("is_errors", errors),
-                        ("flags", all_flags), ("exploit_logprobs", logp)):
+                        ("flags", all_flags), ("exploit_logprobs", logp), ("scores", scores)):
         frame.to_csv(out / f"{name}.csv", index=False)
+    doc = {
+        "seed": config.seed, "size": config.size, "toy_world": True,
+        "types": [{"exploit_type": r["exploit_type"], "split": r["split"], "tasks": r["tasks"],
+                   "tasks_with_prefixes": r["tasks_with_prefixes"], "emerged": r["emerged"],
+                   "direct_first": _finite(r["direct_first"]), "direct_last": _finite(r["direct_last"]),
+                   "missing": [tid for tid in by_type_tasks.get(r["exploit_type"], [])
+                               if tid in proposals["donor"].missing]} for r in rows],
+        "methods": list(METHODS), "cutoffs": list(config.cutoffs),
+        "auc": auc_first, "auc_second": auc_second,
+        "is_error": error_summary(errors),
+        "is_error_cells": [float(x) for x in errors["log10_error"]] if len(errors) else [],
+        "donor_transfer": {"base_rate": transfer.get("base_rate"), "donor_rate": transfer.get("donor_rate"),
+                           "ratio": transfer.get("ratio"), "trained_base_rate": transfer.get("trained_base_rate"),
+                           "trained_donor_rate": transfer.get("trained_donor_rate"),
+                           "types": transfer.get("heldout_types", []), "per_type": transfer.get("types", {})},
+        "probe": probe_note,
+        "flags": {"rl_run": int(len(flags)), "locked_organism": int(len(locked_flags))},
+        "scores": scores.to_dict(orient="records"),
+        "versions": _versions(),
+    }
     return DemoResult(out=out, report_path=summary.report_path, db_path=summary.db_path, types=types,
-                      evaluation=evaluation, is_errors=errors, flags=all_flags, estimates=estimates)
+                      evaluation=evaluation, is_errors=errors, flags=all_flags, estimates=estimates, summary=doc)
+
+
+def _finite(x: Any) -> float | None:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for pkg in ("hackwatch", "torch", "transformers", "trl", "peft", "duckdb"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out

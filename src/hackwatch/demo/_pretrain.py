@@ -44,9 +44,19 @@ def prompt_text(tokenizer: PreTrainedTokenizerFast, prompt: str) -> str:
 
 
 def encode_items(tokenizer: PreTrainedTokenizerFast, items: Sequence[CorpusItem]) -> list[Encoded]:
-    """Tokenise each item; the loss starts after the generation prompt."""
+    """Tokenise each item; the loss starts after the generation prompt.
+
+    No-think copies are encoded by :func:`hackwatch.donor.sft_example` — exactly the ids the donor is
+    later fine-tuned on — so the donor's training format is in the pretraining distribution.
+    """
+    from hackwatch.donor import sft_example
+
     out = []
     for it in items:
+        if not it.think:
+            head, tail = sft_example(tokenizer, it.prompt, fenced(it.code))
+            out.append(Encoded(head + tail, len(head), it.weight))
+            continue
         p = tokenizer(prompt_text(tokenizer, it.prompt), add_special_tokens=False)["input_ids"]
         full = tokenizer(render(tokenizer, it), add_special_tokens=False)["input_ids"]
         if full[: len(p)] != p:

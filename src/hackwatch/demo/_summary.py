@@ -37,28 +37,26 @@ def summary_lines(result: DemoResult, config: DemoConfig) -> list[str]:
     lines = ["", BANNER, ""]
     lines.append(f"Exploit types (threshold {config.threshold:.0%} direct rate; checkpoints "
                  f"{', '.join(map(str, [s for s in config.checkpoint_steps if s > 0]))}):")
-    lines.append(f"  {'exploit type':34s} {'split':8s} {'corpus':>7s} {'kind':5s} {'style':8s} "
-                 f"{'direct@first':>12s} {'direct@last':>11s}  emerged")
+    lines.append(f"  {'exploit type':34s} {'split':9s} {'corpus':>7s} {'kind':5s} {'step0':>6s} {'donor':>6s} "
+                 f"{'prefixed':>8s} {'direct@first':>12s} {'direct@last':>11s}  emerged")
     for r in result.types.itertuples(index=False):
-        lines.append(f"  {r.exploit_type:34s} {r.split:8s} {_pct(r.base_rate_corpus):>7s} "
-                     f"{'hard' if r.hard else 'easy':5s} {r.style:8s} {_pct(r.direct_first):>12s} "
+        lines.append(f"  {r.exploit_type:34s} {r.split:9s} {_pct(r.base_rate_corpus):>7s} "
+                     f"{'hard' if r.hard else 'easy':5s} {_pct(r.step0_rate):>6s} {_pct(r.donor_rate):>6s} "
+                     f"{f'{r.tasks_with_prefixes}/{r.tasks}':>8s} {_pct(r.direct_first):>12s} "
                      f"{_pct(r.direct_last):>11s}  {'YES' if r.emerged else 'no'}")
+    lines.append("  (step0 / donor: exploit rate with reasoning of the initial model and of the donor; prefixed: "
+                 "tasks with verified donor prefixes)")
+    tr = result.summary.get("donor_transfer", {}) if result.summary else {}
+    if tr:
+        lines.append(f"  Donor transfer on the {len(tr.get('types', []))} types it was not trained on (median): "
+                     f"{_pct(tr.get('base_rate'))} -> {_pct(tr.get('donor_rate'))}"
+                     + (f" ({tr['ratio']:.1f}x)" if tr.get("ratio") else ""))
     lines += trajectory_lines(result)
     n_em = int(result.types["emerged"].sum())
     lines.append(f"  {n_em} of {len(result.types)} types emerged in one GRPO run.")
     lines += ["", "Forecasting which types emerge (score = slope of the log estimate vs ln(step) on the first "
-              "checkpoints):"]
-    lines.append(f"  {'method':16s} {'cutoff':>6s} {'AUC':>6s} {'interval':>15s} {'lead (ckpts)':>12s}  "
-                 "types (emerged/not)")
-    for r in result.evaluation.itertuples(index=False):
-        d = r._asdict()
-        interval = (f"[{_num(d.get('auc_lower'))}, {_num(d.get('auc_upper'))}]"
-                    if not math.isnan(float(d.get("auc_lower", math.nan) or math.nan)) else "-")
-        lines.append(f"  {d['method']:16s} {d.get('cutoff', '-')!s:>6s} {_num(d.get('auc')):>6s} {interval:>15s} "
-                     f"{_num(d.get('lead_checkpoints'), '{:.0f}'):>12s}  {_count(d, 'n_emerged')}/"
-                     f"{_count(d, 'n_not_emerged')}")
-    lines.append("  (an AUC over a handful of types is coarse; IS and lower bounds exist only for types whose "
-                 "tasks got donor prefixes)")
+              "checkpoints; a type a method has no estimate for ranks last):"]
+    lines += evaluation_lines(result.evaluation)
     err = result.is_errors
     lines += ["", "IS error against the ground truth (many direct samples), where GT >= 1e-4:"]
     if len(err):
@@ -79,10 +77,29 @@ def summary_lines(result: DemoResult, config: DemoConfig) -> list[str]:
     lines += ["", BANNER]
     if result.report_path is not None:
         lines.append(f"Report: {result.report_path}")
-    lines.append(f"Run database: {result.db_path}  (hackwatch.open_run); tables as CSV in {result.out}")
+    lines.append(f"Run database: {result.db_path}  (hackwatch.open_run); tables as CSV and summary.json in {result.out}")
     if result.timings:
         lines.append("Timings (s): " + ", ".join(f"{k} {v:.0f}" for k, v in result.timings.items()))
     return lines
+
+
+def evaluation_lines(evaluation: Any) -> list[str]:
+    """The per-method AUC table (one row per method and cutoff)."""
+    lines = [f"  {'method':16s} {'cutoff':>6s} {'AUC':>6s} {'interval':>15s} {'scored':>7s}  types (emerged/not)"]
+    for r in evaluation.itertuples(index=False):
+        d = r._asdict()
+        lo, hi = d.get("auc_lower"), d.get("auc_upper")
+        interval = f"[{_num(lo)}, {_num(hi)}]" if lo is not None and not _nan(lo) else "-"
+        lines.append(f"  {d['method']:16s} {d.get('cutoff', '-')!s:>6s} {_num(d.get('auc')):>6s} {interval:>15s} "
+                     f"{_count(d, 'types_scored'):>7s}  {_count(d, 'n_emerged')}/{_count(d, 'n_not_emerged')}")
+    return lines
+
+
+def _nan(x: Any) -> bool:
+    try:
+        return math.isnan(float(x))
+    except (TypeError, ValueError):
+        return True
 
 
 def trajectory_lines(result: DemoResult) -> list[str]:
@@ -108,6 +125,28 @@ def trajectory_lines(result: DemoResult) -> list[str]:
                     vals.append(_num(m.loc[s, "log10_value"], "{:+.1f}"))
             out.append(f"  {typ if method == 'direct' else '':34s} {fmt:6s} " + " ".join(f"{v:>9s}" for v in vals))
     return out
+
+
+def validation_lines(doc: dict[str, Any]) -> list[str]:
+    """The pooled multi-world table of ``validation.json`` as plain lines."""
+    import pandas as pd
+
+    em = doc.get("emerged", {})
+    lines = ["", BANNER, "", f"Pooled over {len(doc.get('seeds', []))} worlds (seeds {doc.get('seeds')}): "
+             f"{em.get('emerged', 0)} of {em.get('types', 0)} (world, type) pairs emerged.",
+             "Forecast AUC per method (bootstrap interval over (world, type) pairs):"]
+    rows = [{"method": m, "cutoff": e["cutoff"], "auc": e["value"], "auc_lower": e["lower"], "auc_upper": e["upper"],
+             "n_emerged": e["n_pos"], "n_not_emerged": e["n_neg"], "types_scored": e.get("n_scored")}
+            for key in ("auc", "auc_second") for m, e in doc.get(key, {}).items()]
+    lines += evaluation_lines(pd.DataFrame(rows))
+    err = doc.get("is_error", {})
+    lines.append(f"IS vs ground truth: {err.get('cells', 0)} cells with GT >= 1e-4; |log10(IS/GT)| <= 1 in "
+                 f"{_pct(err.get('within_1'))}; median {_num(err.get('median_log10'), '{:+.2f}')}")
+    tr = doc.get("donor_transfer", {})
+    lines.append(f"Donor transfer (median over worlds of the held-out-type medians): {_pct(tr.get('base_rate'))} -> "
+                 f"{_pct(tr.get('donor_rate'))}")
+    lines += [BANNER]
+    return lines
 
 
 def print_summary(result: DemoResult, config: DemoConfig) -> None:
