@@ -266,3 +266,27 @@ def test_probe_of_another_model_is_a_one_line_error(proposal_run: RunSummary, wo
     assert last.startswith(f"error: {path.name}: [probes].dir: probe {PROBE_KEY}: expected activations of width 24, "
                            "got shape (4, 32); the probe was trained on another model or layer")
     assert len(open_run(proposal_run.run_dir).units) == units  # nothing half-written
+
+
+@pytest.mark.slow
+def test_database_from_before_proposals_resumes(world: Path, reference_run: RunSummary, tmp_path: Path) -> None:
+    """A run database without ``prefixes.proposal`` gets the column (``donor``) and resumes unchanged."""
+    import shutil
+
+    import duckdb
+
+    run_dir = tmp_path / "old"
+    shutil.copytree(reference_run.run_dir, run_dir)
+    con = duckdb.connect(str(run_dir / "run.duckdb"))
+    con.execute("ALTER TABLE prefixes DROP COLUMN proposal")
+    con.execute("DROP TABLE probe_scores")
+    con.close()
+    before = open_run(run_dir).units
+    cfg = load_config(world)
+    cfg.run.out = str(run_dir)
+    run_pipeline(cfg, report=False, bars=False)
+    r = open_run(run_dir)
+    assert (r.prefixes["proposal"] == "donor").all() and len(r.prefixes) == 8
+    assert len(r.units) == len(before) and r.probe_scores.empty
+    ref = open_run(reference_run.run_dir).estimates
+    pd.testing.assert_frame_equal(r.estimates, ref)
