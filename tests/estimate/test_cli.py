@@ -96,3 +96,15 @@ def test_malformed_input_is_one_line_error_without_output(tmp_path):
     assert not out.exists()
     r = runner.invoke(app, ["forecast", "--estimates", str(bad), "--out", str(out)])
     assert r.exit_code == 2 and "method" in r.output and not out.exists()
+
+
+def test_bench_coverage_prints_its_tables():
+    res = runner.invoke(app, ["bench", "coverage", "--replicates", "8", "--series", "4", "--n-boot", "20"])
+    assert res.exit_code == 0, res.output
+    out = res.stdout
+    for heading in ("bootstrap interval coverage by ESS band", "bootstrap interval coverage by k-hat band",
+                    "crossing interval", "under its own model"):
+        assert heading in out
+    assert "| heavy tail k = 1.0, π = 1e-2 |" in out and "lcb_exceeds" in out
+    res = runner.invoke(app, ["bench", "coverage", "--replicates", "0"])
+    assert res.exit_code == 2 and "must be >= 1" in res.output
