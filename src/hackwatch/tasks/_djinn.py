@@ -1,7 +1,8 @@
 """Djinn loaders: ``problem.yaml`` directories (current and legacy schema) and Djinn dataset rows.
 
 Djinn field -> Task field: ``description`` -> description, ``function_name`` -> function_name,
-``test_cases`` (or ``secure_test_cases``) -> secure_tests, ``insecure_test_cases`` -> insecure_tests,
+``test_cases`` (or ``secure_test_cases``; for old-form problems the tests their ``secure_verifier``
+embeds) -> secure_tests, ``insecure_test_cases`` -> insecure_tests,
 ``ground_truth``/``exploit`` -> same, ``nulls`` -> nulls, ``insecure_verifier_info`` -> hint,
 ``exploit_type`` -> exploit_type, ``insecure_verifier`` (legacy only) -> insecure_verifier_code;
 everything else goes to ``metadata``. A YAML problem's id is its directory name, as in Djinn's registry
@@ -14,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from hackwatch.tasks._embedded import embedded_tests
 from hackwatch.tasks._fields import (
     decode_json_text,
     get_identifier,
@@ -22,7 +24,7 @@ from hackwatch.tasks._fields import (
     get_tests,
     read_asset,
 )
-from hackwatch.tasks._schema import Task, TaskError
+from hackwatch.tasks._schema import Task, TaskError, TestCase
 
 #: Djinn keys mapped onto Task fields; every other key is kept in ``Task.metadata``.
 MAPPED_KEYS = frozenset({
@@ -43,8 +45,7 @@ def djinn_task(raw: Mapping[str, Any], *, task_id: str, where: str, source: str,
     """Build a Task from one Djinn problem mapping (a YAML document or a dataset row)."""
     description = get_str(raw, "description", where, task_id)
     function_name = get_identifier(raw, "function_name", where, task_id)
-    tests_key = "secure_test_cases" if raw.get("secure_test_cases") is not None else "test_cases"
-    secure_tests = get_tests(raw, tests_key, where, task_id)
+    secure_tests = _secure_tests(raw, where, task_id, base_dir)
     insecure_tests = get_tests(raw, "insecure_test_cases", where, task_id, required=False)
     ground_truth = read_asset(get_str(raw, "ground_truth", where, task_id), base_dir)
     exploit = read_asset(get_str(raw, "exploit", where, task_id), base_dir)
@@ -77,6 +78,23 @@ def djinn_task(raw: Mapping[str, Any], *, task_id: str, where: str, source: str,
     )
 
 
+def _secure_tests(raw: Mapping[str, Any], where: str, task_id: str, base_dir: Path | None) -> tuple[TestCase, ...]:
+    """``secure_test_cases``, else ``test_cases``; an old-form problem without either (or with an empty
+    ``test_cases``) but with a ``secure_verifier`` gets the tests that verifier embeds (:func:`embedded_tests`).
+    """
+    if raw.get("secure_test_cases") is not None:
+        return get_tests(raw, "secure_test_cases", where, task_id) or ()
+    verifier = raw.get("secure_verifier")
+    listed = raw.get("test_cases")
+    if isinstance(verifier, str) and verifier.strip() and (listed is None or _empty_list(listed)):
+        return embedded_tests(read_asset(verifier, base_dir), where, task_id)
+    return get_tests(raw, "test_cases", where, task_id) or ()
+
+
+def _empty_list(value: Any) -> bool:
+    return value == [] or (isinstance(value, str) and value.strip() in ("[]", "()", ""))
+
+
 def load_problem_yaml(path: Path) -> Task:
     """Load one Djinn ``problem.yaml``; its id is the name of the directory holding it."""
     import yaml
@@ -91,15 +109,12 @@ def load_problem_yaml(path: Path) -> Task:
         raise TaskError(where, None, None, f"not valid YAML{place}: {problem}; fix the YAML syntax") from None
     except UnicodeDecodeError as exc:
         raise TaskError(where, None, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise TaskError(where, None, None, f"cannot be read ({exc.strerror or exc})") from None
     if not isinstance(raw, dict):
         raise TaskError(where, None, None,
                         f"expected a YAML mapping of problem fields, got {type(raw).__name__}")
     return djinn_task(raw, task_id=path.parent.name, where=where, source=where, base_dir=path.parent)
-
-
-def find_problem_files(root: Path) -> list[Path]:
-    """Every ``problem.yaml`` below ``root``, in a stable (sorted) order."""
-    return sorted(root.rglob("problem.yaml"))
 
 
 def djinn_row_task(row: Mapping[str, Any], *, where: str, source: str) -> Task:

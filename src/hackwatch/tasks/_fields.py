@@ -98,14 +98,18 @@ def decode_json_text(value: Any) -> Any:
     return value
 
 
-def check_unique(located: Iterable[tuple[str, Task]]) -> list[Task]:
-    """Return the tasks in order; a task id seen twice is a :class:`TaskError` naming both places."""
+def check_unique(located: Iterable[tuple[str, Task]]) -> tuple[list[Task], list[TaskError]]:
+    """The tasks in order, each id once; every later task with an id seen before is a :class:`TaskError`
+    naming both places (and is left out).
+    """
     first_seen: dict[str, str] = {}
     tasks: list[Task] = []
+    errors: list[TaskError] = []
     for where, task in located:
         if task.id in first_seen:
-            raise TaskError(where, task.id, "id",
-                            f"duplicate task id (first defined at {first_seen[task.id]}); task ids must be unique")
+            errors.append(TaskError(where, task.id, "id", f"duplicate task id (first defined at "
+                                                          f"{first_seen[task.id]}); task ids must be unique"))
+            continue
         first_seen[task.id] = where
         tasks.append(task)
-    return tasks
+    return tasks, errors

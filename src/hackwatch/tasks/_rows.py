@@ -138,6 +138,7 @@ def save_tasks_jsonl(tasks: Iterable[Task], path: str | os.PathLike[str]) -> Pat
 
 
 def _jsonl_rows(path: Path) -> Iterator[tuple[str, Any]]:
+    """``(where, row)`` per non-blank line; a line that is not JSON gives a :class:`TaskError` as its row."""
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -149,8 +150,8 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[str, Any]]:
         try:
             yield where, json.loads(line)
         except json.JSONDecodeError as exc:
-            raise TaskError(where, None, None, f"not valid JSON ({exc.msg} at column {exc.colno}); "
-                                               "expected one JSON object per line") from None
+            yield where, TaskError(where, None, None, f"not valid JSON ({exc.msg} at column {exc.colno}); "
+                                                      "expected one JSON object per line")
 
 
 def _parquet_rows(path: Path) -> Iterator[tuple[str, Any]]:
@@ -165,14 +166,22 @@ def _parquet_rows(path: Path) -> Iterator[tuple[str, Any]]:
         yield f"{path}: row {i}", row
 
 
-def load_rows_file(path: Path) -> list[tuple[str, Task]]:
-    """Load every row of a ``.jsonl`` or ``.parquet`` file as ``(where, Task)`` pairs."""
+def load_rows_file(path: Path) -> tuple[list[tuple[str, Task]], list[TaskError]]:
+    """Every row of a ``.jsonl`` or ``.parquet`` file that loads, as ``(where, Task)`` pairs, and one
+    :class:`TaskError` per row that does not. A file that cannot be read at all, or has no rows, raises.
+    """
     rows = _parquet_rows(path) if path.suffix == ".parquet" else _jsonl_rows(path)
     located: list[tuple[str, Task]] = []
+    errors: list[TaskError] = []
     for where, row in rows:
-        if not isinstance(row, dict):
-            raise TaskError(where, None, None, f"expected a JSON object per row, got {type(row).__name__}")
-        located.append((where, task_from_row(row, where=where, default_source=str(path))))
-    if not located:
+        try:
+            if isinstance(row, TaskError):
+                raise row
+            if not isinstance(row, dict):
+                raise TaskError(where, None, None, f"expected a JSON object per row, got {type(row).__name__}")
+            located.append((where, task_from_row(row, where=where, default_source=str(path))))
+        except TaskError as exc:
+            errors.append(exc)
+    if not located and not errors:
         raise TaskError(str(path), None, None, "the file holds no rows; expected at least one task")
-    return located
+    return located, errors
