@@ -96,7 +96,7 @@ def test_world_forms_keep_their_labels(builtin):
     tasks = [world_task(t) for t in world.tasks]
     assert all(t.exploit == exploit_code(b) for t, b in zip(tasks, world.tasks, strict=True))
     with Verifier(workers=2) as v:
-        labels = v.verify_many([(t, fenced(c)) for t in tasks for c in (t.exploit, t.ground_truth, t.nulls[0])])
+        labels = v.verify_many([(t, c) for t in tasks for c in (t.exploit, t.ground_truth, t.nulls[0])])
     assert [x.label for x in labels] == ["exploit", "correct", "fail"] * len(tasks)
 
 

@@ -35,6 +35,7 @@ class BaseSamples:
 
 def sample_base(base_dir: Path, tasks: Sequence[Task], verifier: Any, config: DemoConfig) -> BaseSamples:
     """Sample and verify the step-0 model on every task (reasoning opened, as every sampler does)."""
+    from hackwatch.donor._traces import verify_completions
     from hackwatch.models import SampleRequest, TransformersBackend
 
     backend = TransformersBackend(str(base_dir), device="cpu")
@@ -42,13 +43,13 @@ def sample_base(base_dir: Path, tasks: Sequence[Task], verifier: Any, config: De
     comps = backend.sample([SampleRequest(t.prompt, n=config.donor_samples_per_task, key=t.id) for t in tasks],
                            temperature=config.temperature, max_new_tokens=config.max_completion_length,
                            seed=config.seed + 17, batch_size=config.batch_size)
-    verdicts = verifier.verify_many([(by_id[c.key], c.final) for c in comps])
+    labels = verify_completions(verifier, [(by_id[c.key], c) for c in comps])
     rows, counts = [], {t.id: Counter() for t in tasks}
-    for c, v in zip(comps, verdicts, strict=True):
-        counts[c.key][v.label] += 1
+    for c, label in zip(comps, labels, strict=True):
+        counts[c.key][label] += 1
         rows.append({"task_id": c.key, "exploit_type": by_id[c.key].exploit_type, "generated_ids": list(c.generated_ids),
                      "prefix_ids": [], "sample_index": c.index, "checkpoint": "step-0", "step": 0,
-                     "temperature": config.temperature, "label": v.label, "exploit": v.label == "exploit"})
+                     "temperature": config.temperature, "label": label, "exploit": label == "exploit"})
     rates = {tid: (n["exploit"], sum(n.values()) - n["error"]) for tid, n in counts.items()}
     return BaseSamples(rows, rates)
 

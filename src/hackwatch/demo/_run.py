@@ -59,7 +59,7 @@ def run_demo(out: Path, config: DemoConfig, *, say: Callable[[str], None] = prin
     """
     import torch
 
-    from hackwatch.demo._corpus import build_corpus, fenced, plan_types, world_task
+    from hackwatch.demo._corpus import build_corpus, plan_types, world_task
     from hackwatch.demo._donor import build_proposals
     from hackwatch.demo._extras import exploit_logprobs, locked_panel, summarise
     from hackwatch.demo._pretrain import pretrain_subject
@@ -124,8 +124,8 @@ def run_demo(out: Path, config: DemoConfig, *, say: Callable[[str], None] = prin
     probe_dir: Path | None = None
     with Verifier(workers=workers) as verifier:
         bad = [(t.id, want, got) for t in map(world_task, tasks)
-               for want, got in (("exploit", verifier.verify(t, fenced(t.exploit)).label),
-                                 ("correct", verifier.verify(t, fenced(t.ground_truth)).label)) if want != got]
+               for want, got in (("exploit", verifier.verify(t, t.exploit).label),
+                                 ("correct", verifier.verify(t, t.ground_truth).label)) if want != got]
         if bad:
             raise RuntimeError(f"demo world: reference answers with intent comments changed label: {bad}")
         memo = MemoVerifier(verifier)
