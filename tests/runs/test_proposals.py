@@ -290,3 +290,19 @@ def test_database_from_before_proposals_resumes(world: Path, reference_run: RunS
     assert len(r.units) == len(before) and r.probe_scores.empty
     ref = open_run(reference_run.run_dir).estimates
     pd.testing.assert_frame_equal(r.estimates, ref)
+
+
+def test_prefix_rows_without_proposal_are_donor_rows(tmp_path: Path) -> None:
+    """Writers from before ``proposal`` existed (rows without the column) still insert; a required column may not
+    be left out."""
+    from hackwatch.store import RunStore
+
+    row = {"prefix_id": "p", "task_id": "t", "trace_id": "t", "prefix_tokens": 1, "prefix_ids": [1], "text": "",
+           "source": "donor", "donor_rate_task": None, "donor_rate_prefix": None, "logp_donor_bank": -1.0}
+    with RunStore.open(tmp_path) as store:
+        store.insert_rows("prefixes", pd.DataFrame([row]))
+        store.insert_rows("prefixes", pd.DataFrame([{**row, "prefix_id": "x:p", "proposal": "x"}]))
+        assert store.query("SELECT prefix_id, proposal FROM prefixes ORDER BY prefix_id").values.tolist() == [
+            ["p", "donor"], ["x:p", "x"]]
+        with pytest.raises(ValueError, match=r"rows for table 'prefixes' lack columns \['logp_donor_bank'\]"):
+            store.insert_rows("prefixes", pd.DataFrame([{k: v for k, v in row.items() if k != "logp_donor_bank"}]))
