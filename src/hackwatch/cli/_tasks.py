@@ -16,22 +16,43 @@ SOURCE_HELP = ("'builtin' (or 'builtin:donor', 'builtin:heldout'), a directory o
                "a problem.yaml, or a .jsonl / .parquet file of hackwatch tasks or Djinn rows.")
 
 
-def _load(source: str) -> list[Task]:
-    from hackwatch.tasks import TaskError, load_tasks
+STRICT_HELP = "Exit 2 if any problem of SOURCE is bad, instead of skipping it with a warning."
+
+
+def load_for_cli(source: str, strict: bool) -> list[Task]:
+    """Every good task of SOURCE; each bad problem is one stderr line (``warning: skipped ...``, or
+    ``error: ...`` and exit 2 when ``strict``). An unusable SOURCE is an error either way.
+    """
+    from hackwatch.tasks import TaskError, load_source
 
     try:
-        return load_tasks(source)
+        loaded = load_source(source)
     except TaskError as exc:
         raise fail(str(exc)) from None
+    except (OSError, ValueError) as exc:
+        raise fail(f"{source}: {exc}") from None
+    for error in loaded.skipped:
+        typer.echo(f"error: {error}" if strict else f"warning: skipped {error}", err=True)
+    if loaded.skipped and strict:
+        raise typer.Exit(2)
+    if loaded.skipped:
+        typer.echo(f"warning: {len(loaded.skipped)} bad problem(s) skipped, {len(loaded.tasks)} tasks loaded "
+                   "(--strict fails instead)", err=True)
+    return list(loaded.tasks)
+
+
+def _load(source: str, strict: bool) -> list[Task]:
+    return load_for_cli(source, strict)
 
 
 @tasks_app.command("list")
 def list_tasks(
     source: Annotated[str, typer.Argument(help=SOURCE_HELP)],
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per task on stdout.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help=STRICT_HELP)] = False,
 ) -> None:
     """List the tasks of SOURCE: id, exploit type, split and number of secure/insecure tests."""
-    tasks = _load(source)
+    tasks = _load(source, strict)
     rows = [{"id": t.id, "exploit_type": t.exploit_type, "split": t.split,
              "secure_tests": len(t.secure_tests),
              "insecure_tests": None if t.insecure_tests is None else len(t.insecure_tests),
@@ -64,11 +85,12 @@ def show_task(
     source: Annotated[str, typer.Argument(help=SOURCE_HELP)],
     task_id: Annotated[str, typer.Argument(help="The task's id (see 'hackwatch tasks list').")],
     as_json: Annotated[bool, typer.Option("--json", help="The task as a hackwatch JSONL row.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help=STRICT_HELP)] = False,
 ) -> None:
     """Show one task: the prompt as the model sees it, the tests, the ground truth and the reference exploit."""
     from hackwatch.tasks import task_to_row
 
-    tasks = _load(source)
+    tasks = _load(source, strict)
     match = [t for t in tasks if t.id == task_id]
     if not match:
         close = [t.id for t in tasks if task_id.lower() in t.id.lower()][:5]

@@ -25,14 +25,9 @@ def _hidden(source: str) -> list[str]:
     return [str(path.resolve())] if path.exists() else []
 
 
-def _load_tasks(source: str) -> list[Task]:
-    from hackwatch.tasks import TaskError, load_tasks
-    try:
-        return load_tasks(source)
-    except TaskError as exc:
-        raise fail(str(exc)) from None
-    except (OSError, ValueError) as exc:
-        raise fail(f"{source}: {exc}") from None
+def _load_tasks(source: str, strict: bool = True) -> list[Task]:
+    from hackwatch.cli._tasks import load_for_cli
+    return load_for_cli(source, strict)
 
 
 @tasks_app.command("check")
@@ -80,6 +75,8 @@ def verify_cmd(
     completions: Annotated[Path, typer.Option("--completions", help="Input .jsonl/.parquet: task_id + completion or code.")],
     out: Annotated[Path, typer.Option("--out", help="Output .jsonl/.parquet: input fields + verdict fields.")],
     workers: Annotated[int | None, typer.Option("--workers", min=1, help=WORKERS_HELP)] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 2 if any problem of --tasks is bad, "
+                                         "instead of skipping it with a warning.")] = False,
 ) -> None:
     """Label model outputs: adds secure_pass, insecure_pass, label, exploit, reason and sandbox to every row.
 
@@ -89,7 +86,7 @@ def verify_cmd(
     from hackwatch._files import check_out_suffix
     from hackwatch.verify import Verifier, extract_code
     check_out_suffix(out, fail, option="--out")
-    by_id = {t.id: t for t in _load_tasks(tasks)}
+    by_id = {t.id: t for t in _load_tasks(tasks, strict)}
     rows = _read_rows(completions)
     pairs = []
     for where, row in rows:
