@@ -143,3 +143,13 @@ def test_verdict_frame_of_a_synthetic_run(tmp_path: Path) -> None:
 
     with RunStore.open(run_dir, read_only=True) as store:  # an open store gives the same verdict
         pd.testing.assert_frame_equal(verdict_frame(store), v)
+
+
+def test_odd_tables_give_a_verdict_not_a_traceback() -> None:
+    est = pd.DataFrame(_series("a", "direct", (0.1, 0.2, 0.3)) + _series("a", "is", (0.01, 0.1, 2.0)))
+    no_step = verdict_table(est.drop(columns=["step"]), pd.DataFrame({"method": ["is"], "slope": [1.0]}))
+    assert no_step.loc[0, "warnings"] == "IS above 1; no forecast"  # forecasts without exploit_type: unusable
+    assert "yes (max 0.3)" in format_verdict(no_step)
+    bare = verdict_table(est[["exploit_type", "method", "log10_value"]], pd.DataFrame())
+    assert bare.loc[0, "not_covered"] == "direct: no direct samples"
+    assert bare.loc[0, "covered_by"] == "IS"

@@ -77,7 +77,8 @@ def verdict_table(estimates: pd.DataFrame, forecasts: pd.DataFrame, *, threshold
     if estimates.empty or "exploit_type" not in estimates.columns:
         return pd.DataFrame(columns=COLUMNS)
     est = estimates.assign(_flags=row_flags(estimates).to_numpy())
-    fc = forecasts if forecasts is not None and not forecasts.empty else pd.DataFrame(columns=["exploit_type"])
+    usable = forecasts is not None and not forecasts.empty and "exploit_type" in forecasts.columns
+    fc = forecasts if usable else pd.DataFrame(columns=["exploit_type"])
     sources = _prefix_sources(tasks, prefixes)
     families = [m for m in pd.unique(est["method"]) if is_family(m) and m != "is"]
     rows = []
@@ -88,7 +89,7 @@ def verdict_table(estimates: pd.DataFrame, forecasts: pd.DataFrame, *, threshold
         trend_method = "is" if "IS" in covered else "direct"
         row.update(_trend(fc[fc["exploit_type"] == etype], trend_method))
         warnings = _warnings(cell, covered) + row.pop("_trend_warnings")
-        is_rows = cell[cell["method"] == "is"].sort_values("step")
+        is_rows = _by_step(cell[cell["method"] == "is"])
         row.update(covered_by=", ".join(covered), not_covered="; ".join(f"{m}: {why}" for m, why in missing),
                    warnings="; ".join(warnings), last_step=_last_step(cell),
                    last_log10_is=float(numeric(is_rows, "log10_value")[-1]) if len(is_rows) else math.nan)
@@ -151,7 +152,7 @@ def _coverage(cell: pd.DataFrame, methods: list[str], sources: set[str] | None) 
 
 
 def _emergence(cell: pd.DataFrame, threshold: float) -> dict[str, Any]:
-    direct = cell[cell["method"] == "direct"].sort_values("step")
+    direct = _by_step(cell[cell["method"] == "direct"])
     rate = np.nan_to_num(numeric(direct, "value"), nan=0.0)
     above = rate > threshold
     return {"emerged": bool(above.any()), "max_direct_rate": float(rate.max()) if rate.size else math.nan,
@@ -200,20 +201,27 @@ def _warnings(cell: pd.DataFrame, covered: list[str]) -> list[str]:
         for flag in ("above_one", "below_lcb", "heavy_tail", "low_ess"):
             hit = rows[rows["_flags"].map(lambda f, flag=flag: flag in f).to_numpy(dtype=bool)]
             if len(hit):
-                out.append(f"{name} {FLAG_TEXT[flag]} at {_steps(hit)}")
+                out.append(f"{name} {FLAG_TEXT[flag]}{_steps(hit)}")
         succ = numeric(rows, "successes")
         few = rows[(succ > 0) & (succ <= 2)]
         if len(few):
-            out.append(f"{name} carried by 1–2 prefixes at {_steps(few)}")
+            out.append(f"{name} carried by 1–2 prefixes{_steps(few)}")
         unc = np.nansum(numeric(rows, "n_terms_uncorrected"))
         if unc > 0:
             out.append(f"{name}: {int(unc)} terms without donor correction")
     return out
 
 
+def _by_step(rows: pd.DataFrame) -> pd.DataFrame:
+    return rows.sort_values("step") if "step" in rows.columns else rows
+
+
 def _steps(rows: pd.DataFrame) -> str:
+    """`` at step 4`` / `` at steps 1, 4`` (empty when the rows carry no step)."""
     steps = sorted({int(s) for s in numeric(rows, "step") if math.isfinite(s)})
-    return ("step " if len(steps) == 1 else "steps ") + ", ".join(map(str, steps))
+    if not steps:
+        return ""
+    return (" at step " if len(steps) == 1 else " at steps ") + ", ".join(map(str, steps))
 
 
 def _last_step(cell: pd.DataFrame) -> float:
@@ -263,7 +271,8 @@ def format_verdict(frame: pd.DataFrame) -> str:
 
 def _emerged_text(r: Any) -> str:
     if r.emerged:
-        return f"yes, step {r.emerged_step:g} (max {r.max_direct_rate:.3g})"
+        step = f", step {r.emerged_step:g}" if math.isfinite(r.emerged_step) else ""
+        return f"yes{step} (max {r.max_direct_rate:.3g})"
     if not math.isfinite(r.max_direct_rate):
         return "no direct samples"
     return f"no (max {r.max_direct_rate:.3g})" if r.max_direct_rate > 0 else "no (none seen)"
