@@ -25,8 +25,8 @@ def run_command(
 ) -> None:
     """Run (or resume) the whole pipeline of CONFIG over its checkpoints; finished units are skipped.
 
-    Stages: direct sampling, prefilled sampling (donor and [[proposals]] banks), verification, probe
-    scoring ([probes]), prefix scoring, estimates, forecasts, flags, report. Killing the run at any moment and running the same command again loses and duplicates nothing.
+    Stages: direct sampling, prefilled sampling (the donor bank and every extra proposal's bank),
+    verification, probe scoring (with a probes section), prefix scoring, estimates, forecasts, flags, report. Killing the run at any moment and running the same command again loses and duplicates nothing.
     """
     from hackwatch.estimate import SchemaError
     from hackwatch.models import BackendError
