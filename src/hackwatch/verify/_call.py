@@ -49,6 +49,12 @@ def load_submission(code: str, function_name: str,
         compiled = compile_submission(code)
     except (SyntaxError, ValueError) as exc:
         raise SubmissionError(f"does not compile: {type(exc).__name__}: {exc}") from None
+    return load_compiled(compiled, function_name, extra_globals)
+
+
+def load_compiled(compiled: types.CodeType, function_name: str, extra_globals: Mapping[str, Any] | None = None
+                  ) -> tuple[dict[str, Any], Callable[..., Any]]:
+    """:func:`load_submission` of already compiled code: a fresh module each call (see ``_isolate``)."""
     module = types.ModuleType(SUBMISSION_MODULE)
     namespace: dict[str, Any] = module.__dict__
     namespace.update(_IMPORTED)

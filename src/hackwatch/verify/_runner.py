@@ -18,10 +18,10 @@ import unittest.mock  # noqa: F401 - preloaded for the mock verifier and submiss
 import warnings  # noqa: F401
 from typing import Any
 
-from hackwatch.verify._call import SubmissionError, load_submission, takes_bare_input
+from hackwatch.verify._call import SubmissionError, compile_submission, takes_bare_input
 from hackwatch.verify._encode import EXACT
 from hackwatch.verify._insecure import COMPARISON, INSECURE_VERIFIERS, Job
-from hackwatch.verify._isolate import call_each_isolated
+from hackwatch.verify._isolate import run_each_fresh
 
 ENTRY = "hackwatch.verify._runner:run_job"
 """The sandbox entry point (``module:function``) for :meth:`SandboxPool.run`."""
@@ -88,18 +88,21 @@ def run_job(payload: dict[str, Any]) -> dict[str, Any]:
 def run_secure(payload: dict[str, Any]) -> dict[str, Any]:
     """Call the submission on every input; return ``{"outputs": [[status, data], ...]}`` or ``{"error"}``.
 
-    Each call runs in its own fork of the job right after the submission was loaded
-    (:func:`call_each_isolated`), so no test sees state an earlier one left. Status ``ok`` carries
+    Each test starts from freshly loaded submission state (:func:`run_each_fresh`: the module executed
+    again, or a fork of the loaded job), so no test sees state an earlier one left. Status ``ok`` carries
     the type-tagged output, ``bad`` a refused (non-builtin) output, ``err`` the exception the call
     raised (``SystemExit`` and ``unittest.SkipTest`` included) or how its test process ended.
     """
     try:
-        _, fn = load_submission(payload["code"], payload["function_name"])
+        compiled = compile_submission(payload["code"])
+    except (SyntaxError, ValueError) as exc:
+        return {"error": f"does not compile: {_short(exc)}"}
+    try:
+        return {"outputs": run_each_fresh(compiled, payload["function_name"], payload["inputs"], _takes_bare_input)}
     except SubmissionError as exc:
         return {"error": str(exc)[:_MAX_REASON]}
     except BaseException as exc:  # noqa: BLE001 - SystemExit etc. at import is a failed submission
         return {"error": f"raised at import: {_short(exc)}"}
-    return {"outputs": call_each_isolated(fn, payload["inputs"], _takes_bare_input(fn))}
 
 
 def run_insecure(payload: dict[str, Any]) -> dict[str, Any]:
