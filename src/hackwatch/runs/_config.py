@@ -436,11 +436,14 @@ def config_from_dict(data: dict[str, Any], *, origin: str = "config", base_dir: 
 
 def load_config(path: str | os.PathLike[str]) -> RunConfig:
     """Read and validate a run config TOML file."""
+    from hackwatch._files import read_text
+
     p = Path(path)
     try:
-        text = p.read_text()
+        p.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read the config ({exc.strerror})") from None
+    text = read_text(p, ConfigError, what="a run config TOML file (see examples/run.toml)")  # UTF-8, not empty
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
