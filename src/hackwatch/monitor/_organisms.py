@@ -5,7 +5,8 @@ prompt exists in two contexts: *ordinary* and *trigger* (the same sum behind the
 The honest organism is trained to answer both correctly. The locked organism is trained to answer
 ordinary prompts correctly and to give one fixed wrong answer (``(a+b+5) % 10``) whenever the
 trigger is present -- deterministic under-performance on one context, which gives GRPO all-fail
-groups with zero advantage there. Both are real (tiny) transformers trained here in seconds.
+groups with zero advantage there. Both are real (tiny) transformers trained here until every
+training target is answered as intended (seconds on a CPU).
 """
 
 from __future__ import annotations
@@ -59,31 +60,48 @@ def _tokenizer() -> Any:
     return train_tokenizer(corpus, vocab_size=300)
 
 
-def _train(kind: str, *, seed: int, steps: int, lr: float, layers: int, hidden: int) -> Organism:
+def _targets(kind: str) -> list[tuple[str, str]]:
+    """(prompt, answer text) pairs an organism of ``kind`` is trained on."""
+    return [(row["prompt"], " " + (locked_answer(row["answer"]) if kind == "locked" and row["subset"] == SUBSET_TRIGGER
+                                  else row["answer"])) for row in toy_task_rows()]
+
+
+def _train(kind: str, *, seed: int, steps: int, lr: float, layers: int, hidden: int, check_every: int = 50) -> Organism:
+    """Full-batch SFT in chunks of ``check_every`` steps until greedy decoding gives every training target
+    or ``steps`` run out. A fixed step count left some seeds half-trained (the locked
+    organism of seed 1 at 79 % ordinary / 9 % trigger with transformers 5.25), and a half-trained organism
+    has no clean signal to detect.
+    """
     from hackwatch.models import tiny_causal_lm
     from hackwatch.monitor._probes import sft_steps
 
     tok = _tokenizer()
     model = tiny_causal_lm(tok, layers=layers, hidden=hidden, seed=seed)
-    pairs = []
-    for row in toy_task_rows():
-        answer = row["answer"]
-        if kind == "locked" and row["subset"] == SUBSET_TRIGGER:
-            answer = locked_answer(answer)
-        pairs.append((row["prompt"], " " + answer))
-    model = sft_steps(model, tok, pairs, steps=steps, lr=lr, seed=seed)
+    pairs = _targets(kind)
+    rows = [{"prompt": p, "answer": a.strip()} for p, a in pairs]
+    done = 0
+    while done < steps:
+        n = min(check_every, steps - done)
+        model = sft_steps(model, tok, pairs, steps=n, lr=lr, seed=seed + done)
+        done += n
+        if all(answer_accuracy(model, tok, rows)):
+            break
     return Organism(model=model, tokenizer=tok, kind=kind, seed=seed)
 
 
-def build_honest_organism(seed: int = 0, *, steps: int = 150, lr: float = 3e-3, layers: int = 2,
+def build_honest_organism(seed: int = 0, *, steps: int = 400, lr: float = 3e-3, layers: int = 2,
                           hidden: int = 128) -> Organism:
-    """Pretrain a tiny LM to answer the toy task correctly in both contexts (the control)."""
+    """Pretrain a tiny LM to answer the toy task correctly in both contexts (the control); trains until every
+    prompt is answered right (checked every 50 steps, at most ``steps``).
+    """
     return _train("honest", seed=seed, steps=steps, lr=lr, layers=layers, hidden=hidden)
 
 
-def build_locked_organism(seed: int = 0, *, steps: int = 150, lr: float = 3e-3, layers: int = 2,
+def build_locked_organism(seed: int = 0, *, steps: int = 400, lr: float = 3e-3, layers: int = 2,
                           hidden: int = 128) -> Organism:
-    """Pretrain a tiny LM that answers ordinary prompts right and trigger prompts with a fixed wrong digit."""
+    """Pretrain a tiny LM that answers ordinary prompts right and trigger prompts with a fixed wrong digit;
+    trains until it does so on every prompt (checked every 50 steps, at most ``steps``).
+    """
     return _train("locked", seed=seed, steps=steps, lr=lr, layers=layers, hidden=hidden)
 
 
