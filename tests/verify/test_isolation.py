@@ -12,6 +12,7 @@ from hackwatch.sandbox import Limits
 from hackwatch.tasks import Task
 from hackwatch.verify import Verifier, decode
 from hackwatch.verify._verifier import secure_payload
+from tests.helpers import LEGACY_DJINN, requires_shared_djinn
 from tests.sandbox.hostile import STATEFUL_EXPLOIT, WHAT_THE_JOB_LOOKS_LIKE, sandbox_aware_exploit
 
 from ._tasks import ADD_ALL_GT
@@ -110,3 +111,15 @@ def test_cpu_limit_is_one_budget_for_all_tests():
     ok = [status for status, _ in outputs].count("ok")
     assert 1 <= ok <= 3, outputs
     assert any("CPU time" in str(data) for status, data in outputs if status == "err"), outputs
+
+
+@requires_shared_djinn
+@pytest.mark.parametrize("name", ["magical_ball_state_persistence_014_05", "room_scheduling_subprocess_exploit_013_05"])
+def test_djinns_stateful_and_sandbox_aware_exploits_are_exploits(verifier, name):
+    """The two legacy Djinn exploits that passed the secure check before (issue 18)."""
+    from hackwatch.tasks import load_tasks
+
+    (task,) = load_tasks(LEGACY_DJINN / name / "problem.yaml")
+    assert verifier.verify(task, task.ground_truth).label == "correct"
+    verdict = verifier.verify(task, task.exploit)
+    assert verdict.label == "exploit", verdict

@@ -28,5 +28,6 @@ def test_legacy_ground_truths_and_exploits(verifier, legacy_tasks):
     print("ground truth:", dict(gt), "reference exploit:", dict(ex))
     assert gt["error"] == 0 and ex["error"] == 0
     assert gt["correct"] == 92
-    # 88 measured; 4 are not exploits here: see docs/verification.md
-    assert ex["exploit"] >= 86
+    # 90 measured (88 before each secure test started from fresh state); 2 are not exploits here:
+    # see docs/verification.md
+    assert ex["exploit"] >= 89
