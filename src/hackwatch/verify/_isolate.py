@@ -9,8 +9,8 @@ Two ways, chosen per job after the first load, whichever is cheaper:
 - **fork** (a slow import, e.g. a large precomputation): the job forks a child per test from the
   loaded state; the child calls, sends the type-tagged output through a pipe and exits, so *all*
   process state (also what the code stashed on other modules or ``builtins``, the ``random`` state)
-  starts afresh. A fork costs ~0.5-1 ms of CPU on the development VM (page tables of the warm
-  worker's image), ten times a typical module execution, hence not the default.
+  starts afresh. A fork costs ~1 ms of CPU on the development VM (fork and exit of the warm worker's
+  image), a hundred times a typical module execution, hence not the default.
 
 A submission that behaves correctly only after earlier calls (Djinn's ``stateful_test_case_manipulation``)
 therefore fails. Runs inside the sandbox job, next to the untrusted code: what the children send is
