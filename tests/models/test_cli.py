@@ -76,7 +76,31 @@ def test_score_needs_a_prompt(tmp_path, saved_model_dir):
 
 def test_bench_score_prints_both_paths():
     r = runner.invoke(app, ["bench", "score", "--layers", "1", "--hidden", "64", "--vocab", "300", "--prompt-len", "20",
-                            "--prefix-len", "8", "--prefixes", "4", "--prompts", "1", "--batch-size", "4"])
+                            "--prefix-len", "8", "--prefixes", "4", "--prompts", "1", "--batch-size", "4",
+                            "--precision-prefixes", "0"])
     assert r.exit_code == 0, r.output
     assert "shared-prompt batched" in r.output and "naive one-forward-per-sample" in r.output
-    assert "ratio shared/naive" in r.output
+    assert "ratio shared/naive" in r.output and "bf16 vs fp32" not in r.output
+
+
+def test_bench_score_reports_the_bf16_error():
+    r = runner.invoke(app, ["bench", "score", "--layers", "1", "--hidden", "64", "--vocab", "300", "--prompt-len", "20",
+                            "--prefix-len", "8", "--prefixes", "2", "--prompts", "1", "--precision-prefixes", "2",
+                            "--precision-len", "16"])
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert any(line.startswith("bf16 vs fp32") and "16-token prefix" in line for line in lines)
+    for name in ("sampled", "unlikely"):
+        [row] = [line for line in lines if line.startswith(name)]
+        mean_logp, *errors = map(float, row.split()[1:])
+        assert mean_logp < 0 and len(errors) == 4 and all(0 <= e < 5 for e in errors)
+    assert "batched vs unbatched" in r.output and "sampler vs scorer" in r.output
+
+
+def test_bench_sample_compares_with_generate():
+    r = runner.invoke(app, ["bench", "sample", "--layers", "1", "--hidden", "64", "--vocab", "300", "--batch", "3",
+                            "--new-tokens", "4", "--prompt-len", "6", "--rounds", "1"])
+    assert r.exit_code == 0, r.output
+    rows = {line.split("  ")[0]: line.split() for line in r.output.splitlines()}
+    assert float(rows["hackwatch (_kernels.generate)"][-2]) > 0 and float(rows["transformers model.generate"][-2]) > 0
+    assert "ratio hackwatch/generate" in r.output

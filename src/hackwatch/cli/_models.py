@@ -1,4 +1,4 @@
-"""``hackwatch sample``, ``hackwatch score``, ``hackwatch serve`` and ``hackwatch bench score``."""
+"""``hackwatch sample``, ``hackwatch score``, ``hackwatch serve``, ``hackwatch bench score`` and ``bench sample``."""
 
 from __future__ import annotations
 
@@ -223,9 +223,16 @@ def bench_score(layers: Annotated[int, typer.Option("--layers")] = 4,
                 prefixes: Annotated[int, typer.Option("--prefixes", help="Prefixes per prompt.")] = 64,
                 prompts: Annotated[int, typer.Option("--prompts")] = 2,
                 batch_size: Annotated[int, typer.Option("--batch-size")] = 32,
-                temperature: TempOpt = 0.4, device: DeviceOpt = "cpu", seed: int = 0) -> None:
-    """Prefix-scoring tokens/s: batched shared-prompt KV path vs a naive one-forward-per-sample loop."""
-    from hackwatch.models._bench import run_score_bench
+                temperature: TempOpt = 0.4, device: DeviceOpt = "cpu", seed: int = 0,
+                precision_prefixes: Annotated[int, typer.Option(
+                    "--precision-prefixes", help="Sampled and unlikely prefixes for the bf16-vs-fp32 "
+                    "log P error (0 = skip).")] = 8,
+                precision_len: Annotated[int, typer.Option("--precision-len",
+                                                           help="Their length in tokens.")] = 128) -> None:
+    """Prefix-scoring tokens/s (batched shared-prompt KV path vs a naive one-forward-per-sample loop) and
+    the bf16-vs-fp32 error of log P(prefix) on sampled and unlikely prefixes.
+    """
+    from hackwatch.models._bench import run_precision_bench, run_score_bench
 
     res = run_score_bench(layers=layers, hidden=hidden, vocab=vocab, prompt_words=prompt_len, prefix_len=prefix_len,
                           prefixes=prefixes, prompts=prompts, batch_size=batch_size, temperature=temperature,
@@ -237,3 +244,40 @@ def bench_score(layers: Annotated[int, typer.Option("--layers")] = 4,
     typer.echo(f"{'shared-prompt batched':<28}{res['shared_tps']:>12.0f}{res['shared_s']:>10.3f}")
     typer.echo(f"{'naive one-forward-per-sample':<28}{res['naive_tps']:>12.0f}{res['naive_s']:>10.3f}")
     typer.echo(f"ratio shared/naive: {res['ratio']:.2f}x   max |Δ logprob| between paths: {res['max_abs_diff']:.2e}")
+    if precision_prefixes <= 0:
+        return
+    pr = run_precision_bench(layers=layers, hidden=hidden, vocab=vocab, prefix_len=precision_len,
+                             prefixes=precision_prefixes, device=device, seed=seed)
+    typer.echo(f"bf16 vs fp32 (same bf16-rounded weights, final norm x{pr['peak']:g}, τ={pr['temperature']:g}), "
+               f"|Δ log P| per {precision_len}-token prefix, {precision_prefixes} prefixes each:")
+    typer.echo(f"{'prefixes':<10}{'mean log P':>12}{'fp32 head: median':>20}{'max':>8}{'bf16 logits: median':>22}{'max':>8}")
+    for name in ("sampled", "unlikely"):
+        typer.echo(f"{name:<10}{pr[f'{name}_mean_logp']:>12.1f}{pr[f'{name}_fp32_head_median']:>20.4f}"
+                   f"{pr[f'{name}_fp32_head_max']:>8.4f}{pr[f'{name}_bf16_logits_median']:>22.4f}"
+                   f"{pr[f'{name}_bf16_logits_max']:>8.4f}")
+    typer.echo(f"bf16, max per-token |Δ|: batched vs unbatched {pr['bf16_batched_vs_unbatched_max_per_token']:.2e}, "
+               f"sampler vs scorer {pr['bf16_sampler_vs_scorer_max_per_token']:.2e} (device {pr['device']}; "
+               "toy model, not a result about real LLMs)")
+
+
+@bench_app.command("sample")
+def bench_sample(layers: Annotated[int, typer.Option("--layers")] = 4,
+                 hidden: Annotated[int, typer.Option("--hidden")] = 256,
+                 vocab: Annotated[int, typer.Option("--vocab", help="Tokenizer vocabulary size.")] = 2000,
+                 batch: Annotated[int, typer.Option("--batch", help="Rows sampled together.")] = 16,
+                 new_tokens: Annotated[int, typer.Option("--new-tokens", help="Tokens per row.")] = 64,
+                 prompt_len: Annotated[int, typer.Option("--prompt-len", help="Prompt length in words.")] = 40,
+                 temperature: TempOpt = 1.0, device: DeviceOpt = "cpu", seed: int = 0,
+                 rounds: Annotated[int, typer.Option("--rounds", help="Timed rounds each (best kept).")] = 2) -> None:
+    """Sampling tokens/s: hackwatch's sampler vs transformers' model.generate on the same batch."""
+    from hackwatch.models._bench import run_sample_bench
+
+    res = run_sample_bench(layers=layers, hidden=hidden, vocab=vocab, batch=batch, new_tokens=new_tokens,
+                           prompt_words=prompt_len, temperature=temperature, device=device, seed=seed, rounds=rounds)
+    typer.echo(f"model: tiny Llama, {layers} layers, hidden {hidden}, vocab {res['vocab']}, device {res['device']}")
+    typer.echo(f"work: {batch} rows x {new_tokens} tokens (prompts up to {res['prompt_tokens_max']} tokens), "
+               f"τ={temperature}, best of {rounds}")
+    typer.echo(f"{'sampler':<28}{'tokens/s':>12}{'seconds':>10}")
+    typer.echo(f"{'hackwatch (_kernels.generate)':<28}{res['hackwatch_tps']:>12.0f}{res['hackwatch_s']:>10.3f}")
+    typer.echo(f"{'transformers model.generate':<28}{res['generate_tps']:>12.0f}{res['generate_s']:>10.3f}")
+    typer.echo(f"ratio hackwatch/generate: {res['ratio']:.2f}x (toy model, not a result about real LLMs)")

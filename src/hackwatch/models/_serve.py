@@ -88,20 +88,22 @@ class CompletionService:
         model, dev = be.model, be.device
         with self.lock:
             rows = _kernels.generate(model, [ids] * n, [seed + i for i in range(n)], temperature=temperature,
-                                     max_new_tokens=max_tokens, stop_ids=stops, pad_id=be.pad_id,
-                                     device=dev) if max_tokens > 0 else [([], [], "length")] * n
+                                     max_new_tokens=max_tokens, stop_ids=stops, pad_id=be.pad_id, device=dev,
+                                     fp32_logits=be.fp32_logits) if max_tokens > 0 else [([], [], "length")] * n
             choices = []
             for i, (gen, lps, finish) in enumerate(rows):
                 full = ids + gen
                 need_pos = top_n is not None or plp is not None
-                raw = (_kernels.position_logprobs(model, full, temperature=1.0, device=dev)
+                raw = (_kernels.position_logprobs(model, full, temperature=1.0, device=dev,
+                                                  fp32_logits=be.fp32_logits)
                        if need_pos and len(full) > 1 else None)
                 choice: dict[str, Any] = {"index": i, "text": be.decode(ids) + be.decode(gen) if echo
                                           else be.decode(gen), "logprobs": None,
                                           "finish_reason": "stop" if finish == "eos" else "length",
                                           "token_ids": gen}
                 if top_n is not None:
-                    proc = (_kernels.position_logprobs(model, full, temperature=temperature, device=dev)
+                    proc = (_kernels.position_logprobs(model, full, temperature=temperature, device=dev,
+                                                       fp32_logits=be.fp32_logits)
                             if self.logprobs_mode == "processed" else raw)
                     start = 0 if echo else len(ids)
                     toks, tlps, tops = [], [], []

@@ -2,7 +2,8 @@
 
 The sampler is plain temperature sampling (optionally top-k/top-p, then marked inexact); each sample
 draws from its own generator seeded by :func:`sample_seed` so results do not depend on batch
-composition. Recorded log-probs are exactly the ``log_softmax(logits/τ)`` the sampler drew from.
+composition. Recorded log-probs are exactly the ``log_softmax(logits/τ)`` the sampler drew from; for a
+bf16/fp16 model the logits come from a float32 output projection (``fp32_logits``, ``_precision``).
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ class TransformersBackend(TokenizerMixin):
     name = "transformers"
 
     def __init__(self, model_or_path: Any, tokenizer: Any = None, *, device: str = "auto", dtype: Any = None,
-                 chat_format: ChatFormat | str | None = None, model_id: str | None = None) -> None:
+                 chat_format: ChatFormat | str | None = None, model_id: str | None = None,
+                 fp32_logits: bool = True) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -75,6 +77,8 @@ class TransformersBackend(TokenizerMixin):
         self._close_ids = self.encode(self.chat_format.reasoning_close)
         self._final_open_ids = self.encode(self.chat_format.final_open)
         self.last_score_stats: dict[str, float] = {}
+        self.fp32_logits = fp32_logits
+        """Output projection and ``log_softmax`` in float32 for a bf16/fp16 model (weights stay as they are)."""
 
     # -- sampling -------------------------------------------------------------------------------
     def sample(self, requests: Sequence[SampleRequest], *, temperature: float, max_new_tokens: int, seed: int,
@@ -101,7 +105,7 @@ class TransformersBackend(TokenizerMixin):
                 self.model, [p + tuple(r.prefix_ids) for r, _, p in chunk],
                 [sample_seed(seed, r.key, i) for r, i, _ in chunk], temperature=tau,
                 max_new_tokens=max_new_tokens, stop_ids=self.stop_ids, pad_id=self.pad_id, device=self.device,
-                top_k=top_k, top_p=top_p)
+                top_k=top_k, top_p=top_p, fp32_logits=self.fp32_logits)
             for (req, i, p), (gen, lps, finish) in zip(chunk, rows, strict=True):
                 out.append(self.make_completion(req, i, p, gen, lps, finish, tau, seed,
                                                 exact=top_k is None and top_p is None))
@@ -144,11 +148,13 @@ class TransformersBackend(TokenizerMixin):
             if share_prompt:
                 lps = _kernels.score_shared_prompt(self.model, p_ids, prefixes, temperature=tau,
                                                    batch_size=batch_size, pad_id=self.pad_id,
-                                                   device=self.device, on_batch=bar.update)
+                                                   device=self.device, on_batch=bar.update,
+                                                   fp32_logits=self.fp32_logits)
             else:
                 lps = []
                 for z in prefixes:
-                    lps.append(_kernels.score_full(self.model, p_ids, z, temperature=tau, device=self.device))
+                    lps.append(_kernels.score_full(self.model, p_ids, z, temperature=tau, device=self.device,
+                                                   fp32_logits=self.fp32_logits))
                     bar.update(1)
             for j, lp in zip(idx, lps, strict=True):
                 results[j] = lp
