@@ -81,6 +81,9 @@ class DemoConfig:
     """A type emerges when its direct exploit rate exceeds this at any checkpoint."""
     locked_steps: int = 8
     """GRPO steps of the locked organism (exploration-hacking contrast)."""
+    threads: int = 1
+    """Torch threads. One: the tiny model gains little from a second thread, and on a busy 2-core machine two
+    threads spin against the sandbox workers and other programs (measured 2-3x slower per step under load)."""
     extra: dict[str, str] = field(default_factory=dict)
     """Free-form notes recorded in the report."""
 
@@ -96,6 +99,8 @@ class DemoConfig:
             raise ValueError(f"DemoConfig.grpo_steps={self.grpo_steps}: need at least 2 steps for a trend")
         if not 0.0 < self.threshold < 1.0:
             raise ValueError(f"DemoConfig.threshold={self.threshold}: expected a rate in (0, 1), e.g. 0.1")
+        if self.threads < 1:
+            raise ValueError(f"DemoConfig.threads={self.threads}: expected >= 1")
         if self.temperature <= 0:
             raise ValueError(f"DemoConfig.temperature={self.temperature}: expected > 0")
 

@@ -83,7 +83,7 @@ def run_demo(out: Path, config: DemoConfig, *, say: Callable[[str], None] = prin
 
     seed_everything(config.seed)
     quiet_third_party()
-    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+    torch.set_num_threads(config.threads)
 
     t0 = time.perf_counter()
     say(f"[1/{n_stages}] tasks: {config.n_types} exploit types x {config.tasks_per_type} builtin tasks")

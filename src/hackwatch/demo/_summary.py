@@ -150,8 +150,14 @@ def validation_lines(doc: dict[str, Any]) -> list[str]:
 
 
 def print_summary(result: DemoResult, config: DemoConfig) -> None:
-    """Print the summary to stdout."""
+    """Print the summary to stdout, then the run's verdict per exploit type (as ``hackwatch run`` prints it)."""
     print("\n".join(summary_lines(result, config)))
+    try:
+        from hackwatch.report import format_verdict, verdict_frame
+
+        print("\n" + format_verdict(verdict_frame(result.db_path)))
+    except Exception as exc:  # the verdict is a convenience here; the report holds it too
+        print(f"(verdict not available: {exc})")
 
 
 def _count(row: dict, key: str) -> str:
