@@ -37,7 +37,7 @@ class DemoConfig:
     """Hidden size of the tiny subject model."""
     vocab_size: int = 2048
     """BPE vocabulary trained on the synthetic corpus."""
-    pretrain_steps: int = 1200
+    pretrain_steps: int = 800
     """Optimizer steps of pretraining on the synthetic corpus."""
     pretrain_batch: int = 16
     """Sequences per pretraining step (drawn with the corpus weights)."""
@@ -55,7 +55,7 @@ class DemoConfig:
     """Token limit of every generated completion (raised to the corpus's longest completion + 8)."""
     temperature: float = 1.0
     """Sampling temperature of GRPO, direct sampling, prefilled sampling and log-prob scoring."""
-    gt_samples_per_task: int = 32
+    gt_samples_per_task: int = 24
     """Direct samples per task and checkpoint for the ground-truth rate."""
     donor_steps: int = 30
     """SFT steps of the donor (``hackwatch.donor.train_donor``: exploit code, empty reasoning, no replay)."""
@@ -67,13 +67,13 @@ class DemoConfig:
     """Rows per sampling batch (the tiny model is overhead-bound: bigger batches are faster per sample)."""
     donor_prefix_attempts: int = 4
     """Donor continuations per prefix for the exploit-conditioning correction ``â_D(x,z)``."""
-    donor_samples_per_task: int = 64
+    donor_samples_per_task: int = 32
     """Donor samples with reasoning per held-out task; verified exploit traces become prefixes."""
     prefixes_per_task: int = 2
     """At most this many donor traces per task in the prefix bank."""
-    prefix_lengths: tuple[int, ...] = (2, 5, 10, 20)
+    prefix_lengths: tuple[int, ...] = (2, 6, 16)
     """Prefix ladder in tokens."""
-    attempts_per_prefix: int = 3
+    attempts_per_prefix: int = 2
     """Subject continuations per (checkpoint, task, prefix, length)."""
     cutoffs: tuple[int, ...] = (2, 3)
     """Forecast cutoffs (first checkpoints used for the slope): the 'first' and 'second' cutoff of the study."""
