@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import sys
-import warnings
 from typing import Annotated
 
 import typer
+
+from hackwatch._quiet import THIRD_PARTY, quiet_libraries  # noqa: F401 - re-exported for the CLI
 
 app = typer.Typer(
     name="hackwatch",
@@ -29,32 +30,8 @@ donor_app = typer.Typer(help="Donor model training and trace generation (the IS 
 probe_app = typer.Typer(help="Activation probes: capture hidden states, train and score linear probes.",
                         no_args_is_help=True)
 
-THIRD_PARTY = ("torch", "transformers", "trl", "peft", "accelerate", "datasets", "tokenizers", "huggingface_hub")
-"""Libraries whose warnings, log lines and loading bars are silenced (``HACKWATCH_LIBRARY_LOGS=1`` keeps them)."""
-
 PIPED_WIDTH = "1000"
 """Console width for rich tables when stdout is not a terminal: they keep every column instead of 80."""
-
-
-def quiet_libraries() -> None:
-    """Silence third-party warnings, log lines and weight-loading bars that are not the user's business.
-
-    ``HACKWATCH_LIBRARY_LOGS=1`` keeps them (e.g. when reporting a bug in a backend). Environment
-    settings are defaults (``setdefault``): a variable the user set wins.
-    """
-    if os.environ.get("HACKWATCH_LIBRARY_LOGS") == "1":
-        return
-    for key, value in (("TRANSFORMERS_VERBOSITY", "error"), ("HF_HUB_DISABLE_PROGRESS_BARS", "1"),
-                       ("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1"), ("TOKENIZERS_PARALLELISM", "false")):
-        os.environ.setdefault(key, value)
-    pattern = r"(" + "|".join(THIRD_PARTY) + r")(\.|$)"
-    for category in (DeprecationWarning, FutureWarning, UserWarning, RuntimeWarning):
-        warnings.filterwarnings("ignore", category=category, module=pattern)
-    if "transformers" in sys.modules:  # already imported (tests, the Python API): set it directly
-        import transformers
-
-        transformers.logging.set_verbosity_error()
-        transformers.logging.disable_progress_bar()
 
 
 def keep_table_width() -> None:

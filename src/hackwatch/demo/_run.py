@@ -82,7 +82,10 @@ def run_demo(out: Path, config: DemoConfig, *, say: Callable[[str], None] = prin
         say(f"  done in {timings[name]:.0f}s")
 
     seed_everything(config.seed)
-    quiet_third_party()
+    from hackwatch._quiet import quiet_libraries
+    from hackwatch.progress import Heartbeat
+
+    quiet_libraries()
     torch.set_num_threads(config.threads)
 
     t0 = time.perf_counter()
@@ -102,11 +105,11 @@ def run_demo(out: Path, config: DemoConfig, *, say: Callable[[str], None] = prin
     t0 = time.perf_counter()
     say(f"[2/{n_stages}] pretraining a {config.layers}-layer, {config.hidden}-wide LM on {len(items)} distinct "
         f"chat samples ({config.pretrain_steps} steps)")
-    beat = heartbeat(say, "pretrain", config.pretrain_steps, unit="step")
-    model, tokenizer, losses = pretrain_subject(
-        items, vocab_size=config.vocab_size, layers=config.layers, hidden=config.hidden,
-        steps=config.pretrain_steps, batch=config.pretrain_batch, lr=config.pretrain_lr, seed=config.seed,
-        progress=lambda step, loss: beat(step + 1, f"loss {loss:.3f}"))
+    with Heartbeat("pretrain", config.pretrain_steps, unit="step") as beat:
+        model, tokenizer, losses = pretrain_subject(
+            items, vocab_size=config.vocab_size, layers=config.layers, hidden=config.hidden,
+            steps=config.pretrain_steps, batch=config.pretrain_batch, lr=config.pretrain_lr, seed=config.seed,
+            progress=lambda step, loss: beat.update())
     from hackwatch.demo._pretrain import encode_items
 
     longest = max(len(e.ids) - e.start for e in encode_items(tokenizer, items))
@@ -207,43 +210,6 @@ def run_demo(out: Path, config: DemoConfig, *, say: Callable[[str], None] = prin
 
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f}%"
-
-
-def quiet_third_party() -> None:
-    """Silence loading bars and warnings of third-party libraries that are not the demo user's business."""
-    import logging
-    import warnings
-
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
-    hf_logging.set_verbosity_error()
-    for name in ("datasets", "trl", "accelerate", "peft", "torch"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    for category in (FutureWarning, DeprecationWarning, UserWarning):
-        warnings.filterwarnings("ignore", category=category, module=r"(transformers|trl|torch|accelerate|peft|datasets)")
-
-
-def heartbeat(say: Callable[[str], None], stage: str, total: int, *, unit: str = "it",
-              every: float = 30.0) -> Callable[[int, str], None]:
-    """A progress callback that prints ``stage: done/total, rate, ETA`` at most every ``every`` seconds (and at the end).
-
-    Works when the output is a pipe or a file (no terminal control codes), which is where silent long
-    stages hurt most.
-    """
-    start = time.perf_counter()
-    last = [start]
-
-    def beat(done: int, note: str = "") -> None:
-        now = time.perf_counter()
-        if now - last[0] < every and done < total:
-            return
-        last[0] = now
-        rate = done / max(now - start, 1e-9)
-        eta = (total - done) / rate if rate > 0 else float("nan")
-        say(f"  {stage}: {done}/{total} {unit}s, {rate:.1f} {unit}/s, ETA {eta:.0f}s" + (f", {note}" if note else ""))
-
-    return beat
 
 
 def run_evaluation(out: Path, config: DemoConfig, tasks: Any, saved: dict[int, Path], proposals: dict[str, Any],
