@@ -16,7 +16,8 @@ def send_frame(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-def _read_exact(fd: int, n: int) -> bytes | None:
+def read_exact(fd: int, n: int) -> bytes | None:
+    """``n`` bytes, or None if the pipe ends first (the writer died or closed early)."""
     chunks = []
     while n:
         chunk = os.read(fd, min(n, 1 << 20))
@@ -29,10 +30,10 @@ def _read_exact(fd: int, n: int) -> bytes | None:
 
 def recv_frame(fd: int) -> bytes | None:
     """Read one frame; None on end of file (the other side closed or died)."""
-    header = _read_exact(fd, _HEADER.size)
+    header = read_exact(fd, _HEADER.size)
     if header is None:
         return None
     (size,) = _HEADER.unpack(header)
     if size > MAX_FRAME:
         raise ValueError(f"frame of {size} bytes exceeds the {MAX_FRAME}-byte limit")
-    return _read_exact(fd, size) if size else b""
+    return read_exact(fd, size) if size else b""

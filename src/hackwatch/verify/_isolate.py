@@ -36,6 +36,7 @@ from pickle import loads as _unpickle
 from typing import Any
 
 from hackwatch.sandbox._linux import raw_fork
+from hackwatch.sandbox._wire import read_exact
 from hackwatch.verify._call import call_with_input, load_compiled
 from hackwatch.verify._encode import EncodeError, encode
 
@@ -122,18 +123,6 @@ def _child(fn: Callable[..., Any], inp: Any, bare: bool, write_fd: int, budget: 
         os._exit(0)
 
 
-def _read_exact(fd: int, n: int) -> bytes | None:
-    """``n`` bytes, or None if the pipe ends first (the child died before replying)."""
-    chunks = []
-    while n:
-        chunk = os.read(fd, min(n, 1 << 20))
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        n -= len(chunk)
-    return b"".join(chunks)
-
-
 def _no_reply(status: int) -> list[Any]:
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
@@ -166,8 +155,8 @@ def call_isolated(fn: Callable[..., Any], inp: Any, bare: bool, budget: _CpuBudg
         _child(fn, inp, bare, write_fd, budget, left)
     os.close(write_fd)
     try:
-        header = _read_exact(read_fd, _HEADER)
-        data = None if header is None else _read_exact(read_fd, int.from_bytes(header, "little"))
+        header = read_exact(read_fd, _HEADER)
+        data = None if header is None else read_exact(read_fd, int.from_bytes(header, "little"))
     finally:
         os.close(read_fd)
     _, status = os.waitpid(pid, 0)
