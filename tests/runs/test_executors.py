@@ -20,3 +20,21 @@ def test_local_executor_runs_every_job_once(workers: int) -> None:
 def test_unknown_executor() -> None:
     with pytest.raises(ValueError, match="unknown executor 'dask'; expected one of local, ray"):
         make_executor("dask", 1)
+
+
+def _torch_threads(_: int) -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+def test_local_workers_share_the_cpus() -> None:
+    from hackwatch.runs._executors import cpu_share
+
+    ex = LocalExecutor(2)
+    try:
+        got = {result for _, result in ex.run(_torch_threads, [(i,) for i in range(4)])}
+    finally:
+        ex.close()
+    assert got == {cpu_share(2)}
+    assert cpu_share(10_000) == 1 and cpu_share(1) >= cpu_share(2) >= 1
