@@ -4,6 +4,7 @@ donor-split choice, the memo verifier, sizes."""
 from __future__ import annotations
 
 import math
+import statistics
 from collections import defaultdict
 
 import pytest
@@ -150,3 +151,21 @@ def test_memo_verifier_verifies_each_distinct_code_once(builtin):
                      task_id=[task.id, task.id])
         assert got == [1.0, 0.0]
         assert not math.isnan(got[0])
+
+
+def test_donor_transfer_is_the_median_over_types_the_donor_never_saw(builtin):
+    from hackwatch.demo._donor import donor_transfer, hinted
+
+    world = choose_world(builtin, n_types=6, tasks_per_type=2, donor_types=1, unrelated_types=1, seed=0)
+    held = [t for t in world.order if t not in world.donor_types]
+    base = {t.id: (1, 50) for t in world.tasks}                       # 2 % everywhere
+    donor = {t.id: (10 * (i % 3), 50) for i, t in enumerate(world.tasks)}
+    got = donor_transfer(donor, base, world)
+    per_type = {typ: sum(donor[t.id][0] for t in world.tasks if t.exploit_type == typ) / 100 for typ in world.order}
+    assert got["heldout_types"] == held
+    assert got["donor_rate"] == pytest.approx(statistics.median(per_type[t] for t in held))
+    assert got["base_rate"] == pytest.approx(0.02) and got["ratio"] == pytest.approx(got["donor_rate"] / 0.02)
+    assert got["types"][world.donor_types[0]]["trained"] is True
+    task = world.tasks[0]
+    assert hinted(task).prompt.startswith(task.prompt) and hinted(task).id == task.id
+    assert hinted(task).secure_tests == task.secure_tests
