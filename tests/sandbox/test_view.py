@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -109,7 +110,17 @@ def test_resolution_chain_follows_links_on_every_component(tmp_path: Path) -> No
     assert resolution_chain(str(tmp_path / "loop"), limit=3) == [str(tmp_path / "loop")] * 3
 
 
-def test_view_exposes_the_real_executable_and_recreates_links_outside_the_prefixes(tmp_path: Path) -> None:
+@pytest.fixture()
+def outside_tmp() -> Iterator[Path]:
+    """A scratch folder outside /tmp (jobs get their own /tmp, so links there are refused)."""
+    if not os.access("/var/tmp", os.W_OK):
+        pytest.skip("/var/tmp is not writable")
+    with tempfile.TemporaryDirectory(dir="/var/tmp") as d:
+        yield Path(d)
+
+
+def test_view_exposes_the_real_executable_and_recreates_links_outside_the_prefixes(outside_tmp: Path) -> None:
+    tmp_path = outside_tmp
     real = Path(sys.executable).resolve()
     (tmp_path / "bin").mkdir()
     (tmp_path / "bin" / "py").symlink_to(real)
@@ -126,3 +137,8 @@ def test_view_refuses_an_environment_under_the_jobs_private_tmp() -> None:
         interpreter = {**host_interpreter(), "prefixes": [venv] * 4}
         with pytest.raises(OSError, match=f"{venv} lies under /tmp.*create the venv elsewhere"):
             allowlist([], interpreter)
+        link = Path(venv) / "python"  # an interpreter reached through a link there: the same
+        link.symlink_to(Path(sys.executable).resolve())
+        interpreter = {**host_interpreter(), "executables": [str(link)]}
+        with pytest.raises(OSError, match=f"{link} lies under /tmp"):
+            interpreter_links(allowlist([], interpreter), interpreter)

@@ -100,12 +100,16 @@ def allowlist(sys_path: list[str], interpreter: dict[str, list[str]] | None = No
     paths |= {resolution_chain(exe)[-1] for exe in interpreter["executables"] if os.path.exists(exe)}
     paths |= {p for p in SYSTEM_PATHS if os.path.lexists(p)}
     for p in paths:
-        for private in PRIVATE_PATHS:
-            if _inside(p, private):
-                raise OSError(f"the interpreter's environment {p} lies under {private}, which every sandbox job "
-                              f"gets as its own empty tmpfs, so jobs could not use it: create the venv "
-                              f"elsewhere (e.g. under /var/tmp or your home directory)")
+        _refuse_private(p)
     return _outermost(paths)
+
+
+def _refuse_private(path: str) -> None:
+    for private in PRIVATE_PATHS:
+        if _inside(path, private):
+            raise OSError(f"the interpreter's environment {path} lies under {private}, which every sandbox job "
+                          f"sees as its own (a fresh tmpfs, a minimal /dev, its own /proc), so jobs could not "
+                          f"use it: create the venv elsewhere (e.g. under /var/tmp or your home directory)")
 
 
 def interpreter_links(exposed: list[str], interpreter: dict[str, list[str]]) -> dict[str, str]:
@@ -117,6 +121,7 @@ def interpreter_links(exposed: list[str], interpreter: dict[str, list[str]]) -> 
     for exe in interpreter["executables"]:
         for step in resolution_chain(exe)[:-1]:
             if not any(_inside(step, q) or _inside(q, step) for q in exposed):
+                _refuse_private(step)
                 links[step] = os.readlink(step)
     return links
 
