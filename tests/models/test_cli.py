@@ -77,10 +77,14 @@ def test_score_needs_a_prompt(tmp_path, saved_model_dir):
 def test_bench_score_prints_both_paths():
     r = runner.invoke(app, ["bench", "score", "--layers", "1", "--hidden", "64", "--vocab", "300", "--prompt-len", "20",
                             "--prefix-len", "8", "--prefixes", "4", "--prompts", "1", "--batch-size", "4",
-                            "--precision-prefixes", "0"])
+                            "--precision-prefixes", "0", "--peak-tflops", "0.001"])
     assert r.exit_code == 0, r.output
     assert "shared-prompt batched" in r.output and "naive one-forward-per-sample" in r.output
     assert "ratio shared/naive" in r.output and "bf16 vs fp32" not in r.output
+    [compute] = [line for line in r.output.splitlines() if line.startswith("compute: 2 x ")]
+    words = compute.split()
+    gflops, percent = float(words[words.index("GFLOP/s,") - 1]), float(words[words.index("%") - 1])
+    assert gflops > 0 and percent == pytest.approx(100 * gflops, abs=1.0)  # 0.001 TFLOP/s = 1 GFLOP/s
 
 
 def test_bench_score_reports_the_bf16_error():

@@ -228,7 +228,10 @@ def bench_score(layers: Annotated[int, typer.Option("--layers")] = 4,
                     "--precision-prefixes", help="Sampled and unlikely prefixes for the bf16-vs-fp32 "
                     "log P error (0 = skip).")] = 8,
                 precision_len: Annotated[int, typer.Option("--precision-len",
-                                                           help="Their length in tokens.")] = 128) -> None:
+                                                           help="Their length in tokens.")] = 128,
+                peak_tflops: Annotated[float, typer.Option(
+                    "--peak-tflops", help="The device's peak TFLOP/s in the model's dtype, to print the "
+                    "shared path's share of it (e.g. 989 for an H100 SXM in bf16 dense).")] = 0.0) -> None:
     """Prefix-scoring tokens/s (batched shared-prompt KV path vs a naive one-forward-per-sample loop) and
     the bf16-vs-fp32 error of log P(prefix) on sampled and unlikely prefixes.
     """
@@ -244,6 +247,10 @@ def bench_score(layers: Annotated[int, typer.Option("--layers")] = 4,
     typer.echo(f"{'shared-prompt batched':<28}{res['shared_tps']:>12.0f}{res['shared_s']:>10.3f}")
     typer.echo(f"{'naive one-forward-per-sample':<28}{res['naive_tps']:>12.0f}{res['naive_s']:>10.3f}")
     typer.echo(f"ratio shared/naive: {res['ratio']:.2f}x   max |Δ logprob| between paths: {res['max_abs_diff']:.2e}")
+    flops = 2 * res["params"] * res["shared_tps"]
+    share = f", {100 * flops / (peak_tflops * 1e12):.2f} % of {peak_tflops:g} TFLOP/s" if peak_tflops > 0 else ""
+    typer.echo(f"compute: 2 x {res['params'] / 1e6:.2f}M parameters per token -> shared path "
+               f"{flops / 1e9:.2f} GFLOP/s{share}")
     if precision_prefixes <= 0:
         return
     pr = run_precision_bench(layers=layers, hidden=hidden, vocab=vocab, prefix_len=precision_len,

@@ -53,6 +53,7 @@ def run_score_bench(*, layers: int, hidden: int, vocab: int, prompt_words: int, 
         "tokens": n_tok, "shared_s": t1 - t0, "naive_s": t2 - t1, "shared_tps": n_tok / (t1 - t0),
         "naive_tps": n_tok / (t2 - t1), "ratio": (t2 - t1) / (t1 - t0),
         "max_abs_diff": max(abs(a.logprob - b.logprob) for a, b in zip(shared, naive, strict=True)),
+        "params": sum(p.numel() for p in model.parameters()),  # tied embeddings counted once
     }
 
 
