@@ -90,7 +90,7 @@ def test_bench_score_prints_both_paths():
 def test_bench_score_reports_the_bf16_error():
     r = runner.invoke(app, ["bench", "score", "--layers", "1", "--hidden", "64", "--vocab", "300", "--prompt-len", "20",
                             "--prefix-len", "8", "--prefixes", "2", "--prompts", "1", "--precision-prefixes", "2",
-                            "--precision-len", "16"])
+                            "--precision-len", "16", "--dtype", "bfloat16"])
     assert r.exit_code == 0, r.output
     lines = r.output.splitlines()
     assert any(line.startswith("bf16 vs fp32") and "16-token prefix" in line for line in lines)
@@ -99,6 +99,7 @@ def test_bench_score_reports_the_bf16_error():
         mean_logp, *errors = map(float, row.split()[1:])
         assert mean_logp < 0 and len(errors) == 4 and all(0 <= e < 5 for e in errors)
     assert "batched vs unbatched" in r.output and "sampler vs scorer" in r.output
+    assert "bfloat16" in lines[0]
 
 
 def test_bench_sample_compares_with_generate():

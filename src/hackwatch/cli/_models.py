@@ -231,7 +231,9 @@ def bench_score(layers: Annotated[int, typer.Option("--layers")] = 4,
                                                            help="Their length in tokens.")] = 128,
                 peak_tflops: Annotated[float, typer.Option(
                     "--peak-tflops", help="The device's peak TFLOP/s in the model's dtype, to print the "
-                    "shared path's share of it (e.g. 989 for an H100 SXM in bf16 dense).")] = 0.0) -> None:
+                    "shared path's share of it (e.g. 989 for an H100 SXM in bf16 dense).")] = 0.0,
+                dtype: Annotated[str, typer.Option("--dtype", help="Model weights for the timing: float32, "
+                                                   "bfloat16 or float16.")] = "float32") -> None:
     """Prefix-scoring tokens/s (batched shared-prompt KV path vs a naive one-forward-per-sample loop) and
     the bf16-vs-fp32 error of log P(prefix) on sampled and unlikely prefixes.
     """
@@ -239,8 +241,9 @@ def bench_score(layers: Annotated[int, typer.Option("--layers")] = 4,
 
     res = run_score_bench(layers=layers, hidden=hidden, vocab=vocab, prompt_words=prompt_len, prefix_len=prefix_len,
                           prefixes=prefixes, prompts=prompts, batch_size=batch_size, temperature=temperature,
-                          device=device, seed=seed)
-    typer.echo(f"model: tiny Llama, {layers} layers, hidden {hidden}, vocab {res['vocab']}, device {res['device']}")
+                          device=device, seed=seed, dtype=dtype)
+    typer.echo(f"model: tiny Llama, {layers} layers, hidden {hidden}, vocab {res['vocab']}, device {res['device']}, "
+               f"{res['dtype']}")
     typer.echo(f"work: {prompts} prompts x {prefixes} prefixes x {prefix_len} tokens "
                f"(prompt {res['prompt_tokens']} tokens), τ={temperature}")
     typer.echo(f"{'path':<28}{'tokens/s':>12}{'seconds':>10}")

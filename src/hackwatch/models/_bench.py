@@ -23,15 +23,22 @@ def _tiny_world(*, layers: int, hidden: int, vocab: int, positions: int, seed: i
 
 def run_score_bench(*, layers: int, hidden: int, vocab: int, prompt_words: int, prefix_len: int, prefixes: int,
                     prompts: int, batch_size: int, temperature: float, device: str = "cpu",
-                    seed: int = 0) -> dict[str, Any]:
-    """Time the shared-prompt batched scorer against the naive loop on identical work; return the figures."""
+                    seed: int = 0, dtype: str = "float32") -> dict[str, Any]:
+    """Time the shared-prompt batched scorer against the naive loop on identical work; return the figures.
+
+    ``dtype``: the model's weights (``"bfloat16"`` as on a GPU; the output projection stays float32).
+    """
+    import torch
+
     from hackwatch.models._tiny import DEFAULT_CORPUS
     from hackwatch.models._transformers import TransformersBackend
     from hackwatch.models._types import ScoreRequest
 
     tok, model = _tiny_world(layers=layers, hidden=hidden, vocab=vocab, positions=4 * (prompt_words + prefix_len) + 64,
                              seed=seed)
-    be = TransformersBackend(model, tok, device=device)
+    if dtype not in ("float32", "bfloat16", "float16"):
+        raise ValueError(f"dtype must be float32, bfloat16 or float16, got {dtype!r}")
+    be = TransformersBackend(model.to(getattr(torch, dtype)), tok, device=device)
     rng = random.Random(seed + 1)
     words = " ".join(DEFAULT_CORPUS).split()
     low = len(tok.all_special_ids) + 1
@@ -54,6 +61,7 @@ def run_score_bench(*, layers: int, hidden: int, vocab: int, prompt_words: int, 
         "naive_tps": n_tok / (t2 - t1), "ratio": (t2 - t1) / (t1 - t0),
         "max_abs_diff": max(abs(a.logprob - b.logprob) for a, b in zip(shared, naive, strict=True)),
         "params": sum(p.numel() for p in model.parameters()),  # tied embeddings counted once
+        "dtype": dtype,
     }
 
 
