@@ -110,6 +110,20 @@ def test_group_of_one_refused_with_file_line_and_group(tmp_path):
         group_table(pd.concat([df, pd.DataFrame([lone])]))
 
 
+def test_group_split_over_subsets_is_refused_like_a_group_of_one(tmp_path):
+    """group_table groups by (step, subset, group_id): a group_id with one rollout in each of two subsets is two
+    groups of one, so the reader refuses it with file and line instead of a traceback in the metrics."""
+    df = synthetic_rollouts("honest_plateau", seed=0, steps=3, groups=1)
+    pair = [dict(df.iloc[0].to_dict(), group_id="3:split", prompt_id="split", step=3, subset=s)
+            for s in ("trigger", "normal")]
+    path = tmp_path / "r.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in [*df.to_dict("records"), *pair]))
+    with pytest.raises(RolloutTableError, match=rf"r.jsonl: line {len(df) + 1}: step 3, group '3:split' has one"):
+        read_rollouts(path)
+    res = CliRunner().invoke(app, ["monitor", str(path)])
+    assert res.exit_code == 2 and "group '3:split'" in res.output
+
+
 def test_callback_drops_a_group_with_an_unscored_rollout_whole(tmp_path):
     cb = HackwatchCallback(table_path=tmp_path / "t.jsonl", num_generations=2)
     fn = cb.wrap_reward(lambda prompts, completions, **kw: [1.0, None, 0.0, 1.0])

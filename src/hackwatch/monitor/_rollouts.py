@@ -58,7 +58,8 @@ def validate_rollouts(df: pd.DataFrame, *, components: Sequence[str] = (), sourc
                       subset_col: str = "subset") -> pd.DataFrame:
     """Check and normalise a rollout DataFrame (renaming ``subset_col`` to ``subset``); returns a copy.
 
-    Refuses NaN rewards and GRPO groups (``step``, ``group_id``) of fewer than two rollouts.
+    Refuses NaN rewards and GRPO groups (``step``, ``subset``, ``group_id``, as ``group_table`` groups
+    them) of fewer than two rollouts.
     """
     df = df.copy()
     if subset_col != "subset":
@@ -84,7 +85,8 @@ def validate_rollouts(df: pd.DataFrame, *, components: Sequence[str] = (), sourc
         row = int(df["reward"].isna().to_numpy().argmax()) + 1
         raise RolloutTableError(f"{source}: row {row}: column 'reward' is NaN; drop unscored rollouts first")
     df = df.reset_index(drop=True)
-    lone = df.groupby(["step", "group_id"], sort=False)["reward"].transform("size") < 2
+    # the key group_table uses: a group_id split over subsets is counted per subset
+    lone = df.groupby(["step", "subset", "group_id"], sort=False)["reward"].transform("size") < 2
     if lone.any():
         i = int(lone.to_numpy().argmax())
         raise RolloutTableError(f"{source}: row {i + 1}: step {df['step'][i]}, group '{df['group_id'][i]}' has one "
