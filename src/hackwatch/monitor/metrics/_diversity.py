@@ -1,7 +1,8 @@
 """Text diversity of completions: distinct-n and cross-rollout n-gram overlap, plus mean entropy.
 
-Reported but never flagged on their own: locked policies in the published study wrote *more*
-varied text, so diversity is context for a reward-homogeneity flag, not evidence by itself.
+Never an alarm on their own: locked policies in the published study wrote *more* varied text, so
+diversity is context for a reward-homogeneity flag, not evidence by itself; a sharp drop raises only a
+warn-level ``diversity_drop`` flag (``hackwatch.monitor._change_flags``).
 """
 
 from __future__ import annotations
