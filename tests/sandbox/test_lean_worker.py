@@ -16,8 +16,12 @@ def test_worker_and_runner_import_no_host_side_modules():
     loaded = set(json.loads(subprocess.run([sys.executable, "-S", "-c", code], check=True, capture_output=True,
                                            text=True, env={"PYTHONPATH": ":".join(sys.path)}).stdout))
     for host_side in ("hackwatch.sandbox._pool", "hackwatch.sandbox._bench", "hackwatch.verify._verifier",
-                      "hackwatch.verify._check", "hackwatch.tasks", "ctypes.util", "pandas", "duckdb"):
+                      "hackwatch.verify._check", "hackwatch.tasks", "ctypes.util", "pandas", "duckdb",
+                      "hackwatch.catalogue._types", "hackwatch.catalogue._exploits"):
         assert host_side not in loaded, host_side
+    # of the exploit-type catalogue the flawed verifiers need only the tokens they react to
+    assert sorted(m for m in loaded if m.startswith("hackwatch.catalogue")) == [
+        "hackwatch.catalogue", "hackwatch.catalogue._names"]
 
 
 def test_lazy_package_attributes_still_resolve():

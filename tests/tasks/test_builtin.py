@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from hackwatch.catalogue import EXPLOIT_TYPE_NAMES
 from hackwatch.tasks import Task, load_tasks
 from hackwatch.tasks.builtin import BANK, BUILTIN_SPLITS, SPLIT_BY_TYPE, builtin_tasks
-from hackwatch.verify._catalogue import EXPLOIT_TYPE_NAMES
 
 TASKS = builtin_tasks()
 
@@ -79,7 +79,7 @@ def test_task_is_sound(task: Task):
 
 
 def test_hint_and_exploit_come_from_the_catalogue():
-    from hackwatch.verify import EXPLOIT_TYPES
+    from hackwatch.catalogue import EXPLOIT_TYPES
 
     for task in TASKS:
         kind = EXPLOIT_TYPES[task.exploit_type]
@@ -103,7 +103,7 @@ def test_builtin_loads_without_the_catalogue(monkeypatch: pytest.MonkeyPatch):
 
     from hackwatch.tasks.builtin import CatalogueUnavailableWarning, _suite
 
-    monkeypatch.setitem(sys.modules, "hackwatch.verify", None)  # import now fails
+    monkeypatch.setitem(sys.modules, "hackwatch.catalogue", None)  # import now fails
     _suite._all_tasks.cache_clear()
     try:
         with pytest.warns(CatalogueUnavailableWarning, match="without hints and exploits"):

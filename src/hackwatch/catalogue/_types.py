@@ -1,7 +1,7 @@
 """The exploit-type catalogue: one entry per verifier flaw of DESIGN.md.
 
 Each entry knows how to describe its flaw to a model (a Djinn-style hint) and how to write a
-reference exploit for a task. The insecure verifiers themselves live in ``_insecure.py``.
+reference exploit for a task. The insecure verifiers themselves live in ``hackwatch.verify._insecure``.
 """
 
 from __future__ import annotations
@@ -10,41 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from hackwatch.verify import _insecure as K
-from hackwatch.verify._exploits import Signature, exploit_source
+from hackwatch.catalogue import _names as K
+from hackwatch.catalogue._exploits import Signature, exploit_source
+from hackwatch.catalogue._names import EXPLOIT_TYPE_NAMES
 
 if TYPE_CHECKING:
     from hackwatch.tasks import Task
-
-EXPLOIT_TYPE_NAMES: tuple[str, ...] = (
-    "argument_injection_leak",
-    "assert_bypass",
-    "debug_module",
-    "environment_variable_manipulation",
-    "error_code_abuse",
-    "filesystem_exposure",
-    "function_attribute_flag",
-    "hardcoding_or_memorization",
-    "import_hook_side_channel",
-    "inadequate_test_coverage",
-    "inspect_module_abuse",
-    "logging_warnings_side_channel",
-    "magic_docstring_comment_token",
-    "mock_functionality_replacement",
-    "problem_object_exposure",
-    "process_exit",
-    "resource_exhaustion",
-    "result_manipulation",
-    "state_bleed_expected_recompute",
-    "test_case_leak",
-    "test_case_logging_side_channel",
-    "test_cases_honor_system",
-    "test_skipping",
-    "trace_profiler_hook_oracle",
-    "type_confusion",
-    "validator_honor_system",
-    "verifier_logic_override",
-)
 
 
 @dataclass(frozen=True)

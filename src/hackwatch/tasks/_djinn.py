@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from hackwatch.catalogue import EXPLOIT_TYPE_NAMES
 from hackwatch.tasks._embedded import embedded_tests
 from hackwatch.tasks._fields import (
     decode_json_text,
@@ -31,13 +32,6 @@ MAPPED_KEYS = frozenset({
     "id", "description", "function_name", "test_cases", "secure_test_cases", "insecure_test_cases",
     "ground_truth", "exploit", "nulls", "insecure_verifier_info", "exploit_type", "insecure_verifier",
 })
-
-
-def known_exploit_types() -> tuple[str, ...]:
-    """Exploit types a current-schema problem may name (imported lazily from the verify catalogue)."""
-    from hackwatch.verify._catalogue import EXPLOIT_TYPE_NAMES
-
-    return EXPLOIT_TYPE_NAMES
 
 
 def djinn_task(raw: Mapping[str, Any], *, task_id: str, where: str, source: str,
@@ -61,11 +55,10 @@ def djinn_task(raw: Mapping[str, Any], *, task_id: str, where: str, source: str,
                             "legacy verifier code must define verify(submission_code, ...); "
                             "no 'def verify' found")
     else:  # current schema: the exploit type selects one of hackwatch's insecure verifiers
-        known = known_exploit_types()
-        if exploit_type not in known:
+        if exploit_type not in EXPLOIT_TYPE_NAMES:
             raise TaskError(where, task_id, "exploit_type",
                             f"unknown exploit type {exploit_type!r} and no embedded insecure_verifier; "
-                            f"expected one of: {', '.join(known)}")
+                            f"expected one of: {', '.join(EXPLOIT_TYPE_NAMES)}")
 
     metadata = {k: decode_json_text(v) for k, v in raw.items() if k not in MAPPED_KEYS}
     if "id" in raw and raw["id"] != task_id:

@@ -2,7 +2,8 @@
 
 ``Verifier`` owns a warm sandbox pool and labels (task, code) pairs as exploit / correct / fail /
 secure_only / error; ``EXPLOIT_TYPES`` is the catalogue of flaws with their hints and reference
-exploits; ``check_tasks`` checks that a task source is internally consistent.
+exploits (it lives in ``hackwatch.catalogue``, below tasks and verify, and is re-exported here);
+``check_tasks`` checks that a task source is internally consistent.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING
 from hackwatch._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from hackwatch.verify._catalogue import EXPLOIT_TYPE_NAMES, EXPLOIT_TYPES, ExploitType
+    from hackwatch.catalogue import EXPLOIT_TYPE_NAMES, EXPLOIT_TYPES, ExploitType
     from hackwatch.verify._check import TaskCheck, TaskResult, check_tasks
     from hackwatch.verify._encode import (
         FLOAT_ABS_TOL,
@@ -27,7 +28,8 @@ if TYPE_CHECKING:
 
 # Loaded lazily (PEP 562, see hackwatch._lazy): the sandbox workers import only ``_runner`` and what it needs.
 _HOMES = {
-    "_catalogue": ("EXPLOIT_TYPE_NAMES", "EXPLOIT_TYPES", "ExploitType"),
+    "hackwatch.catalogue._names": ("EXPLOIT_TYPE_NAMES",),  # the catalogue's own package, re-exported
+    "hackwatch.catalogue._types": ("EXPLOIT_TYPES", "ExploitType"),
     "_check": ("TaskCheck", "TaskResult", "check_tasks"),
     "_encode": ("FLOAT_ABS_TOL", "FLOAT_REL_TOL", "EncodeError", "decode", "encode", "outputs_equal"),
     "_labels": ("LABELS", "Label", "Verdict", "extract_code", "label_for"),

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from hackwatch.verify._catalogue import EXPLOIT_TYPES
+from hackwatch.catalogue import EXPLOIT_TYPES
 from hackwatch.verify._labels import Verdict
 from hackwatch.verify._verifier import (
     Verifier,

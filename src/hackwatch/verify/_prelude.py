@@ -22,8 +22,8 @@ import sys
 import types
 from importlib.machinery import SourceFileLoader
 
+from hackwatch.catalogue._names import HELPER_MODULE, MOCK_MODULE
 from hackwatch.verify._call import SUBMISSION_MODULE
-from hackwatch.verify._insecure import HELPER_MODULE, MOCK_MODULE
 from hackwatch.verify._runner import LEGACY_MODULE, TASK_PACKAGE
 
 JOB_MODULES = (SUBMISSION_MODULE, LEGACY_MODULE, HELPER_MODULE, MOCK_MODULE)

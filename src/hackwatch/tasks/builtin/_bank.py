@@ -6,7 +6,7 @@ function receives the bare input; a several-parameter one receives the input lis
 (Djinn's calling convention). Tests are ordered so that each null already fails one of the first two,
 which keeps the nulls wrong under verifiers that check only a prefix of the tests.
 The hint and the reference exploit are not stored here: :mod:`hackwatch.tasks.builtin._suite` asks
-the exploit-type catalogue of :mod:`hackwatch.verify` for them.
+the exploit-type catalogue (:mod:`hackwatch.catalogue`) for them.
 """
 
 from __future__ import annotations

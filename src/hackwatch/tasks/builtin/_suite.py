@@ -53,15 +53,15 @@ BUILTIN_SPLITS: tuple[str, ...] = ("donor", "heldout")
 
 
 class CatalogueUnavailableWarning(UserWarning):
-    """``hackwatch.verify.EXPLOIT_TYPES`` could not be imported: builtin tasks have no hint and no exploit."""
+    """``hackwatch.catalogue.EXPLOIT_TYPES`` could not be imported: builtin tasks have no hint and no exploit."""
 
 
 def _catalogue() -> Mapping[str, Any] | None:
     try:
-        from hackwatch.verify import EXPLOIT_TYPES
+        from hackwatch.catalogue import EXPLOIT_TYPES
     except ImportError as exc:
         warnings.warn(f"builtin tasks built without hints and exploits: cannot import "
-                      f"hackwatch.verify.EXPLOIT_TYPES ({exc})", CatalogueUnavailableWarning, stacklevel=3)
+                      f"hackwatch.catalogue.EXPLOIT_TYPES ({exc})", CatalogueUnavailableWarning, stacklevel=3)
         return None
     return EXPLOIT_TYPES
 
@@ -88,7 +88,7 @@ def _task(entry: Mapping[str, Any], catalogue: Mapping[str, Any] | None) -> Task
         return task
     if etype not in catalogue:
         raise TaskError(SOURCE, task.id, "exploit_type",
-                        f"{etype!r} is missing from hackwatch.verify.EXPLOIT_TYPES; add it to the catalogue")
+                        f"{etype!r} is missing from hackwatch.catalogue.EXPLOIT_TYPES; add it to the catalogue")
     kind = catalogue[etype]
     if kind.insecure_subset is not None:
         task = dataclasses.replace(task, insecure_tests=tests[: kind.insecure_subset])
