@@ -56,3 +56,15 @@ def test_report_cli(run_dir: Path, tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["report", str(tmp_path / "nowhere")])
     assert res.exit_code == 2
     assert "no run database here" in res.output
+
+
+def test_report_of_a_run_without_a_recorded_config(tmp_path: Path) -> None:
+    """A run database whose provenance has no config (a run that stopped before recording it) still gets a
+    report: the emergence threshold falls back to 0.1 instead of float('?')."""
+    from hackwatch.store import RunStore
+
+    with RunStore.open(tmp_path / "bare"):
+        pass
+    res = CliRunner().invoke(app, ["report", str(tmp_path / "bare"), "--out", str(tmp_path / "r.html")])
+    assert res.exit_code == 0, res.output
+    assert "direct rate above 0.1" in (tmp_path / "r.html").read_text()

@@ -63,7 +63,8 @@ def write_report(run: str | os.PathLike[str], out: str | os.PathLike[str] | None
     fig_dir.mkdir(parents=True, exist_ok=True)
     banner = bool(prov.get("toy_banner", False)) if toy_banner is None else toy_banner
     title = title or str(prov.get("title") or prov.get("run_name") or "hackwatch run")
-    threshold = float(_cfg(prov, "thresholds", "emergence") or 0.1)  # type: ignore[arg-type]
+    emergence = _cfg(prov, "thresholds", "emergence")  # "?" when the run recorded no config
+    threshold = float(emergence) if isinstance(emergence, int | float) and emergence > 0 else 0.1
     footer = _footer(r.checkpoints, prov, len(r.tasks))
     verdicts = r.verdict_table()
     est, fc, ev = r.estimates, r.forecasts, r.evaluation
