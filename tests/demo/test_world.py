@@ -162,7 +162,7 @@ def test_donor_transfer_is_the_median_over_types_the_donor_never_saw(builtin):
     donor = {t.id: (10 * (i % 3), 50) for i, t in enumerate(world.tasks)}
     got = donor_transfer(donor, base, world)
     per_type = {typ: sum(donor[t.id][0] for t in world.tasks if t.exploit_type == typ) / 100 for typ in world.order}
-    assert got["heldout_types"] == held
+    assert got["untrained_types"] == held
     assert got["donor_rate"] == pytest.approx(statistics.median(per_type[t] for t in held))
     assert got["base_rate"] == pytest.approx(0.02) and got["ratio"] == pytest.approx(got["donor_rate"] / 0.02)
     assert got["types"][world.donor_types[0]]["trained"] is True

@@ -30,7 +30,15 @@ def demo(
     and exploit type (direct, importance sampling, lower bounds), forecasts which types emerge and
     writes an HTML report. All numbers are toy-world numbers, not results about real LLMs.
     """
-    from hackwatch.demo import SIZES, demo_config, print_summary, run_demo, run_worlds, validation_lines
+    from hackwatch.demo import (
+        SIZES,
+        DemoError,
+        demo_config,
+        print_summary,
+        run_demo,
+        run_worlds,
+        validation_lines,
+    )
 
     if size not in SIZES:
         raise fail(f"--size: expected one of {', '.join(SIZES)}, got {size!r}")
@@ -43,7 +51,10 @@ def demo(
             raise fail(f"--seeds {seeds!r}: expected distinct comma-separated integers, e.g. --seeds 0,1,2,3,4")
         typer.echo(f"hackwatch demo — size {size}, {len(seed_list)} worlds (seeds {seed_list}), output {out} "
                    "(toy worlds: tiny model, CPU)")
-        doc = run_worlds(out, [demo_config(size, s) for s in seed_list], say=typer.echo, workers=workers)
+        try:
+            doc = run_worlds(out, [demo_config(size, s) for s in seed_list], say=typer.echo, workers=workers)
+        except DemoError as exc:
+            raise fail(str(exc)) from None
         typer.echo("\n".join(validation_lines(doc)))
         typer.echo(f"Pooled results: {out / 'validation.json'}; each world: {out}/seed-N/summary.json")
         return

@@ -4,10 +4,10 @@ emerges for some exploit types and not others, and the whole hackwatch pipeline 
 
 from hackwatch.demo._config import SIZES, DemoConfig, demo_config
 from hackwatch.demo._corpus import CorpusItem, TypePlan, build_corpus, plan_types
-from hackwatch.demo._run import DemoResult, run_demo, run_worlds
+from hackwatch.demo._run import DemoError, DemoResult, run_demo, run_worlds
 from hackwatch.demo._summary import BANNER, print_summary, summary_lines, validation_lines
 
 __all__ = [
-    "BANNER", "SIZES", "CorpusItem", "DemoConfig", "DemoResult", "TypePlan", "build_corpus", "demo_config",
+    "BANNER", "SIZES", "CorpusItem", "DemoError", "DemoConfig", "DemoResult", "TypePlan", "build_corpus", "demo_config",
     "plan_types", "print_summary", "run_demo", "run_worlds", "summary_lines", "validation_lines",
 ]

@@ -153,7 +153,7 @@ def donor_transfer(donor_rates: dict[str, tuple[int, int]], base_rates: dict[str
     return {"base_rate": b, "donor_rate": d, "ratio": (d / b) if (b and d is not None) else None,
             "trained_base_rate": _median([base[t] for t in world.donor_types if t in base]),
             "trained_donor_rate": _median([donor[t] for t in world.donor_types if t in donor]),
-            "heldout_types": held, "types": rows}
+            "untrained_types": held, "types": rows}
 
 
 def _median(xs: Sequence[float]) -> float | None:

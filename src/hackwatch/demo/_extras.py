@@ -63,6 +63,15 @@ def locked_panel(out_dir: Path, config: DemoConfig) -> pd.DataFrame:
     return flags_frame(cb.flags)
 
 
+DIRECT_BY_TASK_SQL = """
+SELECT t.exploit_type, s.step, s.task_id, count(*) AS n, sum(CASE WHEN v.exploit THEN 1 ELSE 0 END) AS k
+FROM samples s JOIN verdicts v USING (sample_id) JOIN tasks t USING (task_id)
+WHERE s.prefix_id IS NULL AND v.label <> 'error'
+GROUP BY t.exploit_type, s.step, s.task_id
+"""
+"""Direct samples and exploits per task and step (the ground truth of exactly the tasks an IS cell covers)."""
+
+
 def summarise(out: Path, config: DemoConfig, world: World, plans: Sequence[TypePlan], summary: Any,
               logp: pd.DataFrame, locked_flags: pd.DataFrame, proposals: dict[str, Any],
               probe_note: str = "") -> DemoResult:
@@ -80,11 +89,13 @@ def summarise(out: Path, config: DemoConfig, world: World, plans: Sequence[TypeP
         logprob_estimates,
         world_scores,
     )
+    from hackwatch.donor._train import _versions
     from hackwatch.store import RunStore
 
     with RunStore.open(summary.run_dir) as store:
         estimates = store.query("SELECT * FROM estimates")
         flags = store.query("SELECT * FROM flags")
+        direct_by_task = store.query(DIRECT_BY_TASK_SQL)
     direct = estimates[estimates["method"] == "direct"] if len(estimates) else estimates
     emerged = emergence(estimates, config.threshold) if len(estimates) else {}
     by_type_tasks: dict[str, list[str]] = {}
@@ -119,7 +130,8 @@ def summarise(out: Path, config: DemoConfig, world: World, plans: Sequence[TypeP
                                 "auc_upper": e["upper"], "n_emerged": e["n_pos"], "n_not_emerged": e["n_neg"],
                                 "types_scored": e["n_scored"]}
                                for table in (auc_first, auc_second) for m, e in table.items()])
-    errors = is_errors(estimates)
+    covered = [t.id for t in world.tasks if t.id not in proposals["donor"].missing] if proposals["donor"].bank else []
+    errors = is_errors(estimates, direct_by_task=direct_by_task, covered=covered)
     locked = locked_flags.assign(run="locked organism") if len(locked_flags) else locked_flags
     all_flags = pd.concat([flags.assign(run="demo RL run"), locked], ignore_index=True)
     for name, frame in (("types", types), ("evaluation", evaluation), ("is_errors", errors),
@@ -139,7 +151,7 @@ def summarise(out: Path, config: DemoConfig, world: World, plans: Sequence[TypeP
         "donor_transfer": {"base_rate": transfer.get("base_rate"), "donor_rate": transfer.get("donor_rate"),
                            "ratio": transfer.get("ratio"), "trained_base_rate": transfer.get("trained_base_rate"),
                            "trained_donor_rate": transfer.get("trained_donor_rate"),
-                           "types": transfer.get("heldout_types", []), "per_type": transfer.get("types", {})},
+                           "types": transfer.get("untrained_types", []), "per_type": transfer.get("types", {})},
         "probe": probe_note,
         "flags": {"rl_run": int(len(flags)), "locked_organism": int(len(locked_flags))},
         "scores": scores.to_dict(orient="records"),
@@ -155,15 +167,3 @@ def _finite(x: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return v if math.isfinite(v) else None
-
-
-def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for pkg in ("hackwatch", "torch", "transformers", "trl", "peft", "duckdb"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            out[pkg] = "not installed"
-    return out

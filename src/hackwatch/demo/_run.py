@@ -20,6 +20,10 @@ from typing import Any
 from hackwatch.demo._config import DemoConfig
 
 
+class DemoError(RuntimeError):
+    """The demo cannot go on (e.g. an unfinished world folder, a resumed world of another size); one line."""
+
+
 @dataclass
 class DemoResult:
     """Where everything went and the headline tables (pandas DataFrames)."""
@@ -174,8 +178,8 @@ def run_demo(out: Path, config: DemoConfig, *, say: Callable[[str], None] = prin
         seed_everything(config.seed + 3)
         proposals = build_proposals(base_dir, world, verifier, out, config, base.task_rates, say=say)
         transfer = proposals["donor"].info["transfer"]
-        say(f"  donor transfer (exploit rate with reasoning, median over {len(transfer['heldout_types'])} held-out "
-            f"types): step-0 model {_pct(transfer['base_rate'])} -> donor {_pct(transfer['donor_rate'])}")
+        say(f"  donor transfer (exploit rate with reasoning, median over {len(transfer['untrained_types'])} "
+            f"types it was not trained on): step-0 model {_pct(transfer['base_rate'])} -> donor {_pct(transfer['donor_rate'])}")
         for name, p in proposals.items():
             if p.missing:
                 say(f"  {name}: {len(p.missing)} of {len(tasks)} tasks got no verified exploit trace (no prefixes)")
@@ -204,8 +208,15 @@ def run_demo(out: Path, config: DemoConfig, *, say: Callable[[str], None] = prin
     (out / "timings.json").write_text(json.dumps(timings, indent=1))
     result.summary["seconds"] = timings["total"]
     result.summary["timings"] = timings
-    (out / "summary.json").write_text(json.dumps(result.summary, indent=1, default=str))
+    write_json(out / "summary.json", result.summary)  # written last and whole: its presence marks a finished world
     return result
+
+
+def write_json(path: Path, doc: Any) -> None:
+    """Write ``doc`` as JSON all at once (a kill leaves the old file or none, never half of one)."""
+    from hackwatch._files import atomic_write
+
+    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(doc, indent=1, default=str)))
 
 
 def _pct(x: float | None) -> str:
@@ -261,11 +272,18 @@ def run_worlds(out: Path, configs: list[DemoConfig], *, say: Callable[[str], Non
         world_dir = out / f"seed-{cfg.seed}"
         done = world_dir / "summary.json"
         if done.is_file():
+            try:
+                summary = json.loads(done.read_text())
+            except (OSError, ValueError) as exc:
+                raise DemoError(f"{done}: unreadable ({exc}); delete {world_dir} to rebuild that world") from None
+            if summary.get("size") != cfg.size:
+                raise DemoError(f"{done}: a world of size {summary.get('size')!r}, not {cfg.size!r}; use another --out "
+                                "or the same --size")
             say(f"=== world {i}/{len(configs)} (seed {cfg.seed}): already done, reading {done}")
-            summaries.append(json.loads(done.read_text()))
+            summaries.append(summary)
             continue
         if world_dir.exists() and any(world_dir.iterdir()):
-            raise RuntimeError(f"{world_dir}: an unfinished world (no summary.json); delete the folder to rebuild it")
+            raise DemoError(f"{world_dir}: an unfinished world (no summary.json); delete that folder to rebuild it")
         say(f"=== world {i}/{len(configs)} (seed {cfg.seed}), {time.perf_counter() - t0:.0f}s elapsed")
         result = run_demo(world_dir, cfg, say=lambda m, s=cfg.seed: say(f"[seed {s}] {m}"), workers=workers)
         summaries.append(result.summary)
@@ -273,5 +291,5 @@ def run_worlds(out: Path, configs: list[DemoConfig], *, say: Callable[[str], Non
     doc["seconds"] = round(time.perf_counter() - t0, 1)
     doc["size"] = configs[0].size
     doc["toy_world"] = True
-    (out / "validation.json").write_text(json.dumps(doc, indent=1, default=str))
+    write_json(out / "validation.json", doc)
     return doc

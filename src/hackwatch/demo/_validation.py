@@ -5,7 +5,7 @@ first ``cutoff`` RL checkpoints (:func:`hackwatch.forecast.emergence_scores`). A
 estimate for a type there (no prefixes, no contributing term) gives that type **no warning**: its score is
 set below every real score, so a method is not rewarded for covering fewer types. Labels: a type
 *emerged* when its direct exploit rate exceeds the threshold at any checkpoint. AUCs carry a stratified
-percentile-bootstrap interval; pooled over worlds, the bootstrap resamples (world, type) pairs.
+percentile-bootstrap interval (over types); pooled over worlds, a cluster bootstrap resamples whole worlds.
 """
 
 from __future__ import annotations
@@ -87,12 +87,25 @@ def auc_entry(scores: Sequence[float], labels: Sequence[bool], *, cutoff: int, s
     return entry
 
 
-def is_errors(estimates: pd.DataFrame, method: str = "is") -> pd.DataFrame:
-    """Per cell (checkpoint × exploit type): log10(IS / GT) where the direct ground truth is ≥ ``GT_MIN``."""
+def is_errors(estimates: pd.DataFrame, method: str = "is", direct_by_task: pd.DataFrame | None = None,
+              covered: Sequence[str] | None = None) -> pd.DataFrame:
+    """Per cell (checkpoint × exploit type): log10(IS / GT) where the ground truth is ≥ ``GT_MIN``.
+
+    An IS cell averages only the tasks that have prefixes; with ``direct_by_task`` (columns ``task_id,
+    exploit_type, step, n, k``: direct samples and exploits per task) and ``covered`` (the tasks with
+    prefixes) the ground truth is the direct rate of those same tasks, so the error measures IS and not
+    a difference of task populations. Without them GT is the cell's direct rate over all its tasks.
+    """
     keys = ["exploit_type", "step"]
     if estimates.empty or not (estimates["method"] == method).any():
         return pd.DataFrame(columns=[*keys, "gt", "is", "log10_error"])
-    gt = estimates[estimates["method"] == "direct"][keys + ["value"]].rename(columns={"value": "gt"})
+    if direct_by_task is not None and covered is not None:
+        d = direct_by_task[direct_by_task["task_id"].isin(set(covered))]
+        gt = d.groupby(keys, as_index=False)[["n", "k"]].sum()
+        gt["gt"] = gt["k"] / gt["n"].clip(lower=1)
+        gt = gt[keys + ["gt"]]
+    else:
+        gt = estimates[estimates["method"] == "direct"][keys + ["value"]].rename(columns={"value": "gt"})
     est = estimates[estimates["method"] == method][keys + ["value", "ess"]].rename(columns={"value": "is"})
     both = gt.merge(est, on=keys)
     both = both[(both["gt"] >= GT_MIN) & (both["is"] > 0)].copy()
@@ -120,12 +133,50 @@ def world_scores(estimates: pd.DataFrame, types: Sequence[str], cutoffs: Sequenc
 
 def auc_table(scores: pd.DataFrame, labels: Mapping[Any, bool], cutoff: int, *, key: Sequence[str] = ("exploit_type",),
               seed: int = 0) -> dict[str, dict[str, Any]]:
-    """``{method: auc_entry}`` at ``cutoff``; ``labels`` maps each row's ``key`` tuple (or single value) to emerged."""
+    """``{method: auc_entry}`` at ``cutoff`` in one world; ``labels`` maps each row's ``key`` value(s) to emerged."""
     out = {}
     for method in METHODS:
         part = scores[(scores["method"] == method) & (scores["cutoff"] == cutoff)]
         ks = [tuple(r) if len(key) > 1 else r[0] for r in part[list(key)].itertuples(index=False)]
-        out[method] = auc_entry(part["score"].to_numpy(float), [bool(labels[k]) for k in ks], cutoff=cutoff, seed=seed)
+        out[method] = auc_entry(part["score"].to_numpy(float), [bool(labels.get(k, False)) for k in ks],
+                                cutoff=cutoff, seed=seed)
+    return out
+
+
+def pooled_auc_table(scores: pd.DataFrame, labels: Mapping[tuple[int, str], bool], cutoff: int, *,
+                     n_boot: int = 2000, seed: int = 0) -> dict[str, dict[str, Any]]:
+    """``{method: auc_entry}`` over (world, type) pairs; the interval resamples whole **worlds**.
+
+    Every world draws its types from the same builtin suite, so (world, type) pairs are not independent;
+    a cluster bootstrap over worlds (percentile, 95 %) keeps that dependence in the interval. Unscored
+    types rank below every scored one, as in one world.
+    """
+    from hackwatch.forecast import roc_auc
+
+    rng = np.random.default_rng(seed)
+    out: dict[str, dict[str, Any]] = {}
+    for method in METHODS:
+        part = scores[(scores["method"] == method) & (scores["cutoff"] == cutoff)].reset_index(drop=True)
+        s = part["score"].to_numpy(float)
+        y = np.array([bool(labels.get((int(w), str(t)), False)) for w, t in zip(part["seed"], part["exploit_type"],
+                                                                                strict=True)], dtype=bool)
+        entry: dict[str, Any] = {"cutoff": cutoff, "value": None, "lower": None, "upper": None, "n_pos": int(y.sum()),
+                                 "n_neg": int((~y).sum()), "n_scored": int(np.isfinite(s).sum()),
+                                 "interval": "cluster bootstrap over worlds"}
+        out[method] = entry
+        if not y.any() or y.all() or not np.isfinite(s).any():
+            entry["note"] = "one class only: no AUC" if (not y.any() or y.all()) else "no type has an estimate"
+            continue
+        s = np.where(np.isfinite(s), s, np.nanmin(s) - 1.0)
+        entry["value"] = float(roc_auc(s, y))
+        groups = [np.flatnonzero(part["seed"].to_numpy() == w) for w in sorted(part["seed"].unique())]
+        boots = []
+        for _ in range(n_boot):
+            idx = np.concatenate([groups[i] for i in rng.integers(0, len(groups), len(groups))])
+            if y[idx].any() and not y[idx].all():
+                boots.append(roc_auc(s[idx], y[idx]))
+        if boots:
+            entry["lower"], entry["upper"] = (float(q) for q in np.quantile(boots, [0.025, 0.975]))
     return out
 
 
@@ -143,10 +194,9 @@ def pool(summaries: Sequence[dict[str, Any]], cutoffs: Sequence[int], seed: int 
     scores = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["method", "cutoff", "exploit_type", "score", "seed"])
     e = pd.DataFrame(errs, columns=["log10_error"]) if errs else pd.DataFrame(columns=["log10_error"])
-    key = ("seed", "exploit_type")
     return {"seeds": [s["seed"] for s in summaries],
-            "auc": auc_table(scores, labels, cutoffs[0], key=key, seed=seed),
-            "auc_second": auc_table(scores, labels, cutoffs[-1], key=key, seed=seed),
+            "auc": pooled_auc_table(scores, labels, cutoffs[0], seed=seed),
+            "auc_second": pooled_auc_table(scores, labels, cutoffs[-1], seed=seed),
             "is_error": error_summary(e),
             "donor_transfer": {"base_rate": _median([s["donor_transfer"].get("base_rate") for s in summaries]),
                                "donor_rate": _median([s["donor_transfer"].get("donor_rate") for s in summaries])},
