@@ -45,7 +45,7 @@ class DemoConfig:
     """Peak learning rate of pretraining (cosine decay)."""
     grpo_steps: int = 32
     """GRPO optimizer steps; checkpoints are saved at 0 and at powers of two up to this."""
-    grpo_prompts_per_step: int = 6
+    grpo_prompts_per_step: int = 12
     """Distinct prompts per GRPO step."""
     num_generations: int = 6
     """GRPO group size (completions per prompt)."""
