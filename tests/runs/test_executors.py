@@ -38,3 +38,19 @@ def test_local_workers_share_the_cpus() -> None:
         ex.close()
     assert got == {cpu_share(2)}
     assert cpu_share(10_000) == 1 and cpu_share(1) >= cpu_share(2) >= 1
+
+
+def test_progress_close_stops_the_heartbeat_of_a_stage_that_raised(tmp_path) -> None:
+    from hackwatch.runs._progress import Progress
+
+    p = Progress(tmp_path, bars=False)
+    p.start("direct", 10, 0)
+    thread = p._bar._thread
+    assert thread is not None and thread.is_alive()
+    p.start("prefilled", 5, 0)  # a new stage closes the old one's heartbeat
+    thread.join(timeout=5)
+    assert not thread.is_alive()
+    second = p._bar._thread
+    p.close()
+    second.join(timeout=5)
+    assert not second.is_alive() and p._bar is None

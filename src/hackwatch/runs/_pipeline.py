@@ -235,54 +235,57 @@ def run_pipeline(config: RunConfig, *, executor: str = "local", workers: int = 1
     prefixes = load_bank(config, tasks)
     probe = load_run_probe(config)
     progress = Progress(run_dir, bars=bars)
-    with RunStore.open(run_dir) as store:
-        old = store.provenance().get("config_hash")
-        if old is not None and old != config.work_hash():
-            raise RunError(f"{run_dir}: holds a run of a different config (tasks, checkpoints, bank or sampling "
-                           "changed); use a new [run].out / --out, or delete the run directory to start over")
-        ex = make_executor(executor, workers, address=ray_address)
-        try:
-            store.set_provenance(_provenance(config, checkpoints, ex))
-            store.insert_rows("tasks", tasks_frame(tasks))
-            cps = [{"checkpoint": c.name, "step": c.step, "path": c.path, "role": "subject"} for c in checkpoints]
-            cps += [{"checkpoint": name, "step": -1, "path": str(config.resolve(path)), "role": "donor"}
-                    for name, path in proposal_models(config).items()]
-            store.insert_rows("checkpoints", pd.DataFrame(cps))
-            store.insert_rows("prefixes", prefixes)
-            log.info("run %s: %d tasks, %d checkpoints, %d prefixes, executor %s×%d → %s", config.run.name,
-                     len(tasks), len(checkpoints), len(prefixes), ex.name, ex.workers, store.path)
-            specs = {c.name: backend_spec(config.subject.backend, c.path) for c in checkpoints}
-            pipe = Pipeline(config, store, ex, progress)
-            direct, prefilled = plan_sample_units(config, tasks, checkpoints, prefixes)
-            pipe.sample("direct", direct, specs)
-            if prefilled:
-                pipe.sample("prefilled", prefilled, specs)
-            pipe.verify({t.id: t for t in tasks})
-            if probe is not None:
-                pipe.probe(plan_probe_units(probe, list(specs)), specs, {t.id: t for t in tasks})
-            if len(prefixes):
-                units = plan_score_units(tasks, list(specs), prefixes)
-                score_specs = dict(specs)
-                for name, path in proposal_models(config).items():
-                    own = prefixes[prefixes["proposal"].map(proposal_model) == name]
-                    units += plan_score_units(tasks, [name], own)
-                    score_specs[name] = backend_spec(config.subject.backend, str(config.resolve(path)))
-                pipe.score(units, score_specs)
-        finally:
-            ex.close()
-            close_verifiers()
-        analyse(config, store, progress)
-        store.set_provenance({"finished_at": datetime.now(UTC).isoformat(timespec="seconds")})
-        counts = {t: int(store.query(f'SELECT count(*) AS n FROM "{t}"')["n"].iloc[0]) for t in store.tables()}
-        db_path = store.path
-    report_path = None
-    if report:
-        from hackwatch.report import write_report
+    try:
+        with RunStore.open(run_dir) as store:
+            old = store.provenance().get("config_hash")
+            if old is not None and old != config.work_hash():
+                raise RunError(f"{run_dir}: holds a run of a different config (tasks, checkpoints, bank or sampling "
+                               "changed); use a new [run].out / --out, or delete the run directory to start over")
+            ex = make_executor(executor, workers, address=ray_address)
+            try:
+                store.set_provenance(_provenance(config, checkpoints, ex))
+                store.insert_rows("tasks", tasks_frame(tasks))
+                cps = [{"checkpoint": c.name, "step": c.step, "path": c.path, "role": "subject"} for c in checkpoints]
+                cps += [{"checkpoint": name, "step": -1, "path": str(config.resolve(path)), "role": "donor"}
+                        for name, path in proposal_models(config).items()]
+                store.insert_rows("checkpoints", pd.DataFrame(cps))
+                store.insert_rows("prefixes", prefixes)
+                log.info("run %s: %d tasks, %d checkpoints, %d prefixes, executor %s×%d → %s", config.run.name,
+                         len(tasks), len(checkpoints), len(prefixes), ex.name, ex.workers, store.path)
+                specs = {c.name: backend_spec(config.subject.backend, c.path) for c in checkpoints}
+                pipe = Pipeline(config, store, ex, progress)
+                direct, prefilled = plan_sample_units(config, tasks, checkpoints, prefixes)
+                pipe.sample("direct", direct, specs)
+                if prefilled:
+                    pipe.sample("prefilled", prefilled, specs)
+                pipe.verify({t.id: t for t in tasks})
+                if probe is not None:
+                    pipe.probe(plan_probe_units(probe, list(specs)), specs, {t.id: t for t in tasks})
+                if len(prefixes):
+                    units = plan_score_units(tasks, list(specs), prefixes)
+                    score_specs = dict(specs)
+                    for name, path in proposal_models(config).items():
+                        own = prefixes[prefixes["proposal"].map(proposal_model) == name]
+                        units += plan_score_units(tasks, [name], own)
+                        score_specs[name] = backend_spec(config.subject.backend, str(config.resolve(path)))
+                    pipe.score(units, score_specs)
+            finally:
+                ex.close()
+                close_verifiers()
+            analyse(config, store, progress)
+            store.set_provenance({"finished_at": datetime.now(UTC).isoformat(timespec="seconds")})
+            counts = {t: int(store.query(f'SELECT count(*) AS n FROM "{t}"')["n"].iloc[0]) for t in store.tables()}
+            db_path = store.path
+        report_path = None
+        if report:
+            from hackwatch.report import write_report
 
-        progress.start("report", 1, 0, unit="file")
-        report_path = write_report(run_dir, run_dir / "report.html")
-        progress.advance()
-        progress.finish()
-        log.info("report: %s", report_path)
-    progress.note(finished=True)
+            progress.start("report", 1, 0, unit="file")
+            report_path = write_report(run_dir, run_dir / "report.html")
+            progress.advance()
+            progress.finish()
+            log.info("report: %s", report_path)
+        progress.note(finished=True)
+    finally:
+        progress.close()  # a stage that raised must not leave its heartbeat thread printing
     return RunSummary(run_dir=run_dir, db_path=db_path, report_path=report_path, counts=counts)

@@ -169,6 +169,7 @@ class Progress:
         self.state["stage"] = stage
         self.state["stages"][stage] = {"total": total, "done": skipped, "skipped": skipped, "finished": False}
         log.info("%s: %d %ss to do (%d already done)", stage, total - skipped, unit, skipped)
+        self.close()
         self._bar = Heartbeat(stage, total, unit=unit, done=skipped, bar=self.bars)
         self._write()
 
@@ -191,6 +192,12 @@ class Progress:
             self._bar = None
         log.info("%s: done %d/%d in %.1fs%s", self._stage, st["done"], st["total"], elapsed, rate)
         self._write()
+
+    def close(self) -> None:
+        """Stop the current stage's bar or heartbeat without marking it finished (after an error)."""
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
     def note(self, **values: Any) -> None:
         """Record extra top-level values (e.g. ``finished=True``)."""
