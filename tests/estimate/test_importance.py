@@ -7,6 +7,7 @@ from scipy.special import logsumexp
 
 from hackwatch.estimate import (
     LowESSWarning,
+    MissingDonorRateWarning,
     MissingVerdictsWarning,
     SchemaError,
     SingleSampleWarning,
@@ -131,7 +132,10 @@ def test_refuses_mixed_temperatures_in_a_cell():
 def test_donor_correction_needs_donor_columns():
     s, v = tables()
     with pytest.raises(SchemaError, match="no-donor-correction"):
-        is_estimates(s.drop(columns="donor_rate_prefix"), v)
+        is_estimates(s.drop(columns="donor_rate_prefix"), v, missing_donor_rate="error")
+    with pytest.warns(MissingDonorRateWarning, match="uncorrected"):  # the default: used, counted, warned
+        r = is_estimates(s.drop(columns="donor_rate_prefix"), v)
+    assert r.summary["n_terms_uncorrected"].iloc[0] == len(s)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         r = is_estimates(s.drop(columns=["donor_rate_prefix", "donor_rate_task"]), v, donor_correction=False)

@@ -135,10 +135,10 @@ def test_error_policy_names_the_row():
     with pytest.raises(SchemaError, match=rf"s.parquet: scores row {first} \(prefix synthetic/[^/]+/{pid}\), "
                                           r"column 'donor_rate_prefix': expected a rate in \(0, 1\], got null; "
                                           r".*missing_donor_rate='uncorrected'"):
-        is_estimates(s_miss, v, by=["replicate"], scores_source="s.parquet")
+        is_estimates(s_miss, v, by=["replicate"], scores_source="s.parquet", missing_donor_rate="error")
     with pytest.raises(SchemaError, match=r"column 'donor_rate_prefix': expected a rate in \(0, 1\], got 0.0"):
         is_estimates(s.assign(donor_rate_prefix=s["donor_rate_prefix"].where(s.index != 2, 0.0)), v,
-                     by=["replicate"])
+                     by=["replicate"], missing_donor_rate="error")
 
 
 def test_upper_bound_is_the_one_sided_clopper_pearson_bound():

@@ -7,7 +7,12 @@ from collections.abc import Sequence
 import pandas as pd
 
 from hackwatch.estimate._bound import lower_bounds
-from hackwatch.estimate._columns import DEFAULT_BY, ESTIMATE_COLUMNS, MissingDonorRate
+from hackwatch.estimate._columns import (
+    DEFAULT_BY,
+    DEFAULT_MISSING_DONOR_RATE,
+    ESTIMATE_COLUMNS,
+    MissingDonorRate,
+)
 from hackwatch.estimate._direct import direct_rates
 from hackwatch.estimate._flags import add_below_lcb
 from hackwatch.estimate._importance import is_estimates
@@ -45,7 +50,7 @@ def sort_cells(df: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
 def estimate_cells(verdicts: pd.DataFrame, scores: pd.DataFrame | None = None, *,
                    by: Sequence[str] = DEFAULT_BY, interval: IntervalMethod = "clopper-pearson",
                    pooling: Pooling = "sample", donor_correction: bool = True,
-                   missing_donor_rate: MissingDonorRate = "error", n_boot: int = 1000,
+                   missing_donor_rate: MissingDonorRate = DEFAULT_MISSING_DONOR_RATE, n_boot: int = 1000,
                    alpha: float = 0.05, seed: int = 0, point_bound: bool = False,
                    verdicts_source: str | None = None, scores_source: str | None = None) -> EstimateResult:
     """Direct, IS and lower-bound estimates per cell, stacked in one table (column ``method``).

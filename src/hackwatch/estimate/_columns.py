@@ -88,6 +88,9 @@ MissingDonorRate = Literal["error", "uncorrected", "drop", "upper"]
 """Per-row policy for IS terms whose donor rate (pi_D or a_D) is null or 0 (see ``_donor_rates``)."""
 
 MISSING_DONOR_RATE_POLICIES: tuple[str, ...] = ("error", "uncorrected", "drop", "upper")
+DEFAULT_MISSING_DONOR_RATE: MissingDonorRate = "uncorrected"
+"""The one default everywhere (Python API, ``hackwatch estimate``, ``[estimate]`` in a run config): a term
+without a donor rate is used without the correction factor and counted in ``n_terms_uncorrected``."""
 """The accepted values of ``missing_donor_rate``."""
 
 
@@ -168,7 +171,7 @@ def validate_verdicts(df: pd.DataFrame, *, source: str | None = None,
 
 
 def validate_scores(df: pd.DataFrame, *, source: str | None = None, by: Sequence[str] = DEFAULT_BY,
-                    donor_correction: bool = True, missing_donor_rate: MissingDonorRate = "error") -> pd.DataFrame:
+                    donor_correction: bool = True, missing_donor_rate: MissingDonorRate = DEFAULT_MISSING_DONOR_RATE) -> pd.DataFrame:
     """Check a prefix-score table against its contract and return a normalised copy.
 
     With ``donor_correction`` the rates ``donor_rate_task`` and ``donor_rate_prefix`` are checked: with

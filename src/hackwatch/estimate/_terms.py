@@ -9,6 +9,7 @@ import pandas as pd
 
 from hackwatch.estimate._columns import (
     DEFAULT_BY,
+    DEFAULT_MISSING_DONOR_RATE,
     MissingDonorRate,
     SchemaError,
     validate_scores,
@@ -21,7 +22,7 @@ KEY = ["checkpoint", "task_id", "prefix_id"]
 
 
 def importance_terms(scores: pd.DataFrame, verdicts: pd.DataFrame, *, by: Sequence[str] = DEFAULT_BY,
-                     donor_correction: bool = True, missing_donor_rate: MissingDonorRate = "error",
+                     donor_correction: bool = True, missing_donor_rate: MissingDonorRate = DEFAULT_MISSING_DONOR_RATE,
                      alpha: float = 0.05, scores_source: str | None = None,
                      verdicts_source: str | None = None) -> pd.DataFrame:
     """One importance term per scored prefix, in natural log:
