@@ -113,15 +113,17 @@ class Run:
 
     def verdict_table(self) -> pd.DataFrame:
         """Samples joined with verdicts in the :mod:`hackwatch.estimate` column contract."""
-        from hackwatch.runs._analysis import VERDICT_SQL
+        from hackwatch.runs._analysis import verdict_frame
 
-        return self.sql(VERDICT_SQL)
+        with self._store() as store:
+            return verdict_frame(store)
 
     def score_table(self) -> pd.DataFrame:
         """Subject and donor prefix log-probs in the :mod:`hackwatch.estimate` column contract."""
-        from hackwatch.runs._analysis import SCORE_SQL
+        from hackwatch.runs._analysis import score_frame
 
-        return self.sql(SCORE_SQL)
+        with self._store() as store:
+            return score_frame(store)
 
     def __repr__(self) -> str:
         return f"Run({str(self.db_path)!r}, tables={self.table_names})"

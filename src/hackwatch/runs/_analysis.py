@@ -23,7 +23,7 @@ log = logging.getLogger("hackwatch.runs")
 
 VERDICT_SQL = """
 SELECT s.task_id, t.exploit_type, s.checkpoint, s.step, s.prefix_id, s.prefix_tokens, s.temperature,
-       s.seed, s.attempt, v.label, v.exploit, p.trace_id, s.sample_id, p.proposal
+       s.seed, s.attempt, v.label, v.exploit, p.trace_id, s.sample_id, {proposal} AS proposal
 FROM samples s JOIN verdicts v USING (sample_id) JOIN tasks t USING (task_id)
 LEFT JOIN prefixes p ON p.prefix_id = s.prefix_id
 ORDER BY s.step, s.task_id, s.prefix_id NULLS FIRST, s.attempt
@@ -32,14 +32,42 @@ ORDER BY s.step, s.task_id, s.prefix_id NULLS FIRST, s.attempt
 SCORE_SQL = """
 SELECT sc.task_id, t.exploit_type, sc.model AS checkpoint, c.step, sc.prefix_id, p.prefix_tokens,
        sc.temperature, sc.logprob AS logp_subject, coalesce(d.logprob, p.logp_donor_bank) AS logp_donor,
-       p.donor_rate_task, p.donor_rate_prefix, p.trace_id, p.proposal
+       p.donor_rate_task, p.donor_rate_prefix, p.trace_id, {proposal} AS proposal
 FROM scores sc JOIN checkpoints c ON c.checkpoint = sc.model AND c.role = 'subject'
 JOIN prefixes p USING (prefix_id) JOIN tasks t ON t.task_id = sc.task_id
 LEFT JOIN scores d ON d.prefix_id = sc.prefix_id
-  AND d.model = CASE WHEN p.proposal = 'donor' THEN 'donor' ELSE 'donor:' || p.proposal END
+  AND d.model = CASE WHEN {proposal} = 'donor' THEN 'donor' ELSE 'donor:' || {proposal} END
 ORDER BY c.step, sc.task_id, sc.prefix_id
 """
-"""Each prefix's log D_τ comes from its own proposal's model (``donor``, ``donor:<name>``), else its bank row."""
+"""Each prefix's log D_τ comes from its own proposal's model (``donor``, ``donor:<name>``), else its bank row.
+
+``VERDICT_SQL`` and ``SCORE_SQL`` are templates: :func:`verdict_sql` and :func:`score_sql` fill in
+``{proposal}`` for the database at hand."""
+
+OLD_PROPOSAL_SQL = "CASE WHEN p.prefix_id IS NULL THEN NULL ELSE 'donor' END"
+"""``proposal`` of a database from before ``prefixes.proposal``: every prefix is the donor bank's (the
+value the migration gives old rows), NULL for direct samples as in a migrated database."""
+
+
+def _proposal_sql(store: RunStore) -> str:
+    """``p.proposal``, or :data:`OLD_PROPOSAL_SQL` where the column is absent.
+
+    A database opened read-only (``hackwatch report``/``export``, :func:`hackwatch.open_run`) is never
+    migrated, so one written before ``[[proposals]]`` existed lacks the column.
+    """
+    present = store.query("SELECT 1 FROM information_schema.columns WHERE table_schema = 'main' "
+                          "AND table_name = 'prefixes' AND column_name = 'proposal'")
+    return "p.proposal" if len(present) else OLD_PROPOSAL_SQL
+
+
+def verdict_sql(store: RunStore) -> str:
+    """:data:`VERDICT_SQL` for the columns present in ``store``."""
+    return VERDICT_SQL.format(proposal=_proposal_sql(store))
+
+
+def score_sql(store: RunStore) -> str:
+    """:data:`SCORE_SQL` for the columns present in ``store``."""
+    return SCORE_SQL.format(proposal=_proposal_sql(store))
 
 PROBE_SQL = """
 SELECT ps.sample_id, ps.checkpoint, ps.step, ps.task_id, ps.exploit_type, s.temperature, ps.probe,
@@ -52,12 +80,12 @@ ORDER BY ps.sample_id
 
 def verdict_frame(store: RunStore) -> pd.DataFrame:
     """Verdict rows in the column contract of :mod:`hackwatch.estimate` (one row per sample)."""
-    return store.query(VERDICT_SQL)
+    return store.query(verdict_sql(store))
 
 
 def score_frame(store: RunStore) -> pd.DataFrame:
     """Prefix-score rows in the column contract of :mod:`hackwatch.estimate` (checkpoint × prefix)."""
-    return store.query(SCORE_SQL)
+    return store.query(score_sql(store))
 
 
 def _estimates(config: RunConfig, store: RunStore) -> pd.DataFrame:
