@@ -306,3 +306,26 @@ def test_prefix_rows_without_proposal_are_donor_rows(tmp_path: Path) -> None:
             ["p", "donor"], ["x:p", "x"]]
         with pytest.raises(ValueError, match=r"rows for table 'prefixes' lack columns \['logp_donor_bank'\]"):
             store.insert_rows("prefixes", pd.DataFrame([{k: v for k, v in row.items() if k != "logp_donor_bank"}]))
+
+
+@pytest.mark.slow
+def test_exported_tables_estimate_per_proposal_as_the_run(proposal_run: RunSummary, tmp_path: Path) -> None:
+    """`hackwatch export` → `hackwatch estimate` gives the run's own estimates, proposal by proposal (not one
+    IS cell pooling the donor bank with ``other`` and ``modelled``)."""
+    runner = CliRunner()
+    res = runner.invoke(app, ["export", str(proposal_run.run_dir), "--out", str(tmp_path / "x")])
+    assert res.exit_code == 0, res.output
+    verdicts, scores = tmp_path / "x" / "verdicts.parquet", tmp_path / "x" / "scores.parquet"
+    assert set(pd.read_parquet(scores)["proposal"]) == {"donor", "other", "modelled"}
+    assert set(pd.read_parquet(verdicts)["proposal"].dropna()) == {"donor", "other", "modelled"}
+    res = runner.invoke(app, ["estimate", "--verdicts", str(verdicts), "--scores", str(scores),
+                              "--out", str(tmp_path / "est.parquet"), "--seed", "3", "--quiet"])
+    assert res.exit_code == 0, res.output
+    got = pd.read_parquet(tmp_path / "est.parquet").dropna(axis=1, how="all")
+    run = open_run(proposal_run.run_dir).estimates
+    want = run[run["method"] != "probe"].dropna(axis=1, how="all")
+    assert set(got["method"]) == set(want["method"]) == {
+        "direct", "is", "lower_bound", "is_other", "lower_bound_other", "is_modelled", "lower_bound_modelled"}
+    key = ["method", "checkpoint", "exploit_type"]
+    pd.testing.assert_frame_equal(got.sort_values(key).reset_index(drop=True)[list(want.columns)],
+                                  want.sort_values(key).reset_index(drop=True), check_dtype=False)

@@ -50,8 +50,13 @@ def estimate_command(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap.")] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", help="Do not print the summary table.")] = False,
 ) -> None:
-    """Per-cell exploit probabilities: direct rates, IS estimates with diagnostics, lower bounds."""
-    from hackwatch.estimate import SchemaError, estimate_cells, read_table, write_table
+    """Per-cell exploit probabilities: direct rates, IS estimates with diagnostics, lower bounds.
+
+    Tables with a ``proposal`` column holding several proposals (`hackwatch export` of a run with
+    ``[[proposals]]``) are estimated per proposal, as the run does: ``is``/``lower_bound`` from the
+    donor bank, ``is_<name>``/``lower_bound_<name>`` from proposal ``<name>``.
+    """
+    from hackwatch.estimate import SchemaError, estimate_proposals, read_table, write_table
     from hackwatch.estimate._columns import require_columns
 
     check_out_suffix(out, fail)
@@ -71,11 +76,11 @@ def estimate_command(
         s = read_table(scores) if scores is not None else None
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            result = estimate_cells(v, s, by=_columns(by), interval=interval, pooling=pooling,  # type: ignore[arg-type]
-                                    donor_correction=not no_donor_correction,
-                                    missing_donor_rate=missing_donor_rate, n_boot=n_boot, alpha=alpha,
-                                    seed=seed, verdicts_source=str(verdicts),
-                                    scores_source=str(scores) if scores else None)
+            result = estimate_proposals(v, s, by=_columns(by), interval=interval, pooling=pooling,
+                                        donor_correction=not no_donor_correction,
+                                        missing_donor_rate=missing_donor_rate, n_boot=n_boot, alpha=alpha,
+                                        seed=seed, verdicts_source=str(verdicts),
+                                        scores_source=str(scores) if scores else None)
         write_table(result.summary, out)
     except (SchemaError, ValueError) as exc:
         raise fail(str(exc)) from None

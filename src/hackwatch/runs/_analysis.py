@@ -92,35 +92,30 @@ def _estimates(config: RunConfig, store: RunStore) -> pd.DataFrame:
     """Estimates of every cell: the donor bank's (``direct``, ``is``, ``lower_bound``), each proposal's
     (``is_<name>``, ``lower_bound_<name>``) and the probe's (``probe``).
 
-    Each bank is estimated by :func:`hackwatch.estimate.estimate_cells` on its own rows only (the
-    direct samples go with the donor bank), so no proposal's terms enter another's cells.
+    Each bank is estimated by :func:`hackwatch.estimate.estimate_cells` on its own rows only
+    (:func:`hackwatch.estimate.split_proposals`: the direct samples go with the donor bank), so no
+    proposal's terms enter another's cells.
     """
     verdicts = verdict_frame(store)
     if verdicts.empty:
         return pd.DataFrame()
-    scores = score_frame(store)
-    direct = pd.to_numeric(verdicts["prefix_tokens"]) == 0
+    from hackwatch.estimate import proposal_methods, split_proposals
+
     parts = []
-    main_v = verdicts[direct | (verdicts["proposal"] == DONOR_PROPOSAL)].reset_index(drop=True)
-    main_s = scores[scores["proposal"] == DONOR_PROPOSAL].reset_index(drop=True)
-    if len(main_v) and (direct.any() or len(main_s)):
-        parts.append(_estimate_bank(config, store, main_v, main_s, DONOR_PROPOSAL))
-    for prop in config.proposals:
-        v = verdicts[verdicts["proposal"] == prop.name].reset_index(drop=True)
-        sc = scores[scores["proposal"] == prop.name].reset_index(drop=True)
-        if v.empty or sc.empty:
-            log.warning("estimate: proposal %r has no verified prefilled samples or no scores yet", prop.name)
+    for bank in split_proposals(verdicts, score_frame(store), names=[p.name for p in config.proposals]):
+        if not bank.estimable:
+            if bank.name != DONOR_PROPOSAL:
+                log.warning("estimate: proposal %r has no verified prefilled samples or no scores yet", bank.name)
             continue
-        est = _estimate_bank(config, store, v, sc, prop.name)
-        est["method"] = est["method"].replace({"is": f"is_{prop.name}", "lower_bound": f"lower_bound_{prop.name}"})
-        parts.append(est)
+        parts.append(proposal_methods(_estimate_bank(config, store, bank.verdicts, bank.scores, bank.name),
+                                      bank.name))
     probe = _probe_estimates(config, store)
     if probe is not None:
         parts.append(probe)
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
-def _estimate_bank(config: RunConfig, store: RunStore, verdicts: pd.DataFrame, scores: pd.DataFrame,
+def _estimate_bank(config: RunConfig, store: RunStore, verdicts: pd.DataFrame, scores: pd.DataFrame | None,
                    proposal: str) -> pd.DataFrame:
     """``estimate_cells`` on one bank's rows; IS terms without a donor rate follow ``[estimate].missing_donor_rate``.
 
@@ -136,7 +131,8 @@ def _estimate_bank(config: RunConfig, store: RunStore, verdicts: pd.DataFrame, s
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            result = estimate_cells(verdicts, scores if len(scores) else None, donor_correction=True,
+            result = estimate_cells(verdicts, scores if scores is not None and len(scores) else None,
+                                    donor_correction=True,
                                     missing_donor_rate=policy,  # type: ignore[arg-type]
                                     seed=config.sampling.seed, verdicts_source=f"{store.path}: verdicts{which}",
                                     scores_source=f"{store.path}: scores{which}")

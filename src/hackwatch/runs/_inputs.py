@@ -20,7 +20,9 @@ BANK_REQUIRED = ("task_id", "prefix_id", "prefix_tokens")
 BANK_ID_COLUMNS = ("prefix_ids", "prefix_token_ids", "token_ids")
 """Accepted names of the column holding the exact prefix token ids (first present wins)."""
 DONOR_PROPOSAL = "donor"
-"""``proposal`` of the ``[donor].bank`` prefixes (its estimates keep the method names ``is``, ``lower_bound``)."""
+"""``proposal`` of the ``[donor].bank`` prefixes (its estimates keep the method names ``is``, ``lower_bound``);
+equal to :data:`hackwatch.estimate.DONOR_PROPOSAL`, spelled here so that loading a run's inputs does not import
+the estimate stage (scipy)."""
 
 
 def select_tasks(config: RunConfig) -> list[Task]:
