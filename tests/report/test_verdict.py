@@ -111,6 +111,25 @@ def test_flags_and_khat_columns_are_read_when_present() -> None:
     assert "IS low ESS at step 4" in v.loc[0, "warnings"]
 
 
+def test_computed_flags_are_the_estimate_stages() -> None:
+    """Without a ``flags`` column the report flags as :func:`hackwatch.estimate.compute_flags` does: ``low_ess``
+    from one contributing term on, and each ``is_<name>`` against its own ``lower_bound_<name>``."""
+    from hackwatch.estimate import compute_flags
+
+    rows = (_series("t", "direct", (0.01, 0.02, 0.04)) + _series("t", "lower_bound", (1e-3, 1e-3, 1e-3))
+            + _series("t", "lower_bound_other", (1e-5, 1e-2, 1e-5))
+            + [_row("t", 1, "is", 1e-2, successes=1, ess=1.0), _row("t", 4, "is", 1e-2), _row("t", 16, "is", 1e-2)]
+            # is_other: below the donor's bound at steps 1 and 16 (not its own), below its own at step 4
+            + [_row("t", 1, "is_other", 1e-4), _row("t", 4, "is_other", 1e-3), _row("t", 16, "is_other", 1e-4)])
+    est = pd.DataFrame(rows)
+    flags = row_flags(est)
+    by_method = {m: list(flags[est["method"] == m]) for m in ("is", "is_other")}
+    assert by_method["is"] == [{"low_ess"}, set(), set()]  # one contributing term with ESS 1: low ESS
+    assert by_method["is_other"] == [set(), {"below_lcb"}, set()]
+    want = compute_flags(est, ["exploit_type", "step"])
+    assert [set(f.split(";")) - {""} for f in want] == list(flags)
+
+
 def test_low_support_and_uncorrected_terms_warn() -> None:
     rows = (_series("t", "direct", (0.01, 0.02, 0.04))
             + [_row("t", 1, "is", 1e-3, successes=1, n_terms_uncorrected=2), _row("t", 4, "is", 1e-2, ess=2.0),

@@ -21,7 +21,7 @@ from hackwatch.estimate._columns import (
 )
 from hackwatch.estimate._direct import direct_rates
 from hackwatch.estimate._donor_rates import zero_success_upper
-from hackwatch.estimate._flags import FLAGS
+from hackwatch.estimate._flags import FLAGS, LOW_ESS, bound_method, compute_flags, is_method
 from hackwatch.estimate._importance import CellIS, is_cell, is_estimates
 from hackwatch.estimate._io import read_table, write_table
 from hackwatch.estimate._proposals import (
@@ -53,13 +53,14 @@ from hackwatch.estimate._shared import (
 from hackwatch.estimate._terms import importance_terms
 
 __all__ = [
-    "DEFAULT_BY", "DONOR_PROPOSAL", "ESTIMATE_COLUMNS", "FLAGS", "KHAT_UNRELIABLE",
+    "DEFAULT_BY", "DONOR_PROPOSAL", "ESTIMATE_COLUMNS", "FLAGS", "KHAT_UNRELIABLE", "LOW_ESS",
     "MISSING_DONOR_RATE_POLICIES", "SCORE_COLUMNS", "SCORE_OPTIONAL_COLUMNS", "VERDICT_COLUMNS", "CellIS",
     "EstimateResult", "HeavyTailWarning", "ImpossibleValueWarning", "IntervalMethod", "LowESSWarning",
     "MissingDonorRate", "MissingDonorRateWarning", "MissingVerdictsWarning", "PROPOSAL_COLUMN", "Pooling",
     "ProposalRows", "SchemaError", "SingleSampleWarning", "StatisticalWarning", "binomial_interval",
-    "direct_rates", "estimate_cells", "estimate_proposals", "importance_terms", "is_cell", "is_estimates",
-    "kish_ess", "logmeanexp", "lower_bounds", "max_weight_share", "order_columns", "pareto_khat",
-    "proposal_methods", "proposal_names", "read_table", "split_proposals", "task_lower_bounds",
-    "validate_scores", "validate_verdicts", "write_table", "zero_success_upper",
+    "bound_method", "compute_flags", "direct_rates", "estimate_cells", "estimate_proposals",
+    "importance_terms", "is_method", "is_cell", "is_estimates", "kish_ess", "logmeanexp", "lower_bounds",
+    "max_weight_share", "order_columns", "pareto_khat", "proposal_methods", "proposal_names", "read_table",
+    "split_proposals", "task_lower_bounds", "validate_scores", "validate_verdicts", "write_table",
+    "zero_success_upper",
 ]

@@ -24,7 +24,27 @@ FLAGS: dict[str, str] = {
 }
 """Flag name → meaning, in the order flags are written."""
 
-_TERM_METHODS = ("is", "lower_bound", "lower_bound_point")
+LOW_ESS = 5.0
+"""Default ESS below which an IS row is flagged ``low_ess`` (and :class:`LowESSWarning` raised)."""
+
+
+def is_method(method: object) -> bool:
+    """True for importance-sampling rows: ``is`` and any proposal's ``is_<name>``."""
+    return isinstance(method, str) and (method == "is" or method.startswith("is_"))
+
+
+def bound_method(method: str) -> str:
+    """The lower-bound method an IS method is checked against: ``is`` → ``lower_bound``, ``is_<name>`` →
+    ``lower_bound_<name>`` (each proposal's IS with the bound from its own prefixes).
+    """
+    return "lower_bound" + method[len("is"):]
+
+
+def _term_method(method: object) -> bool:
+    """Rows built from IS terms: every IS method and every lower bound (``lower_bound``, ``lower_bound_point``,
+    a proposal's ``lower_bound_<name>``).
+    """
+    return is_method(method) or (isinstance(method, str) and method.startswith("lower_bound"))
 
 
 def _num(df: pd.DataFrame, col: str) -> np.ndarray:
@@ -45,36 +65,56 @@ def join_flags(conditions: dict[str, np.ndarray], n: int) -> np.ndarray:
     return out
 
 
-def row_flags(table: pd.DataFrame, *, low_ess: float = 5.0) -> np.ndarray:
-    """Flags each row earns on its own (everything but ``below_lcb``, which needs the cell's bound)."""
-    method = table["method"].astype(str).to_numpy()
-    is_row = method == "is"
+def row_flags(table: pd.DataFrame, *, low_ess: float = LOW_ESS) -> np.ndarray:
+    """Flags each row earns on its own (everything but ``below_lcb``, which needs the cell's bound).
+
+    IS rules apply to ``is`` and every ``is_<name>``; ``no_support`` to those and every lower bound.
+    """
+    method = table["method"].to_numpy(dtype=object)
+    is_row = np.array([is_method(m) for m in method], dtype=bool)
+    term_row = np.array([_term_method(m) for m in method], dtype=bool)
     successes = _num(table, "successes")
     with np.errstate(invalid="ignore"):
         conditions = {
             "above_one": is_row & (_num(table, "log10_value") > 0),
             "heavy_tail": is_row & (_num(table, "khat") > KHAT_UNRELIABLE),
             "low_ess": is_row & (successes > 0) & (_num(table, "ess") < low_ess),
-            "no_support": np.isin(method, _TERM_METHODS) & (successes == 0),
+            "no_support": term_row & (successes == 0),
         }
     return join_flags(conditions, len(table))
 
 
 def add_below_lcb(table: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
-    """Add ``below_lcb`` to IS rows whose log10 value is below their cell's ``lower_bound`` value."""
+    """Add ``below_lcb`` to IS rows whose log10 value is below their cell's bound of the same proposal
+    (``is`` against ``lower_bound``, ``is_<name>`` against ``lower_bound_<name>``: :func:`bound_method`).
+    """
     by = list(by)
     out = table.copy()
     if "flags" not in out.columns:
         out["flags"] = ""
     out["flags"] = out["flags"].fillna("").astype(str)
-    lb = out.loc[out["method"] == "lower_bound", [*by, "log10_value"]].rename(columns={"log10_value": "_lcb"})
-    if lb.empty or not (out["method"] == "is").any():
+    is_row = np.array([is_method(m) for m in out["method"]], dtype=bool)
+    if not is_row.any():
         return out
-    lcb = out[by].merge(lb, on=by, how="left")["_lcb"].to_numpy(float)
+    lb = out.loc[out["method"].isin({bound_method(m) for m in out.loc[is_row, "method"]}),
+                 [*by, "method", "log10_value"]]
+    if lb.empty:
+        return out
+    lb = lb.rename(columns={"method": "_bound", "log10_value": "_lcb"}).drop_duplicates([*by, "_bound"])
+    want = out[by].assign(_bound=[bound_method(m) if i else "" for m, i in zip(out["method"], is_row, strict=True)])
+    lcb = pd.to_numeric(want.merge(lb, on=[*by, "_bound"], how="left")["_lcb"], errors="coerce").to_numpy(float)
     with np.errstate(invalid="ignore"):
-        below = (out["method"].to_numpy() == "is") & np.isfinite(lcb) & (_num(out, "log10_value") < lcb)
+        below = is_row & np.isfinite(lcb) & (_num(out, "log10_value") < lcb)
     if below.any():
         parts = {name: np.array([name in f.split(";") for f in out["flags"]]) for name in FLAGS}
         parts["below_lcb"] = parts["below_lcb"] | below
         out["flags"] = join_flags(parts, len(out))
     return out
+
+
+def compute_flags(table: pd.DataFrame, by: Sequence[str], *, low_ess: float = LOW_ESS) -> pd.Series:
+    """The ``flags`` column :func:`hackwatch.estimate.estimate_cells` writes, for a stacked estimates table that
+    lacks one (tables written before flags existed): :func:`row_flags`, then :func:`add_below_lcb` on ``by``.
+    """
+    out = table.assign(flags=row_flags(table, low_ess=low_ess))
+    return add_below_lcb(out, by)["flags"]

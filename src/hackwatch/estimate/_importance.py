@@ -10,7 +10,7 @@ import pandas as pd
 
 from hackwatch.estimate._columns import DEFAULT_BY, DEFAULT_MISSING_DONOR_RATE, MissingDonorRate
 from hackwatch.estimate._donor_rates import check_policy
-from hackwatch.estimate._flags import row_flags
+from hackwatch.estimate._flags import LOW_ESS, row_flags
 from hackwatch.estimate._psis import KHAT_UNRELIABLE, pareto_khat
 from hackwatch.estimate._shared import (
     EstimateResult,
@@ -129,7 +129,7 @@ def is_cell(log_terms: np.ndarray, task_codes: np.ndarray, *, pooling: Pooling =
 def is_estimates(scores: pd.DataFrame, verdicts: pd.DataFrame, *, by: Sequence[str] = DEFAULT_BY,
                  donor_correction: bool = True, missing_donor_rate: MissingDonorRate = DEFAULT_MISSING_DONOR_RATE,
                  pooling: Pooling = "sample", n_boot: int = 1000, alpha: float = 0.05, seed: int = 0,
-                 low_ess: float = 5.0, scores_source: str | None = None, verdicts_source: str | None = None,
+                 low_ess: float = LOW_ESS, scores_source: str | None = None, verdicts_source: str | None = None,
                  terms: pd.DataFrame | None = None) -> EstimateResult:
     """IS estimate of the exploit probability per cell (DESIGN.md), reported in log10.
 
