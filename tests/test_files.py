@@ -34,3 +34,14 @@ def test_bad_documents_name_the_file_and_what_was_expected(tmp_path: Path, text:
 def test_good_document_is_returned(tmp_path: Path):
     (tmp_path / "doc.json").write_text('{"format": "x/1", "n": 3}')
     assert _read(tmp_path) == {"format": "x/1", "n": 3}
+
+
+def test_write_rows_follows_the_suffix_whatever_its_case(tmp_path: Path):
+    """``check_out_suffix`` accepts ``.PARQUET``; the writer must then write Parquet, not JSONL."""
+    import pandas as pd
+
+    from hackwatch._files import check_out_suffix, write_rows
+
+    check_out_suffix(tmp_path / "rows.PARQUET", ValueError)
+    write_rows([{"a": 1}, {"a": 2}], tmp_path / "rows.PARQUET")
+    assert pd.read_parquet(tmp_path / "rows.PARQUET")["a"].tolist() == [1, 2]

@@ -181,7 +181,7 @@ def write_rows(rows: Iterable[Mapping[str, Any]], path: str | Path) -> Path:
     rows = list(rows)
 
     def write(tmp: str) -> None:
-        if target.suffix == ".parquet":
+        if target.suffix.lower() == ".parquet":
             import pyarrow as pa
             import pyarrow.parquet as pq
 

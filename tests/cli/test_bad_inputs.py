@@ -84,3 +84,41 @@ def test_unknown_output_suffix_is_refused_before_any_work(tmp_path, out):
                                  str(tmp_path / out)])
     assert result.exit_code == 2 and "unknown output format" in result.stderr, result.stderr
     assert not (tmp_path / out).exists()
+
+
+OUTPUTS = [
+    "sample --model no-model --tasks builtin --out {OUT}",
+    "score --model no-model --tasks builtin --prefixes {IN} --out {OUT}",
+    "verify --tasks builtin --completions {IN} --out {OUT}",
+    "estimate --verdicts {IN} --out {OUT}",
+    "monitor {IN} --out {OUT}",
+    "monitor {IN} --metrics-out {OUT}",
+]
+
+
+@pytest.mark.parametrize("command", OUTPUTS, ids=["sample", "score", "verify", "estimate", "monitor", "monitor-metrics"])
+def test_every_table_output_refuses_a_bad_suffix_in_the_same_words(tmp_path, command):
+    """One check (``hackwatch._files.check_out_suffix``) for every table output: same line, option named."""
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"task_id": "count_vowels", "code": "pass"}\n')
+    out = tmp_path / "t.csv"
+    result = runner.invoke(app, command.format(IN=src, OUT=out).split())
+    option = "--metrics-out" if "--metrics-out" in command else "--out"
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == (f"error: {option} {out}: unknown output format '.csv'; "
+                                     "name the file with .jsonl or .parquet")
+    assert not out.exists()
+
+
+def test_an_upper_case_suffix_is_accepted_and_written_in_its_format(tmp_path):
+    """``.PARQUET`` passes the shared check, so every writer behind it must write Parquet, not JSONL."""
+    import pandas as pd
+
+    from tests.report.synthetic_run import write_rollouts_file
+
+    rollouts = write_rollouts_file(tmp_path / "rollouts.jsonl")
+    result = runner.invoke(app, ["monitor", str(rollouts), "--out", str(tmp_path / "flags.PARQUET"),
+                                 "--metrics-out", str(tmp_path / "metrics.Parquet")])
+    assert result.exit_code == 0, result.output
+    assert len(pd.read_parquet(tmp_path / "flags.PARQUET")) >= 1
+    assert len(pd.read_parquet(tmp_path / "metrics.Parquet")) >= 1

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from hackwatch._files import check_out_suffix
 from hackwatch.cli._app import app, bench_app, fail
 
 ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Model: a saved model directory, "
@@ -53,13 +54,6 @@ def checkpoint_of(model: str, checkpoint: str | None, step: int | None) -> tuple
     return name, step if step is not None else checkpoint_step(Path(name).name)
 
 
-def _out_suffix(out: Path) -> None:
-    """Refuse an output path whose suffix is not a table format (before any work is done)."""
-    if out.suffix.lower() not in (".jsonl", ".parquet"):
-        raise fail(f"--out {out}: unknown output format {out.suffix or '(no suffix)'!r}; "
-                   "use a .jsonl or .parquet file name")
-
-
 @app.command()
 def sample(model: ModelOpt, tasks: Annotated[str, typer.Option("--tasks", help="Task SOURCE (see hackwatch tasks).")],
            out: Annotated[Path, typer.Option("--out", "-o", help="Output .jsonl or .parquet.")],
@@ -84,7 +78,7 @@ def sample(model: ModelOpt, tasks: Annotated[str, typer.Option("--tasks", help="
 
     if n < 1 or max_new_tokens < 0 or temperature <= 0:
         raise fail("--n must be >= 1, --max-new-tokens >= 0 and --temperature > 0")
-    _out_suffix(out)
+    check_out_suffix(out, fail)
     ck_name, ck_step = checkpoint_of(model, checkpoint, step)
     try:
         task_list = load_tasks(tasks)[:limit]
@@ -148,7 +142,7 @@ def score(model: ModelOpt,
 
     if temperature <= 0:
         raise fail("--temperature must be > 0")
-    _out_suffix(out)
+    check_out_suffix(out, fail)
     ck_name, ck_step = checkpoint_of(model, checkpoint, step)
     try:
         rows = read_rows(prefixes)

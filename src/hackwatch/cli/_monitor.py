@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from hackwatch._files import check_out_suffix
 from hackwatch.cli._app import app, bench_app, fail
 
 
@@ -43,9 +44,9 @@ def monitor(
 
     k = list(k) if k else [1, 4]
     comps = [c.strip() for c in components.split(",") if c.strip()]
-    for p in (out, metrics_out):
-        if p is not None and p.suffix not in (".jsonl", ".parquet"):
-            raise fail(f"{p}: output must end in .jsonl or .parquet")
+    for option, p in (("--out", out), ("--metrics-out", metrics_out)):
+        if p is not None:
+            check_out_suffix(p, fail, option=option)
     try:
         df = read_rollouts(rollouts, components=comps, subset_col=subset_col)
         ref = read_rollouts(reference, subset_col=subset_col) if reference is not None else None

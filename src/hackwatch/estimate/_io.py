@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from hackwatch._files import atomic_write, iter_jsonl
+from hackwatch._files import TABLE_SUFFIXES, atomic_write, iter_jsonl
 from hackwatch.estimate._columns import SchemaError
 
-SUFFIXES = (".jsonl", ".parquet")
+SUFFIXES = TABLE_SUFFIXES
 
 
 def _suffix(path: Path) -> str:

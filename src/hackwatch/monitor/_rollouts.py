@@ -101,7 +101,7 @@ def read_rollouts(path: str | Path, *, components: Sequence[str] = (), subset_co
     path = Path(path)
     if not path.is_file():
         raise RolloutTableError(f"{path}: no such file; pass a .jsonl or .parquet rollout table")
-    if path.suffix == ".parquet":
+    if path.suffix.lower() == ".parquet":
         try:
             df = pd.read_parquet(path)
         except Exception as exc:  # pyarrow raises several types for corrupt files
@@ -128,10 +128,10 @@ def write_rollouts(df: pd.DataFrame, path: str | Path, *, append: bool = False) 
     """Write (or append) rows as JSONL or Parquet, atomically (temp file, then rename)."""
     path = Path(path)
     if append and path.exists():
-        old = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_json(path, lines=True)
+        old = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_json(path, lines=True)
         df = pd.concat([old, df], ignore_index=True)
     tmp = path.with_name(path.name + ".tmp")
-    if path.suffix == ".parquet":
+    if path.suffix.lower() == ".parquet":
         df.to_parquet(tmp, index=False)
     elif df.empty:
         tmp.write_text("", encoding="utf-8")
