@@ -100,6 +100,30 @@ def test_a_test_process_that_dies_fails_only_its_test(verifier):
     assert verifier.verify(TASK, code).secure_pass is False
 
 
+MALFORMED_REPLIES = {"not_json": b"{not json", "not_utf8": b"\xff\xfe[", "not_a_list": b'"ok"',
+                     "short": b'["ok"]', "unknown_status": b'["pass", ["i", 5]]', "reason_not_text": b'["err", {}]',
+                     "deep": b"[" * 100_000}
+
+
+@pytest.mark.parametrize("reply", MALFORMED_REPLIES.values(), ids=MALFORMED_REPLIES.keys())
+def test_a_malformed_reply_from_a_test_process_fails_only_its_test(verifier, reply):
+    """Untrusted code in a forked test finds the reply pipe (a local of the frame that called it), writes a
+    malformed reply and exits: that test fails, the others run, the job is not an error at import."""
+    code = SLOW_IMPORT + ("import os, sys\ndef add_all(nums):\n    if len(nums) == 1:\n"
+                          "        f = sys._getframe()\n"
+                          "        while 'write_fd' not in f.f_locals:\n            f = f.f_back\n"
+                          f"        bad = {reply!r}\n"
+                          "        os.write(f.f_locals['write_fd'], len(bad).to_bytes(8, 'little') + bad)\n"
+                          "        os._exit(0)\n    return sum(nums)\n")
+    (res,) = verifier.run_checks([secure_payload(TASK, code)])
+    assert "outputs" in res.value, res.value
+    assert [status for status, _ in res.value["outputs"]] == ["ok", "ok", "err", "ok", "ok"], res.value
+    assert res.value["outputs"][2][1] == "test process sent a malformed reply"
+    verdict = verifier.verify(TASK, code)
+    assert verdict.secure_pass is False and verdict.label != "error", verdict
+    assert verdict.reason.startswith("secure test 2: test process sent a malformed reply"), verdict
+
+
 def test_cpu_limit_is_one_budget_for_all_tests():
     """Each test process starts its own CPU clock, yet the job's RLIMIT_CPU still bounds the sum:
     five tests of ~0.45 s CPU each under a 1 s limit cannot all run."""

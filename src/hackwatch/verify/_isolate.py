@@ -162,9 +162,27 @@ def call_isolated(fn: Callable[..., Any], inp: Any, bare: bool, budget: _CpuBudg
     _, status = os.waitpid(pid, 0)
     if data is None:
         return _no_reply(status)
-    reply = json.loads(data)
-    if not isinstance(reply, list):
-        return ["err", "test process sent a malformed reply"]
+    return _checked_reply(data)
+
+
+_MALFORMED = ["err", "test process sent a malformed reply"]
+"""What a test gets whose process wrote anything but a reply of :func:`_reply`'s shape: a failed test."""
+
+
+def _checked_reply(data: bytes) -> list[Any]:
+    """The child's reply if it has :func:`_reply`'s shape, else :data:`_MALFORMED`.
+
+    The untrusted code ran in the child and can write to the pipe itself (not JSON, not UTF-8, nested past
+    the recursion limit, an unknown status): that fails its own test, never the whole job. An ``ok``
+    payload is decoded and checked on the host (``judge_secure``), as any job output.
+    """
+    try:
+        reply = json.loads(data)
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        return list(_MALFORMED)
+    if (not isinstance(reply, list) or len(reply) != 2 or reply[0] not in ("ok", "bad", "err")
+            or (reply[0] != "ok" and not isinstance(reply[1], str))):
+        return list(_MALFORMED)
     return reply
 
 
