@@ -51,6 +51,30 @@ def test_callback_fails_early(tmp_path):
         cb.wrap_reward(lambda prompts, completions, **kw: [0.0] * len(prompts))
 
 
+@pytest.mark.parametrize("bad", [1, 0, True, 2.5, "4"])
+def test_callback_refuses_a_group_size_in_init(bad):
+    """num_generations is checked in __init__ (one line naming the value), not first in the reward hook."""
+    with pytest.raises(ValueError, match=rf"^HackwatchCallback: num_generations={bad!r}: expected an integer >= 2 "):
+        HackwatchCallback(num_generations=bad)
+
+
+def test_callback_takes_a_checked_group_size_from_the_trainer_or_warns_it_is_unknown(tmp_path):
+    from types import SimpleNamespace
+
+    from transformers import TrainerState
+
+    with pytest.raises(ValueError, match=r"^HackwatchCallback: args.num_generations=1: expected an integer >= 2"):
+        HackwatchCallback().on_train_begin(SimpleNamespace(num_generations=1), TrainerState(), None)
+    cb = HackwatchCallback(table_path=tmp_path / "t.jsonl")  # neither given nor registered with a trainer
+    fn = cb.wrap_reward(lambda prompts, completions, **kw: [1.0, 0.0, 0.0, 1.0])
+    with pytest.warns(RuntimeWarning, match=r"num_generations unknown: pass callbacks=\[cb\]"):
+        assert fn(prompts=["a", "a", "b", "b"], completions=["x", "y", "z", "w"]) == [1.0, 0.0, 0.0, 1.0]
+    assert cb.rollouts.empty and not (tmp_path / "t.jsonl").exists()  # the batch was not taken as one group
+    cb.on_train_begin(SimpleNamespace(num_generations=2), TrainerState(), None)
+    fn(prompts=["a", "a", "b", "b"], completions=["x", "y", "z", "w"])
+    assert cb.num_generations == 2 and cb.rollouts["group_id"].nunique() == 2
+
+
 def _grpo(organisms, kind, seed, tmp_path, **kw):
     import copy
 

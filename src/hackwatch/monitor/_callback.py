@@ -16,6 +16,7 @@ The callback appends rows to a run table and, at ``on_train_end``, evaluates the
 from __future__ import annotations
 
 import functools
+import numbers
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -27,6 +28,18 @@ from transformers import TrainerCallback
 from hackwatch.monitor._flags import Flag, FlagThresholds, detect_flags, flags_frame
 from hackwatch.monitor._rollouts import rollouts_from_trl_batch, write_rollouts
 from hackwatch.monitor._step_metrics import metrics_as_keys, step_metrics
+
+
+def _group_size(value: Any, name: str) -> int | None:
+    """``num_generations`` checked where it enters (``__init__``, ``on_train_begin``), never in the reward hook,
+    which must not stop a run: None (read from the trainer's args later) or an integer >= 2.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 2:
+        raise ValueError(f"HackwatchCallback: {name}={value!r}: expected an integer >= 2 (rollouts per prompt; "
+                         "GRPO compares the rewards within each group)")
+    return int(value)
 
 
 class HackwatchCallback(TrainerCallback):
@@ -43,14 +56,12 @@ class HackwatchCallback(TrainerCallback):
                 raise ValueError(f"HackwatchCallback: {name}: folder {Path(p).parent} does not exist; create it first")
         if not ks or any(int(k) < 1 for k in ks):
             raise ValueError(f"HackwatchCallback: ks={list(ks)} must be positive integers (e.g. (1, 4))")
-        if num_generations is not None and num_generations < 2:
-            raise ValueError("HackwatchCallback: num_generations must be >= 2 (GRPO needs groups)")
         self.table_path = Path(table_path) if table_path is not None else None
         self.flags_path = Path(flags_path) if flags_path is not None else None
         self.subset_col, self.prompt_id_col = subset_col, prompt_id_col
         self.pass_threshold, self.ks = float(pass_threshold), tuple(int(k) for k in ks)
         self.thresholds = thresholds or FlagThresholds()
-        self.num_generations = num_generations
+        self.num_generations = _group_size(num_generations, "num_generations")
         self._frames: list[pd.DataFrame] = []
         self.flags: list[Flag] = []
         self._wrapped = 0
@@ -85,9 +96,10 @@ class HackwatchCallback(TrainerCallback):
                 ran: Callable[..., Sequence[bool | None]] | None) -> None:
         state = kwargs.get("trainer_state")
         step = int(state.global_step) + 1 if state is not None else len(self._frames) + 1
-        n_gen = self.num_generations or len(prompts)
-        if n_gen < 2:
-            raise ValueError(f"num_generations={n_gen}: GRPO groups need >= 2 rollouts per prompt")
+        n_gen = self.num_generations
+        if n_gen is None:  # neither given nor read from the trainer: never guess the groups
+            raise ValueError("num_generations unknown: pass callbacks=[cb] to the trainer (the callback reads "
+                             "args.num_generations) or HackwatchCallback(num_generations=...)")
         comps = {name: list(f(prompts=prompts, completions=completions, **kwargs))
                  for name, f in (components or {}).items()}
         batch = rollouts_from_trl_batch(
@@ -113,7 +125,7 @@ class HackwatchCallback(TrainerCallback):
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         n = getattr(args, "num_generations", None)
         if self.num_generations is None and n is not None:
-            self.num_generations = int(n)
+            self.num_generations = _group_size(n, "args.num_generations")
         if self.table_path is not None and self.table_path.exists() and state.global_step == 0:
             self.table_path.unlink()  # a fresh run starts a fresh table
 
