@@ -120,7 +120,7 @@ class _SamplerRecorder:
     """Hook callbacks for one ``backend.sample`` call: maps each forward of the sampler to its rows.
 
     ``backend.sample`` expands requests into jobs ``(request, i)`` in order and runs them in chunks of
-    ``batch_size``; each chunk starts with a forward without ``past_key_values`` (left-padded
+    ``batch_size``; each chunk starts with a forward without a KV cache (left-padded
     prompt + prefix), then one forward per decoding step feeding the previous step's tokens.
     """
 
@@ -133,7 +133,9 @@ class _SamplerRecorder:
         self.chunk, self.call = -1, 0
 
     def on_call(self, kwargs: dict[str, Any]) -> None:
-        if kwargs.get("past_key_values") is None:
+        # The sampler passes its KV cache as ``cache`` (transformers >= 5.25) or ``past_key_values`` (older):
+        # a forward with neither is the first of a chunk.
+        if kwargs.get("cache") is None and kwargs.get("past_key_values") is None:
             self.chunk, self.call = self.chunk + 1, 0
         else:
             self.call += 1
