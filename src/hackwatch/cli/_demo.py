@@ -25,10 +25,13 @@ def demo(
 ) -> None:
     """Build a toy RL world where reward hacking emerges, then run the whole hackwatch pipeline on it.
 
-    Pretrains a tiny LM on a synthetic corpus, runs TRL GRPO with the insecure verifier as reward
-    (log-spaced checkpoints), builds a donor and prefix bank, estimates exploit rates per checkpoint
-    and exploit type (direct, importance sampling, lower bounds), forecasts which types emerge and
-    writes an HTML report. All numbers are toy-world numbers, not results about real LLMs.
+    Pretrains a tiny LM on a synthetic corpus (16 exploit types x 2 tasks), runs TRL GRPO with the
+    insecure verifier as reward (log-spaced checkpoints), builds three IS proposals from the initial
+    model (a donor trained by hackwatch.donor.train_donor, an unrelated donor, prompted prefixes) and an
+    activation probe, runs `hackwatch run` on the checkpoints (direct, IS, lower bounds, probe scores),
+    scores every method's forecast (AUC at two cutoffs) and writes the report and OUT/summary.json.
+    With --seeds, builds one world per seed and pools them into OUT/validation.json. All numbers are
+    toy-world numbers, not results about real LLMs.
     """
     from hackwatch.demo import (
         SIZES,
