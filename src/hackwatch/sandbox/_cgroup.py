@@ -122,6 +122,10 @@ def _v2_base(own: str, point: str) -> str:
     raise OSError(f"cannot enable memory and pids below {own}")
 
 
+CLOSE_TIMEOUT_S = 30.0
+"""How long closing a pool waits for its processes to leave its cgroups before warning."""
+
+
 def remove_tree(path: str, timeout_s: float = 5.0) -> bool:
     """Remove a cgroup and its sub-groups, deepest first, retrying while dying processes leave it."""
     deadline = time.monotonic() + timeout_s
@@ -234,9 +238,13 @@ class PoolCgroups:
         """Remove one worker's groups (call after its processes are gone)."""
         return all([remove_tree(os.path.join(root, key)) for root in self.roots.values()])
 
-    def close(self) -> bool:
-        """Remove the whole tree; True if nothing is left behind."""
-        ok = all([remove_tree(root) for root in self.roots.values()])
+    def close(self, timeout_s: float = CLOSE_TIMEOUT_S) -> bool:
+        """Remove the whole tree; True if nothing is left behind.
+
+        Waits up to ``timeout_s`` for dying processes to leave (it returns as soon as they have): on a
+        loaded machine a killed worker's namespace can take seconds to tear down.
+        """
+        ok = all([remove_tree(root, timeout_s=timeout_s) for root in self.roots.values()])
         self.roots = {}
         return ok
 

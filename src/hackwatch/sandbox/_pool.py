@@ -224,7 +224,7 @@ class SandboxPool:
         roots = dict(cgroups.roots) if cgroups is not None else {}
         if cgroups is not None and roots and not cgroups.close():
             warnings.warn(f"hackwatch sandbox: could not remove the pool's cgroups {sorted(roots.values())} "
-                          "(processes still inside after 5 s); the next pool removes them", RuntimeWarning,
+                          "(processes still inside after 30 s); the next pool removes them", RuntimeWarning,
                           stacklevel=2)
 
     def __enter__(self) -> SandboxPool:
