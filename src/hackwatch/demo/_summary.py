@@ -134,7 +134,7 @@ def validation_lines(doc: dict[str, Any]) -> list[str]:
     em = doc.get("emerged", {})
     lines = ["", BANNER, "", f"Pooled over {len(doc.get('seeds', []))} worlds (seeds {doc.get('seeds')}): "
              f"{em.get('emerged', 0)} of {em.get('types', 0)} (world, type) pairs emerged.",
-             "Forecast AUC per method (bootstrap interval over (world, type) pairs):"]
+             "Forecast AUC per method over (world, type) pairs (interval: cluster bootstrap over worlds):"]
     rows = [{"method": m, "cutoff": e["cutoff"], "auc": e["value"], "auc_lower": e["lower"], "auc_upper": e["upper"],
              "n_emerged": e["n_pos"], "n_not_emerged": e["n_neg"], "types_scored": e.get("n_scored")}
             for key in ("auc", "auc_second") for m, e in doc.get(key, {}).items()]
