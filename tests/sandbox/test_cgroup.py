@@ -43,9 +43,8 @@ def _job_file(pool: SandboxPool, ctrl: str, name: str) -> Path:
 
 
 def _leftovers(roots: dict[str, str]) -> list[str]:
-    base_dirs = {os.path.dirname(r) for r in roots.values()}
-    mine = pool_prefix()
-    return [os.path.join(b, n) for b in base_dirs for n in os.listdir(b) if n.startswith(mine)]
+    """This pool's trees still on disk (not other pools of this process: another test's pool may be open)."""
+    return sorted(r for r in roots.values() if os.path.exists(r))
 
 
 @needs_cgroup
