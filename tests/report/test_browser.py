@@ -53,8 +53,8 @@ def chromium(*args: str, profile: Path) -> subprocess.CompletedProcess[str]:
 def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("browser")
     build_synthetic_run(out / "run", rollouts=write_rollouts_file(out / "rollouts.jsonl"))
-    _locked_organism(out / "locked")
-    return write_report(out / "run", out / "report.html")
+    locked = _locked_organism(out / "locked")
+    return write_report(out / "run", out / "report.html", extra_flags={"locked organism": locked})
 
 
 def test_verdict_and_figures_are_in_the_rendered_dom(report: Path, tmp_path: Path) -> None:

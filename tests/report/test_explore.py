@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import html as html_lib
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
+from hackwatch.cli import app
 from hackwatch.monitor import detect_flags, flags_frame, step_metrics, write_rollouts
 from hackwatch.report import write_report
-from hackwatch.report._explore import flag_sources, flags_table
+from hackwatch.report._explore import DEMO_CONFIG_ORIGIN, flag_sources, flags_table, is_demo_run
 from tests.report.synthetic_run import build_synthetic_run, write_rollouts_file
 
 
@@ -29,11 +32,20 @@ def _locked_organism(folder: Path, seed: int = 1) -> Path:
     return folder / "flags.parquet"
 
 
+def _mark_as_demo_run(run_dir: Path) -> None:
+    """Record the provenance ``hackwatch demo`` gives its run (``config_origin`` = ``demo``)."""
+    from hackwatch.store import RunStore
+
+    with RunStore.open(run_dir) as store:
+        store.set_provenance({"config_origin": DEMO_CONFIG_ORIGIN})
+
+
 @pytest.fixture(scope="module")
 def demo_like(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """OUT/run (a run that monitored its RL rollouts) and OUT/locked/flags.parquet, as the demo lays them out."""
+    """OUT/run (a demo run that monitored its RL rollouts) and OUT/locked/flags.parquet, as the demo lays them out."""
     out = tmp_path_factory.mktemp("demo_out")
     build_synthetic_run(out / "run", rollouts=write_rollouts_file(out / "rollouts.jsonl"))
+    _mark_as_demo_run(out / "run")
     _locked_organism(out / "locked")
     return out
 
@@ -42,7 +54,8 @@ def test_locked_organism_flags_beside_the_run_are_reported_with_evidence(demo_li
     from hackwatch._api import open_run
 
     r = open_run(demo_like / "run")
-    sources = flag_sources(r.flags, r.config, r.run_dir)
+    assert is_demo_run(r.provenance)
+    sources = flag_sources(r.flags, r.config, r.run_dir, demo_run=True)
     assert [s.label for s in sources] == ["RL run", "locked organism"]
     for src in sources:  # evidence curves from each run's own rollouts
         assert src.metrics is not None and {"pass@1", "frac_zero_std"} <= set(src.metrics.columns)
@@ -58,6 +71,63 @@ def test_locked_organism_flags_beside_the_run_are_reported_with_evidence(demo_li
     text = html_lib.unescape(out.read_text())
     assert "locked organism: " + str(demo_like / "locked" / "flags.parquet") in text
     assert "subset 'trigger'" in text and (demo_like / "report_figures" / "exploration.png").is_file()
+
+
+def test_a_run_that_is_not_the_demo_does_not_take_a_locked_organism_beside_it(demo_like: Path, tmp_path: Path) -> None:
+    """A user's run copied next to a demo output (OUT/mine beside OUT/locked) reports only its own flags."""
+    from hackwatch._api import open_run
+
+    mine = demo_like / "mine"
+    shutil.copytree(demo_like / "run", mine, ignore=shutil.ignore_patterns("report*"))
+    try:
+        from hackwatch.store import RunStore
+
+        with RunStore.open(mine) as store:
+            store.set_provenance({"config_origin": "mine.toml"})  # what hackwatch run records for a config file
+        r = open_run(mine)
+        assert not is_demo_run(r.provenance)
+        assert [s.label for s in flag_sources(r.flags, r.config, r.run_dir, demo_run=False)] == ["RL run"]
+        text = html_lib.unescape(write_report(mine, tmp_path / "r.html").read_text())
+        assert "locked organism" not in text and "trigger" not in text
+        # ... and one in the locked organism's own place inside the run folder is not taken either.
+        _locked_organism(mine / "locked")
+        assert "locked organism" not in html_lib.unescape(write_report(mine, tmp_path / "r2.html").read_text())
+    finally:
+        shutil.rmtree(mine)
+
+
+def test_report_cli_extra_flags(demo_like: Path, tmp_path: Path) -> None:
+    """``hackwatch report --extra-flags LABEL=PATH`` (repeatable) adds those runs' flags with their evidence."""
+    other = _locked_organism(tmp_path / "other", seed=3)
+    out = tmp_path / "r.html"
+    res = CliRunner().invoke(app, ["report", str(demo_like / "run"), "--out", str(out),
+                                   "--extra-flags", f"probe run={other}",
+                                   "--extra-flags", f"locked organism={demo_like / 'locked' / 'flags.parquet'}"])
+    assert res.exit_code == 0, res.output
+    text = html_lib.unescape(out.read_text())
+    assert f"probe run: {other}" in text
+    assert text.count("locked organism: ") == 1  # given explicitly: not picked up a second time
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("no-equals-sign", "expected LABEL=PATH"),
+    ("=flags.parquet", "expected LABEL=PATH"),
+    ("probe=", "expected LABEL=PATH"),
+    ("probe={missing}", "is not a file"),
+    ("probe={bad}", "cannot read the probe's flags table"),
+])
+def test_report_cli_bad_extra_flags_is_one_line_and_writes_nothing(demo_like: Path, tmp_path: Path, value: str,
+                                                                   expected: str) -> None:
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(b"\x00\xffnot parquet")
+    value = value.format(missing=tmp_path / "missing.parquet", bad=bad)
+    out = tmp_path / "out" / "r.html"
+    out.parent.mkdir()
+    res = CliRunner().invoke(app, ["report", str(demo_like / "run"), "--out", str(out), "--extra-flags", value])
+    assert res.exit_code == 2, res.output
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], res.output
+    assert list(out.parent.iterdir()) == []
 
 
 def test_extra_flags_tables_and_files_are_added(demo_like: Path, tmp_path: Path) -> None:

@@ -96,19 +96,43 @@ def report_command(
     toy_banner: Annotated[bool | None, typer.Option(
         "--toy-banner/--no-toy-banner", help="Show the toy-world banner (default: as the run's config says).")] = None,
     title: Annotated[str | None, typer.Option("--title", help="Report title (default: from the run's config).")] = None,
+    extra_flags: Annotated[list[str] | None, typer.Option(
+        "--extra-flags", metavar="LABEL=PATH",
+        help="Exploration-hacking flags of another monitored run (the .parquet/.jsonl flags file "
+             "HackwatchCallback(flags_path=...) wrote; its rollouts file beside it gives the evidence curves), "
+             "shown under LABEL. Repeatable. A run made by hackwatch demo finds its locked organism by itself.")] = None,
 ) -> None:
     """Write a self-contained HTML report (figures inlined) and its PNG figures for a run."""
     from hackwatch._files import check_out_suffix, run_database
-    from hackwatch.report import write_report
+    from hackwatch.report import FlagsFileError, write_report
     from hackwatch.store import StoreError
 
     db = run_database(run, fail)
     if out is not None:
         check_out_suffix(out, fail, suffixes=(".html",))
+    extra = _extra_flags(extra_flags or [])
     target = out if out is not None else db.parent / "report.html"
     try:
-        path = write_report(run, target, toy_banner=toy_banner, title=title)
-    except StoreError as exc:
+        path = write_report(run, target, toy_banner=toy_banner, title=title, extra_flags=extra)
+    except (StoreError, FlagsFileError) as exc:
         raise fail(str(exc)) from None
     typer.echo(f"report: {path}")
     typer.echo(f"figures: {path.parent / (path.stem + '_figures')}")
+
+
+def _extra_flags(items: list[str]) -> dict[str, Path]:
+    """``--extra-flags LABEL=PATH`` values as label → existing file (one-line error otherwise)."""
+    extra: dict[str, Path] = {}
+    for item in items:
+        label, sep, path = item.partition("=")
+        label = label.strip()
+        if not sep or not label or not path:
+            raise fail(f"--extra-flags {item!r}: expected LABEL=PATH, e.g. --extra-flags 'locked organism=locked/flags.parquet'")
+        if label in extra:
+            raise fail(f"--extra-flags {item!r}: label {label!r} is given twice; give each run its own label")
+        file = Path(path).expanduser()
+        if not file.is_file():
+            raise fail(f"--extra-flags {item!r}: {file} is not a file; expected the flags .parquet/.jsonl of a "
+                       "monitored run (HackwatchCallback(flags_path=...))")
+        extra[label] = file
+    return extra

@@ -1,8 +1,9 @@
 """The exploration-hacking panel: flags of each monitored RL run and the evidence behind them.
 
 A *flag source* is one monitored run: the run's own ``[monitor].rollouts`` (flags from the run
-database) and any extra flags tables — the demo's locked organism writes ``locked/flags.parquet``
-beside the run folder, and ``write_report(extra_flags=...)`` takes more. Where a source's rollout
+database) and any extra flags tables — ``write_report(extra_flags=...)`` (``hackwatch report
+--extra-flags``) takes them, and a run made by ``hackwatch demo`` finds its locked organism's
+``locked/flags.parquet`` beside the run folder by itself. Where a source's rollout
 table is readable, the evidence is drawn over steps per subset: pass@1 and the share of
 zero-variance groups (every rollout of a prompt got the same reward, so GRPO learns nothing there).
 """
@@ -19,8 +20,19 @@ from typing import Any
 
 import pandas as pd
 
-EXTRA_FLAG_FILES = {"locked organism": Path("locked") / "flags.parquet"}
-"""Extra flags files looked for in the run folder and its parent (where ``hackwatch demo`` writes them)."""
+DEMO_FLAG_FILES = {"locked organism": Path("locked") / "flags.parquet"}
+"""Flags files ``hackwatch demo`` writes beside its run folder (``OUT/locked`` next to ``OUT/run``)."""
+
+DEMO_CONFIG_ORIGIN = "demo"
+"""The ``config_origin`` provenance value of a run ``hackwatch demo`` made (``config_from_dict(origin="demo")``).
+
+Only such a run looks beside its folder for :data:`DEMO_FLAG_FILES`: any other run placed next to a
+demo output would otherwise report the demo's locked organism as if it were its own.
+"""
+
+
+class FlagsFileError(ValueError):
+    """An extra flags file given to the report cannot be read (the message names the file)."""
 
 
 @dataclass
@@ -35,12 +47,15 @@ class FlagSource:
 
 
 def flag_sources(run_flags: pd.DataFrame, config: Mapping[str, Any], run_dir: Path,
-                 extra: Mapping[str, pd.DataFrame | str | os.PathLike[str]] | None = None) -> list[FlagSource]:
+                 extra: Mapping[str, pd.DataFrame | str | os.PathLike[str]] | None = None, *,
+                 demo_run: bool = False) -> list[FlagSource]:
     """The run's own flag source (when it monitored rollouts) and the extra ones, in that order.
 
     ``extra`` maps a label to a flags table or a flags file (``.parquet``/``.jsonl``); a file's sibling
-    ``rollouts.parquet`` or ``rollouts.jsonl`` supplies the evidence curves. Raises ``ValueError``
-    naming the file when an explicitly given flags file cannot be read.
+    ``rollouts.parquet`` or ``rollouts.jsonl`` supplies the evidence curves. ``demo_run`` (the run's
+    provenance says ``hackwatch demo`` made it, :func:`is_demo_run`) adds the demo's
+    :data:`DEMO_FLAG_FILES` found beside ``run_dir`` unless ``extra`` names the same label. Raises
+    :class:`FlagsFileError` (a ``ValueError``) naming the file when a given flags file cannot be read.
     """
     sources = []
     rollouts = str((config.get("monitor") or {}).get("rollouts") or "")
@@ -49,21 +64,24 @@ def flag_sources(run_flags: pd.DataFrame, config: Mapping[str, Any], run_dir: Pa
         if rollouts:
             _attach_metrics(src, _resolve(rollouts, run_dir))
         sources.append(src)
-    given = dict(extra or {})
-    for label, rel in EXTRA_FLAG_FILES.items():
-        for base in (run_dir, run_dir.parent):
-            if label not in given and (base / rel).is_file():
-                try:
-                    sources.append(_from_file(label, base / rel))
-                except ValueError as exc:
-                    sources.append(FlagSource(label, pd.DataFrame(), origin=str(base / rel), notes=[str(exc)]))
-                given[label] = "found"
+    for label, rel in DEMO_FLAG_FILES.items() if demo_run else ():
+        path = run_dir.parent / rel
+        if label not in (extra or {}) and path.is_file():
+            try:
+                sources.append(_from_file(label, path))
+            except FlagsFileError as exc:
+                sources.append(FlagSource(label, pd.DataFrame(), origin=str(path), notes=[str(exc)]))
     for label, item in (extra or {}).items():
         if isinstance(item, pd.DataFrame):
             sources.append(FlagSource(label, item, origin="passed to write_report"))
         else:
             sources.append(_from_file(label, Path(item)))
     return sources
+
+
+def is_demo_run(provenance: Mapping[str, Any]) -> bool:
+    """Whether a run's provenance says ``hackwatch demo`` made it (its recorded ``config_origin``)."""
+    return provenance.get("config_origin") == DEMO_CONFIG_ORIGIN
 
 
 def _resolve(path: str, run_dir: Path) -> Path:
@@ -80,7 +98,7 @@ def _from_file(label: str, path: Path) -> FlagSource:
     try:
         flags = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_json(path, lines=True)
     except Exception as exc:  # pyarrow and pandas raise several types for unreadable files
-        raise ValueError(f"{path}: cannot read the {label}'s flags table ({type(exc).__name__}); expected the "
+        raise FlagsFileError(f"{path}: cannot read the {label}'s flags table ({type(exc).__name__}); expected the "
                          f".parquet or .jsonl file HackwatchCallback(flags_path=...) writes") from None
     src = FlagSource(label, flags, origin=str(path))
     for name in ("rollouts.parquet", "rollouts.jsonl"):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from hackwatch.report import _figures
-from hackwatch.report._explore import FlagSource, flag_sources, flags_table
+from hackwatch.report._explore import FlagSource, flag_sources, flags_table, is_demo_run
 from hackwatch.report._html import Section, Table, render_html, write_atomic
 from hackwatch.report._reliability import row_flags
 from hackwatch.report._verdict import verdict_display, verdict_frame
@@ -49,8 +49,9 @@ def write_report(run: str | os.PathLike[str], out: str | os.PathLike[str] | None
     Figures are written as PNG files to ``<out stem>_figures/`` and inlined (base64) into the HTML,
     so the single HTML file can be shared and opened offline. ``toy_banner=None`` follows the run's
     ``[report].toy_banner``. ``extra_flags`` adds exploration-hacking flags of other monitored runs
-    (label → flags table or flags file); ``locked/flags.parquet`` in or beside the run folder (the
-    demo's locked organism) is picked up by itself.
+    (label → flags table or flags file); a run made by ``hackwatch demo`` (provenance ``config_origin``
+    ``demo``) picks up its locked organism's ``locked/flags.parquet`` beside the run folder by itself,
+    other runs never look there.
     """
     from hackwatch._api import open_run
 
@@ -58,7 +59,7 @@ def write_report(run: str | os.PathLike[str], out: str | os.PathLike[str] | None
     out_path = Path(out) if out is not None else r.run_dir / "report.html"
     prov = r.provenance
     config = prov.get("config") if isinstance(prov.get("config"), dict) else {}
-    sources = flag_sources(r.flags, config, r.run_dir, extra_flags)  # may raise on a bad extra file: before writing
+    sources = flag_sources(r.flags, config, r.run_dir, extra_flags, demo_run=is_demo_run(prov))  # may raise on a bad extra file: before writing
     fig_dir = out_path.parent / f"{out_path.stem}_figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
     banner = bool(prov.get("toy_banner", False)) if toy_banner is None else toy_banner
