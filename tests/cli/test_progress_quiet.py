@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from hackwatch import __version__
 from hackwatch.cli import app
-from hackwatch.progress import Heartbeat, progress
+from hackwatch.progress import HEARTBEAT_SECONDS, Heartbeat, heartbeat_seconds, progress
 
 LINE = re.compile(r"^\[hackwatch\] (\w+): (\d+)/(\d+) (\w+)s \((\d+)%\)(, [\d.e+-]+ \w+s/s)?(, ETA \S+)?, \S+ elapsed")
 
@@ -54,6 +54,31 @@ def test_progress_wraps_an_iterable_and_counts_it():
 def test_heartbeat_refuses_a_nonpositive_interval():
     with pytest.raises(ValueError, match="every=0"):
         Heartbeat("x", 1, every=0)
+
+
+def test_heartbeat_interval_from_the_environment(monkeypatch):
+    monkeypatch.setenv("HACKWATCH_HEARTBEAT_SECONDS", "0.05")
+    assert heartbeat_seconds() == 0.05
+    out = io.StringIO()
+    with Heartbeat("verify", 2, stream=out) as hb:  # no every=: the environment's interval
+        time.sleep(0.3)
+        hb.update(2)
+    assert len(out.getvalue().splitlines()) >= 4, out.getvalue()  # started, ticks, done
+    for bad in ("0", "-1", "soon", "inf"):
+        monkeypatch.setenv("HACKWATCH_HEARTBEAT_SECONDS", bad)
+        with pytest.warns(UserWarning, match=f"HACKWATCH_HEARTBEAT_SECONDS='{bad}': expected seconds > 0"):
+            assert heartbeat_seconds() == HEARTBEAT_SECONDS
+    monkeypatch.delenv("HACKWATCH_HEARTBEAT_SECONDS")
+    assert heartbeat_seconds() == HEARTBEAT_SECONDS
+
+
+def test_disabled_heartbeat_counts_and_prints_nothing():
+    out = io.StringIO()
+    with Heartbeat("sample", 3, every=0.01, stream=out, enabled=False) as hb:
+        hb.update(3)
+        time.sleep(0.05)
+        hb.beat("asked")
+    assert hb.done == 3 and out.getvalue() == ""
 
 
 def test_version_option():

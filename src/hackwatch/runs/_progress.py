@@ -17,6 +17,7 @@ import os
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -26,6 +27,29 @@ T = TypeVar("T")
 
 HEARTBEAT_SECONDS = 20.0
 """Default seconds between heartbeat lines when output is not a terminal (the promise is <= 30 s)."""
+
+HEARTBEAT_ENV = "HACKWATCH_HEARTBEAT_SECONDS"
+"""Environment variable that overrides :data:`HEARTBEAT_SECONDS` (e.g. ``5`` for a CI log, ``0.2`` in tests)."""
+
+
+def heartbeat_seconds() -> float:
+    """Seconds between heartbeat lines: ``$HACKWATCH_HEARTBEAT_SECONDS`` when set, else :data:`HEARTBEAT_SECONDS`.
+
+    A value that is not a positive number is ignored with a warning naming it (progress is never
+    worth failing a command over).
+    """
+    raw = os.environ.get(HEARTBEAT_ENV, "").strip()
+    if not raw:
+        return HEARTBEAT_SECONDS
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        warnings.warn(f"{HEARTBEAT_ENV}={raw!r}: expected seconds > 0, e.g. 20; using {HEARTBEAT_SECONDS:g}",
+                      stacklevel=2)
+        return HEARTBEAT_SECONDS
+    return value
 
 
 def _duration(seconds: float) -> str:
@@ -47,17 +71,21 @@ class Heartbeat:
 
     A line reads ``[hackwatch] pretrain: 120/900 steps (13%), 2.1 steps/s, ETA 6m10s, 57s elapsed``.
     ``bar`` forces the terminal (True) or heartbeat (False) form; None picks by ``stream.isatty()``.
+    ``every`` defaults to :func:`heartbeat_seconds` (``$HACKWATCH_HEARTBEAT_SECONDS`` or 20 s).
+    ``enabled=False`` only counts, printing nothing (a library call made with ``progress=False``).
     ``total`` may be None (unknown): lines then carry the count and rate only. Thread-safe.
     """
 
     def __init__(self, stage: str, total: int | None, *, unit: str = "item", done: int = 0,
-                 every: float = HEARTBEAT_SECONDS, stream: IO[str] | None = None, bar: bool | None = None) -> None:
+                 every: float | None = None, stream: IO[str] | None = None, bar: bool | None = None,
+                 enabled: bool = True) -> None:
+        every = heartbeat_seconds() if every is None else every
         if every <= 0:
             raise ValueError(f"Heartbeat every={every}: expected seconds > 0, e.g. 20")
-        self.stage, self.total, self.unit, self.every = stage, total, unit, every
+        self.stage, self.total, self.unit, self.every, self.enabled = stage, total, unit, every, enabled
         self.done = self._start_done = done
         self.stream = stream if stream is not None else sys.stderr
-        self.bar = _isatty(self.stream) if bar is None else bar
+        self.bar = enabled and (_isatty(self.stream) if bar is None else bar)
         self._t0 = time.monotonic()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -68,7 +96,7 @@ class Heartbeat:
 
             self._tqdm = tqdm(total=total, initial=done, desc=f"{stage:>10}", unit=unit, file=self.stream,
                               dynamic_ncols=True, leave=True)
-        else:
+        elif enabled:
             self.beat("started")
             self._thread = threading.Thread(target=self._tick, name=f"heartbeat-{stage}", daemon=True)
             self._thread.start()
@@ -102,7 +130,7 @@ class Heartbeat:
 
     def beat(self, note: str = "") -> None:
         """Print one heartbeat line now (heartbeat form only)."""
-        if self.bar:
+        if self.bar or not self.enabled:
             return
         try:
             print(self.line(note), file=self.stream, flush=True)
@@ -132,11 +160,12 @@ class Heartbeat:
 
 
 def progress(items: Iterable[T], stage: str, *, total: int | None = None, unit: str = "item",
-             every: float = HEARTBEAT_SECONDS, stream: IO[str] | None = None, bar: bool | None = None) -> Iterator[T]:
+             every: float | None = None, stream: IO[str] | None = None, bar: bool | None = None,
+             enabled: bool = True) -> Iterator[T]:
     """Iterate ``items`` under a :class:`Heartbeat` (``total`` defaults to ``len(items)`` when it has one)."""
     if total is None and hasattr(items, "__len__"):
         total = len(items)  # type: ignore[arg-type]
-    with Heartbeat(stage, total, unit=unit, every=every, stream=stream, bar=bar) as hb:
+    with Heartbeat(stage, total, unit=unit, every=every, stream=stream, bar=bar, enabled=enabled) as hb:
         for item in items:
             yield item
             hb.update()
