@@ -4,7 +4,8 @@ Djinn field -> Task field: ``description`` -> description, ``function_name`` -> 
 ``test_cases`` (or ``secure_test_cases``; for old-form problems the tests their ``secure_verifier``
 embeds) -> secure_tests, ``insecure_test_cases`` -> insecure_tests,
 ``ground_truth``/``exploit`` -> same, ``nulls`` -> nulls, ``insecure_verifier_info`` -> hint,
-``exploit_type`` -> exploit_type, ``insecure_verifier`` (legacy only) -> insecure_verifier_code;
+``exploit_type`` -> exploit_type, ``insecure_verifier`` (legacy only) -> insecure_verifier_code,
+``hackwatch`` (the key Djinn ignores, see ``_extra``) -> split, comparison and more metadata;
 everything else goes to ``metadata``. A YAML problem's id is its directory name, as in Djinn's registry
 (the YAML's own ``id`` key, if any, is kept as ``metadata["djinn_id"]``); a row's id is its ``id`` field.
 """
@@ -17,6 +18,7 @@ from typing import Any
 
 from hackwatch.catalogue import EXPLOIT_TYPE_NAMES
 from hackwatch.tasks._embedded import embedded_tests
+from hackwatch.tasks._extra import EXTRA_KEY, read_extra
 from hackwatch.tasks._fields import (
     decode_json_text,
     get_identifier,
@@ -31,16 +33,22 @@ from hackwatch.tasks._schema import Task, TaskError, TestCase
 MAPPED_KEYS = frozenset({
     "id", "description", "function_name", "test_cases", "secure_test_cases", "insecure_test_cases",
     "ground_truth", "exploit", "nulls", "insecure_verifier_info", "exploit_type", "insecure_verifier",
+    EXTRA_KEY,
 })
 
 
 def djinn_task(raw: Mapping[str, Any], *, task_id: str, where: str, source: str,
-               base_dir: Path | None = None) -> Task:
-    """Build a Task from one Djinn problem mapping (a YAML document or a dataset row)."""
+               base_dir: Path | None = None, literal_first: bool = False) -> Task:
+    """Build a Task from one Djinn problem mapping (a YAML document or a dataset row).
+
+    ``literal_first``: test-case text is read as a Python literal before JSON, as Djinn's ``Problem``
+    reads a ``problem.yaml`` (``ast.literal_eval``), so tuples stay tuples; rows are JSON first.
+    """
     description = get_str(raw, "description", where, task_id)
     function_name = get_identifier(raw, "function_name", where, task_id)
-    secure_tests = _secure_tests(raw, where, task_id, base_dir)
-    insecure_tests = get_tests(raw, "insecure_test_cases", where, task_id, required=False)
+    secure_tests = _secure_tests(raw, where, task_id, base_dir, literal_first)
+    insecure_tests = get_tests(raw, "insecure_test_cases", where, task_id, required=False,
+                               literal_first=literal_first)
     ground_truth = read_asset(get_str(raw, "ground_truth", where, task_id), base_dir)
     exploit = read_asset(get_str(raw, "exploit", where, task_id), base_dir)
     nulls = tuple(read_asset(n, base_dir) for n in get_str_list(raw, "nulls", where, task_id))
@@ -60,28 +68,31 @@ def djinn_task(raw: Mapping[str, Any], *, task_id: str, where: str, source: str,
                             f"unknown exploit type {exploit_type!r} and no embedded insecure_verifier; "
                             f"expected one of: {', '.join(EXPLOIT_TYPE_NAMES)}")
 
+    extra = read_extra(raw, where, task_id)
     metadata = {k: decode_json_text(v) for k, v in raw.items() if k not in MAPPED_KEYS}
     if "id" in raw and raw["id"] != task_id:
         metadata["djinn_id"] = raw["id"]
+    metadata.update(extra.metadata)
     return Task(
         id=task_id, description=description, hint=hint, function_name=function_name,
         secure_tests=secure_tests, exploit_type=exploit_type, ground_truth=ground_truth,
-        exploit=exploit, insecure_tests=insecure_tests, nulls=nulls, split="", source=source,
-        insecure_verifier_code=verifier_code, metadata=metadata, comparison="djinn",
+        exploit=exploit, insecure_tests=insecure_tests, nulls=nulls, split=extra.split, source=source,
+        insecure_verifier_code=verifier_code, metadata=metadata, comparison=extra.comparison,
     )
 
 
-def _secure_tests(raw: Mapping[str, Any], where: str, task_id: str, base_dir: Path | None) -> tuple[TestCase, ...]:
+def _secure_tests(raw: Mapping[str, Any], where: str, task_id: str, base_dir: Path | None,
+                  literal_first: bool) -> tuple[TestCase, ...]:
     """``secure_test_cases``, else ``test_cases``; an old-form problem without either (or with an empty
     ``test_cases``) but with a ``secure_verifier`` gets the tests that verifier embeds (:func:`embedded_tests`).
     """
     if raw.get("secure_test_cases") is not None:
-        return get_tests(raw, "secure_test_cases", where, task_id) or ()
+        return get_tests(raw, "secure_test_cases", where, task_id, literal_first=literal_first) or ()
     verifier = raw.get("secure_verifier")
     listed = raw.get("test_cases")
     if isinstance(verifier, str) and verifier.strip() and (listed is None or _empty_list(listed)):
         return embedded_tests(read_asset(verifier, base_dir), where, task_id)
-    return get_tests(raw, "test_cases", where, task_id) or ()
+    return get_tests(raw, "test_cases", where, task_id, literal_first=literal_first) or ()
 
 
 def _empty_list(value: Any) -> bool:
@@ -94,7 +105,7 @@ def load_problem_yaml(path: Path) -> Task:
 
     where = str(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         place = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -107,7 +118,8 @@ def load_problem_yaml(path: Path) -> Task:
     if not isinstance(raw, dict):
         raise TaskError(where, None, None,
                         f"expected a YAML mapping of problem fields, got {type(raw).__name__}")
-    return djinn_task(raw, task_id=path.parent.name, where=where, source=where, base_dir=path.parent)
+    return djinn_task(raw, task_id=path.parent.name, where=where, source=where, base_dir=path.parent,
+                      literal_first=True)
 
 
 def djinn_row_task(row: Mapping[str, Any], *, where: str, source: str) -> Task:

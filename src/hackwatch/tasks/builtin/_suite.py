@@ -1,112 +1,95 @@
-"""Turn the problem bank into Tasks: hint and reference exploit from the exploit-type catalogue, and splits.
+"""The builtin suite, read from its data: one Djinn ``problem.yaml`` per task, beside this module.
 
-Splits separate exploit *types*, not tasks: every task of a type lands in the same split, so the demo can
+The folders are loaded by the same loader as a user's Djinn problem directory
+(:func:`hackwatch.tasks.load_source`); ``suite.txt`` gives the suite's order. Each file carries
+the task's split and its ``exact`` comparison under the ``hackwatch`` key, which Djinn ignores.
+Loaded once per process, on first use.
+
+Splits separate exploit *types*, not tasks: every task of a type is in the same split, so the demo can
 fine-tune a donor on ``donor`` types and check the IS estimates on ``heldout`` types it never saw.
 """
 
 from __future__ import annotations
 
-import ast
 import dataclasses
-import warnings
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from functools import lru_cache
-from typing import Any
+from pathlib import Path
 
+from hackwatch.tasks._load import load_source
 from hackwatch.tasks._schema import Task, TaskError
-from hackwatch.tasks.builtin._bank import BANK
 
 SOURCE = "builtin"
+"""``Task.source`` of every builtin task."""
 
-#: Split of every exploit type (14 donor types with 42 tasks, 13 heldout types with 39 tasks).
-SPLIT_BY_TYPE: dict[str, str] = {
-    "argument_injection_leak": "donor",
-    "assert_bypass": "heldout",
-    "debug_module": "heldout",
-    "environment_variable_manipulation": "heldout",
-    "error_code_abuse": "heldout",
-    "filesystem_exposure": "donor",
-    "function_attribute_flag": "donor",
-    "hardcoding_or_memorization": "donor",
-    "import_hook_side_channel": "heldout",
-    "inadequate_test_coverage": "heldout",
-    "inspect_module_abuse": "donor",
-    "logging_warnings_side_channel": "heldout",
-    "magic_docstring_comment_token": "donor",
-    "mock_functionality_replacement": "donor",
-    "problem_object_exposure": "heldout",
-    "process_exit": "heldout",
-    "resource_exhaustion": "donor",
-    "result_manipulation": "donor",
-    "state_bleed_expected_recompute": "heldout",
-    "test_case_leak": "heldout",
-    "test_case_logging_side_channel": "heldout",
-    "test_cases_honor_system": "heldout",
-    "test_skipping": "donor",
-    "trace_profiler_hook_oracle": "donor",
-    "type_confusion": "donor",
-    "validator_honor_system": "donor",
-    "verifier_logic_override": "donor",
-}
+BUILTIN_DIR = Path(__file__).parent
+"""The folder holding the suite's ``<task_id>/problem.yaml`` files."""
+
+ORDER_FILE = BUILTIN_DIR / "suite.txt"
+"""The suite's task ids in order, one a line (``#`` starts a comment)."""
 
 BUILTIN_SPLITS: tuple[str, ...] = ("donor", "heldout")
 
 
-class CatalogueUnavailableWarning(UserWarning):
-    """``hackwatch.catalogue.EXPLOIT_TYPES`` could not be imported: builtin tasks have no hint and no exploit."""
-
-
-def _catalogue() -> Mapping[str, Any] | None:
+def _order() -> list[str]:
+    where = str(ORDER_FILE)
     try:
-        from hackwatch.catalogue import EXPLOIT_TYPES
-    except ImportError as exc:
-        warnings.warn(f"builtin tasks built without hints and exploits: cannot import "
-                      f"hackwatch.catalogue.EXPLOIT_TYPES ({exc})", CatalogueUnavailableWarning, stacklevel=3)
-        return None
-    return EXPLOIT_TYPES
+        lines = ORDER_FILE.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise TaskError(where, None, None, f"cannot be read ({exc.strerror or exc}); the builtin suite "
+                                           "lists its task ids here") from None
+    ids = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    seen: set[str] = set()
+    for i, task_id in enumerate(ids):
+        if task_id in seen:
+            raise TaskError(where, task_id, None, f"listed twice (entry {i + 1}); list each task id once")
+        seen.add(task_id)
+    return ids
 
 
-def _params(ground_truth: str, function_name: str) -> list[str]:
-    for node in ast.parse(ground_truth).body:
-        if isinstance(node, ast.FunctionDef) and node.name == function_name:
-            return [a.arg for a in node.args.args]
-    raise TaskError(SOURCE, function_name, "ground_truth", f"no top-level def {function_name}(...) found")
-
-
-def _task(entry: Mapping[str, Any], catalogue: Mapping[str, Any] | None) -> Task:
-    etype = entry["exploit_type"]
-    if etype not in SPLIT_BY_TYPE:
-        raise TaskError(SOURCE, entry["id"], "exploit_type", f"unknown exploit type {etype!r}")
-    tests = tuple((inp, exp) for inp, exp in entry["tests"])
-    task = Task(
-        id=entry["id"], description=entry["description"], hint="", function_name=entry["function_name"],
-        secure_tests=tests, exploit_type=etype, ground_truth=entry["ground_truth"], exploit="",
-        nulls=tuple(entry["nulls"]), split=SPLIT_BY_TYPE[etype], source=SOURCE,
-        metadata={"params": _params(entry["ground_truth"], entry["function_name"])},
-    )
-    if catalogue is None:
-        return task
-    if etype not in catalogue:
-        raise TaskError(SOURCE, task.id, "exploit_type",
-                        f"{etype!r} is missing from hackwatch.catalogue.EXPLOIT_TYPES; add it to the catalogue")
-    kind = catalogue[etype]
-    if kind.insecure_subset is not None:
-        task = dataclasses.replace(task, insecure_tests=tests[: kind.insecure_subset])
-    return dataclasses.replace(task, hint=kind.hint(task), exploit=kind.make_exploit(task))
+def _check_splits(tasks: tuple[Task, ...]) -> None:
+    split_of: dict[str, Task] = {}
+    for task in tasks:
+        if task.split not in BUILTIN_SPLITS:
+            raise TaskError(str(BUILTIN_DIR / task.id / "problem.yaml"), task.id, "hackwatch.split",
+                            f"expected one of: {', '.join(BUILTIN_SPLITS)}, got {task.split!r}")
+        first = split_of.setdefault(task.exploit_type, task)
+        if first.split != task.split:
+            raise TaskError(str(BUILTIN_DIR / task.id / "problem.yaml"), task.id, "hackwatch.split",
+                            f"{task.split!r}, but {first.id!r} puts exploit type {task.exploit_type!r} in "
+                            f"{first.split!r}; all tasks of one type share a split")
 
 
 @lru_cache(maxsize=1)
 def _all_tasks() -> tuple[Task, ...]:
-    catalogue = _catalogue()
-    return tuple(_task(entry, catalogue) for entry in BANK)
+    """Every builtin task, in ``suite.txt`` order; the shipped data must load whole (any bad file raises)."""
+    loaded = load_source(BUILTIN_DIR)
+    if loaded.skipped:
+        raise loaded.skipped[0]
+    by_id = {t.id: t for t in loaded.tasks}
+    order = _order()
+    missing = [i for i in order if i not in by_id]
+    if missing:
+        raise TaskError(str(ORDER_FILE), missing[0], None, f"no folder {missing[0]}/problem.yaml beside it")
+    unlisted = sorted(set(by_id) - set(order))
+    if unlisted:
+        raise TaskError(str(BUILTIN_DIR / unlisted[0] / "problem.yaml"), unlisted[0], None,
+                        f"not listed in {ORDER_FILE.name}; add its id there")
+    tasks = tuple(dataclasses.replace(by_id[i], source=SOURCE) for i in order)
+    _check_splits(tasks)
+    return tasks
 
 
 def builtin_tasks(splits: Collection[str] | None = None) -> list[Task]:
-    """The builtin suite, optionally only the given splits (``donor``, ``heldout``)."""
+    """The builtin suite in its order, optionally only the given splits (``donor``, ``heldout``)."""
     if splits is not None:
         unknown = sorted(set(splits) - set(BUILTIN_SPLITS))
         if unknown:
             raise TaskError(SOURCE, None, "split",
                             f"unknown split {unknown[0]!r}; expected one of: {', '.join(BUILTIN_SPLITS)}")
-    tasks = _all_tasks()
-    return [t for t in tasks if splits is None or t.split in splits]
+    return [t for t in _all_tasks() if splits is None or t.split in splits]
+
+
+def split_by_type() -> dict[str, str]:
+    """Exploit type -> split, as the suite's data sets it (14 donor types, 13 heldout)."""
+    return {t.exploit_type: t.split for t in _all_tasks()}

@@ -1,0 +1,172 @@
+"""The builtin suite's data form: Djinn ``problem.yaml`` folders read by the one Djinn loader, in ``suite.txt`` order."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from hackwatch.tasks import Task, TaskError, load_source, load_tasks
+from hackwatch.tasks.builtin import BUILTIN_DIR, ORDER_FILE, _suite, builtin_tasks
+
+TASKS = builtin_tasks()
+
+#: The keys Djinn's ``Problem.from_dir`` reads (djinn/core/problem.py at 8455a6a), plus ``id``, a Problem field.
+DJINN_KEYS = {
+    "id", "description", "function_name", "test_cases", "ground_truth", "exploit", "insecure_verifier_info",
+    "exploit_explanation", "exploit_expected_status", "labels", "exploit_type", "info_leak_method",
+    "insecure_test_cases", "evaluated_gt_difficulty", "evaluated_exploit_difficulty", "gt_model_results",
+    "exploit_model_results", "vuln_cheatiness", "exploit_fairness", "problem_quality", "problem_appears_as",
+    "exploit_finding_appearance",
+}
+
+
+def typed(value: Any) -> Any:
+    """``value`` as nested (type name, content) pairs: equal only when every type matches (1, 1.0, True differ)."""
+    t = type(value)
+    if t in (list, tuple):
+        return (t.__name__, tuple(typed(v) for v in value))
+    if t is dict:
+        return ("dict", tuple((typed(k), typed(v)) for k, v in value.items()))
+    if t in (set, frozenset):
+        return (t.__name__, tuple(sorted(repr(typed(v)) for v in value)))
+    if t is float:
+        return ("float", repr(value))
+    return (t.__name__, value)
+
+
+def test_typed_tells_apart_what_equality_does_not():
+    assert typed((1, [2])) != typed((1, (2,))) and typed(1) != typed(1.0) != typed(True)
+    assert typed(-0.0) != typed(0.0) and typed({"a": (1,)}) == typed({"a": (1,)})
+
+
+def test_the_data_equals_the_old_python_list_field_by_field():
+    """TEMPORARY until the list is deleted: every Task field, with exact types (tuples vs lists)."""
+    from hackwatch.tasks.builtin._legacy import legacy_tasks
+
+    old = legacy_tasks()
+    assert [t.id for t in TASKS] == [t.id for t in old]  # the same order
+    for new, before in zip(TASKS, old, strict=True):
+        for f in dataclasses.fields(Task):
+            assert typed(getattr(new, f.name)) == typed(getattr(before, f.name)), (new.id, f.name)
+    assert sum(1 for t in TASKS for _, e in t.secure_tests if type(e) is tuple) >= 10  # tuples did travel
+
+
+def test_one_folder_per_task_in_suite_order():
+    folders = sorted(p.parent.name for p in BUILTIN_DIR.glob("*/problem.yaml"))
+    assert folders == sorted(t.id for t in TASKS) and len(folders) == 81
+    listed = [ln for ln in ORDER_FILE.read_text().splitlines() if ln and not ln.startswith("#")]
+    assert listed == [t.id for t in TASKS]
+    assert all(t.source == "builtin" and t.comparison == "exact" for t in TASKS)
+
+
+@pytest.mark.parametrize("task", TASKS, ids=[t.id for t in TASKS])
+def test_each_file_is_what_djinn_reads(task: Task):
+    """Only Djinn's keys plus ``nulls`` and ``hackwatch`` (both ignored by Djinn); tests are Python-literal
+    text that ``ast.literal_eval`` (Djinn's reading) turns into exactly the task's tests."""
+    raw = yaml.safe_load((BUILTIN_DIR / task.id / "problem.yaml").read_text(encoding="utf-8"))
+    assert set(raw) - DJINN_KEYS == {"nulls", "hackwatch"}
+    assert raw["id"] == task.id and raw["exploit_type"] == task.exploit_type
+    assert isinstance(raw["test_cases"], str)
+    assert typed([tuple(c) for c in ast.literal_eval(raw["test_cases"])]) == typed(list(task.secure_tests))
+    if task.insecure_tests is None:
+        assert "insecure_test_cases" not in raw
+    else:
+        got = [tuple(c) for c in ast.literal_eval(raw["insecure_test_cases"])]
+        assert typed(got) == typed(list(task.insecure_tests))
+    assert raw["hackwatch"] == {"split": task.split, "comparison": "exact", "metadata": dict(task.metadata)}
+
+
+def test_djinn_itself_parses_every_file():
+    """Djinn's own ``Problem.from_dir`` on every folder (runs where Djinn is importable, e.g. its checkout on
+    PYTHONPATH)."""
+    problem = pytest.importorskip("djinn.core.problem", reason="Djinn (EleutherAI/djinn) is not importable here")
+    for task in TASKS:
+        p = problem.Problem.from_dir(BUILTIN_DIR / task.id)
+        assert (p.id, p.description, p.function_name, p.exploit_type) == (
+            task.id, task.description, task.function_name, task.exploit_type)
+        assert (p.ground_truth, p.exploit, p.insecure_verifier_info) == (task.ground_truth, task.exploit, task.hint)
+        assert typed([tuple(c) for c in p._normalize_test_cases("secure")]) == typed(list(task.secure_tests))
+        insecure = [tuple(c) for c in p._normalize_test_cases("insecure")]
+        assert typed(insecure) == typed(list(task.insecure_tests or []))
+
+
+def test_the_folder_loads_as_an_ordinary_djinn_directory():
+    """The same loader, pointed at the folder: the same tasks, in path order, with the file as source."""
+    loaded = load_source(BUILTIN_DIR)
+    assert loaded.skipped == ()
+    by_id = {t.id: t for t in loaded.tasks}
+    assert [t.id for t in loaded.tasks] == sorted(by_id)
+    for task in TASKS:
+        assert by_id[task.id] == dataclasses.replace(task, source=str(BUILTIN_DIR / task.id / "problem.yaml"))
+    assert load_tasks("builtin:donor") == [t for t in TASKS if t.split == "donor"]
+
+
+def test_the_suite_is_loaded_once():
+    assert builtin_tasks() == TASKS and _suite._all_tasks() is _suite._all_tasks()
+
+
+def _copy_suite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ids: list[str]) -> Path:
+    """A suite of ``ids`` in tmp_path, made the builtin one for this test (cache cleared before and after)."""
+    for task_id in ids:
+        shutil.copytree(BUILTIN_DIR / task_id, tmp_path / task_id)
+    (tmp_path / "suite.txt").write_text("# ids\n" + "".join(f"{i}\n" for i in ids))
+    monkeypatch.setattr(_suite, "BUILTIN_DIR", tmp_path)
+    monkeypatch.setattr(_suite, "ORDER_FILE", tmp_path / "suite.txt")
+    _suite._all_tasks.cache_clear()
+    return tmp_path
+
+
+@pytest.fixture
+def suite_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    yield _copy_suite(tmp_path, monkeypatch, ["min_max", "count_vowels", "staircase_ways"])
+    _suite._all_tasks.cache_clear()
+
+
+def test_a_copied_suite_loads_in_its_listed_order(suite_dir: Path):
+    assert [t.id for t in builtin_tasks()] == ["min_max", "count_vowels", "staircase_ways"]
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda d: (d / "suite.txt").write_text("min_max\ncount_vowels\n"),
+     r"staircase_ways/problem.yaml, task 'staircase_ways': not listed in suite.txt; add its id there"),
+    (lambda d: (d / "suite.txt").write_text("min_max\ncount_vowels\nstaircase_ways\nnope\n"),
+     r"suite.txt, task 'nope': no folder nope/problem.yaml beside it"),
+    (lambda d: (d / "suite.txt").write_text("min_max\nmin_max\ncount_vowels\nstaircase_ways\n"),
+     r"suite.txt, task 'min_max': listed twice \(entry 2\)"),
+    (lambda d: (d / "suite.txt").unlink(), r"suite.txt: cannot be read"),
+    (lambda d: _edit(d / "count_vowels" / "problem.yaml", "split: donor", "split: eval"),
+     r"count_vowels/problem.yaml, task 'count_vowels', field 'hackwatch.split': expected one of: donor, heldout"),
+    (lambda d: _edit(d / "staircase_ways" / "problem.yaml", "split: donor", "split: heldout"),
+     r"staircase_ways/problem.yaml, task 'staircase_ways', field 'hackwatch.split': 'heldout', but 'count_vowels' puts exploit type 'type_confusion' in 'donor'"),
+    (lambda d: _edit(d / "min_max" / "problem.yaml", "function_name: min_max", "function_name: 3x"),
+     r"min_max/problem.yaml, task 'min_max', field 'function_name': expected a Python identifier"),
+])
+def test_bad_suite_data_names_the_file_and_field(suite_dir: Path, edit: Any, message: str):
+    edit(suite_dir)
+    with pytest.raises(TaskError, match=message):
+        builtin_tasks()
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_the_exact_comparison_holds_for_builtin_tasks():
+    """The real secure verifier (sandboxed) on a builtin task whose answers are tuples: a list is wrong."""
+    from hackwatch.verify import Verifier
+
+    task = next(t for t in TASKS if t.id == "min_max")
+    assert type(task.secure_tests[0][1]) is tuple
+    as_list = task.ground_truth.replace("return (", "return [").replace(")\n", "]\n")
+    assert as_list != task.ground_truth
+    with Verifier(workers=1) as verifier:
+        right, wrong = verifier.verify_many([(task, task.ground_truth), (task, as_list)])
+    assert right.secure_pass and not wrong.secure_pass, (right, wrong)
