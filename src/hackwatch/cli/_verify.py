@@ -77,6 +77,9 @@ def verify_cmd(
     workers: Annotated[int | None, typer.Option("--workers", min=1, help=WORKERS_HELP)] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 2 if any problem of --tasks is bad, "
                                          "instead of skipping it with a warning.")] = False,
+    verifiers: Annotated[str, typer.Option("--verifiers", help="Insecure verifiers: 'hackwatch' (its own, one per "
+                                           "exploit type) or 'djinn' (Djinn's shared verifier modules, run in "
+                                           "hackwatch's sandbox; needs Djinn importable).")] = "hackwatch",
 ) -> None:
     """Label model outputs: adds secure_pass, insecure_pass, label, exploit, reason and sandbox to every row.
 
@@ -84,8 +87,16 @@ def verify_cmd(
     `hackwatch estimate --verdicts` (exploit = label is 'exploit').
     """
     from hackwatch._files import check_out_suffix
-    from hackwatch.verify import Verifier, extract_code
+    from hackwatch.verify import VERIFIER_MODES, DjinnUnavailable, Verifier, extract_code
     check_out_suffix(out, fail, option="--out")
+    if verifiers not in VERIFIER_MODES:
+        raise fail(f"--verifiers {verifiers!r}: expected one of {', '.join(VERIFIER_MODES)}")
+    if verifiers == "djinn":
+        from hackwatch.verify._djinn import djinn_root
+        try:
+            djinn_root()
+        except DjinnUnavailable as exc:
+            raise fail(f"--verifiers djinn: {exc}") from None
     by_id = {t.id: t for t in _load_tasks(tasks, strict)}
     rows = _read_rows(completions)
     pairs = []
@@ -104,7 +115,7 @@ def verify_cmd(
         elif not isinstance(code, str):
             raise fail(f"{where}: field 'code' must be a string, got {type(code).__name__}")
         pairs.append((by_id[task_id], code))
-    with Verifier(workers=workers, hide_paths=_hidden(tasks)) as verifier:
+    with Verifier(workers=workers, hide_paths=_hidden(tasks), verifiers=verifiers) as verifier:
         verdicts = verifier.verify_many(pairs, progress=True)
     out_rows = [{**row, "secure_pass": v.secure_pass, "insecure_pass": v.insecure_pass, "label": v.label,
                  "exploit": v.label == "exploit", "reason": v.reason, "sandbox": v.sandbox} for (_, row), v in zip(rows, verdicts, strict=True)]

@@ -15,6 +15,7 @@ from hackwatch._lazy import lazy_exports
 if TYPE_CHECKING:
     from hackwatch.catalogue import EXPLOIT_TYPE_NAMES, EXPLOIT_TYPES, ExploitType
     from hackwatch.verify._check import TaskCheck, TaskResult, check_tasks
+    from hackwatch.verify._djinn import VERIFIER_MODES, DjinnUnavailable
     from hackwatch.verify._encode import (
         FLOAT_ABS_TOL,
         FLOAT_REL_TOL,
@@ -31,6 +32,7 @@ _HOMES = {
     "hackwatch.catalogue._names": ("EXPLOIT_TYPE_NAMES",),  # the catalogue's own package, re-exported
     "hackwatch.catalogue._types": ("EXPLOIT_TYPES", "ExploitType"),
     "_check": ("TaskCheck", "TaskResult", "check_tasks"),
+    "_djinn": ("VERIFIER_MODES", "DjinnUnavailable"),
     "_encode": ("FLOAT_ABS_TOL", "FLOAT_REL_TOL", "EncodeError", "decode", "encode", "outputs_equal"),
     "_labels": ("LABELS", "Label", "Verdict", "extract_code", "label_for"),
     "_verifier": ("Verifier", "verify"),
@@ -42,6 +44,8 @@ __all__ = [
     "FLOAT_ABS_TOL",
     "FLOAT_REL_TOL",
     "LABELS",
+    "VERIFIER_MODES",
+    "DjinnUnavailable",
     "EncodeError",
     "ExploitType",
     "Label",

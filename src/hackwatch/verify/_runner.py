@@ -73,7 +73,7 @@ def _takes_bare_input(fn: Any) -> bool:
 
 
 def run_job(payload: dict[str, Any]) -> dict[str, Any]:
-    """Dispatch one job by ``payload["kind"]`` (``secure``, ``insecure`` or ``legacy``)."""
+    """Dispatch one job by ``payload["kind"]`` (``secure``, ``insecure``, ``legacy`` or ``djinn``)."""
     _block_task_data()
     kind = payload["kind"]
     if kind == "secure":
@@ -82,6 +82,9 @@ def run_job(payload: dict[str, Any]) -> dict[str, Any]:
         return run_insecure(payload)
     if kind == "legacy":
         return run_legacy(payload)
+    if kind == "djinn":
+        from hackwatch.verify._djinn import run_djinn  # preloaded by djinn-mode workers
+        return run_djinn(payload)
     raise ValueError(f"unknown job kind {kind!r}")
 
 

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from hackwatch.verify._djinn import VERIFIER_MODES, djinn_root
 from hackwatch.verify._encode import DJINN, EXACT, decode, outputs_equal
 from hackwatch.verify._insecure import INSECURE_VERIFIERS
 from hackwatch.verify._labels import Verdict, label_for
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 
 PRELOAD = ["hackwatch.verify._runner", "hackwatch.verify._prelude"]
 """What a verification worker imports before its jobs fork (``_prelude`` only ever in workers)."""
+DJINN_PRELOAD = "hackwatch.verify._djinn_preload"
+"""Added in the djinn mode: the worker imports Djinn's verifier modules (see ``_djinn``)."""
 _Check = tuple[bool | None, str, str, float | None]  # passed (None = infrastructure error), reason, mode, seconds
 
 
@@ -31,11 +34,17 @@ def secure_payload(task: Task, code: str) -> dict[str, Any]:
             "inputs": [inp for inp, _ in task.secure_tests]}
 
 
-def insecure_payload(task: Task, code: str, verifier: str | None = None) -> dict[str, Any]:
-    """The insecure job for ``task`` (its own flawed verifier, or ``verifier`` by name, e.g. ``plain``)."""
+def insecure_payload(task: Task, code: str, verifier: str | None = None, *, djinn: bool = False) -> dict[str, Any]:
+    """The insecure job for ``task`` (its own flawed verifier, or ``verifier`` by name, e.g. ``plain``).
+
+    ``djinn``: run Djinn's shared verifier module for the type instead (see ``_djinn``); a legacy
+    problem's embedded verifier is Djinn's already and runs as it is in both modes.
+    """
     if verifier is None and task.insecure_verifier_code:
         return {"kind": "legacy", "code": code, "verifier_code": task.insecure_verifier_code}
     name = verifier or task.exploit_type
+    if djinn:
+        return djinn_payload(task, code, name)
     if name not in INSECURE_VERIFIERS:
         raise KeyError(f"task {task.id!r}: no insecure verifier for exploit type {name!r} "
                        "and no embedded insecure_verifier_code")
@@ -46,6 +55,16 @@ def insecure_payload(task: Task, code: str, verifier: str | None = None) -> dict
     if policy != EXACT or unordered:
         payload.update(comparison=policy, unordered=unordered)
     return payload
+
+
+def djinn_payload(task: Task, code: str, exploit_type: str | None = None) -> dict[str, Any]:
+    """The job that runs Djinn's verifier for ``exploit_type`` (default: the task's) on ``code``, with the
+    task's insecure tests as Djinn's offline service passes them (a list of ``(input, expected)``).
+    """
+    tests = [(inp, exp) for inp, exp in task.effective_insecure_tests]
+    return {"kind": "djinn", "exploit_type": exploit_type or task.exploit_type, "code": code,
+            "function_name": task.function_name, "tests_blob": pickle.dumps(tests),
+            "order_dependent": task.metadata.get("order_dependent") is not False}
 
 
 def comparison_of(task: Task) -> tuple[str, bool]:
@@ -105,13 +124,15 @@ def _judge_secure(task: Task, res: Any) -> _Check:
     return True, "secure: all tests passed", mode, secs
 
 
-def judge_insecure(task: Task, res: Any, verifier: str | None = None) -> _Check:
-    """Read an insecure job's result; for ``process_exit`` success is exit status 0 (the flaw)."""
+def judge_insecure(task: Task, res: Any, verifier: str | None = None, *, djinn: bool = False) -> _Check:
+    """Read an insecure job's result; for ``process_exit`` success is exit status 0 (the flaw of
+    hackwatch's verifier; Djinn's, ``djinn=True``, judges an exit inside its own job).
+    """
     mode, secs = str(getattr(res, "mode", "")), _seconds(res)
     value = res.value
     name = verifier or task.exploit_type
     if value is None:
-        if (name == "process_exit" and not task.insecure_verifier_code and res.exit_code == 0
+        if (name == "process_exit" and not djinn and not task.insecure_verifier_code and res.exit_code == 0
                 and not getattr(res, "timed_out", False) and not getattr(res, "killed_reason", None)):
             return True, "insecure: exit status 0", mode, secs
         return False, f"insecure: {_abnormal(res)}", mode, secs
@@ -138,14 +159,25 @@ class Verifier:
     """Owns a warm sandbox pool; verifies (task, code) pairs. Use as a context manager."""
 
     def __init__(self, workers: int | None = None, limits: Any = None, *, pool: Any = None,
-                 hide_paths: Sequence[str] = ()) -> None:
+                 hide_paths: Sequence[str] = (), verifiers: str = "hackwatch") -> None:
         """``hide_paths``: host files or directories the submissions must not see even where the
         sandbox's filesystem view would show them (pass the task source, e.g. a Djinn JSONL). The view
         already hides everything outside the interpreter's installation and the system directories.
+
+        ``verifiers``: ``"hackwatch"`` (its own flawed verifier per exploit type) or ``"djinn"``
+        (Djinn's shared verifier modules, run in the sandbox: labels are Djinn's by construction;
+        raises :class:`DjinnUnavailable` with the fix when Djinn is not importable).
         """
+        if verifiers not in VERIFIER_MODES:
+            raise ValueError(f"verifiers must be one of {', '.join(VERIFIER_MODES)}, got {verifiers!r}")
+        self.djinn = verifiers == "djinn"
+        preload = list(PRELOAD)
+        if self.djinn:
+            djinn_root()  # DjinnUnavailable here, in the caller, rather than as a worker that cannot start
+            preload.append(DJINN_PRELOAD)
         if pool is None:
             from hackwatch.sandbox import SandboxPool
-            kwargs: dict[str, Any] = {"preload": PRELOAD, "hide_paths": tuple(hide_paths)}
+            kwargs: dict[str, Any] = {"preload": preload, "hide_paths": tuple(hide_paths)}
             if workers is not None:
                 kwargs["workers"] = workers
             if limits is not None:
@@ -196,7 +228,7 @@ class Verifier:
                 verdicts[n] = Verdict(False, False, "fail", "no code", "")
                 continue
             try:
-                jobs += [secure_payload(task, code), insecure_payload(task, code)]
+                jobs += [secure_payload(task, code), insecure_payload(task, code, djinn=self.djinn)]
             except KeyError as exc:
                 verdicts[n] = Verdict(None, None, "error", str(exc.args[0])[:300], "")
                 continue
@@ -209,12 +241,12 @@ class Verifier:
         for n in owners:
             task = pairs[n][0]
             checks = []
-            for judge in (judge_secure, judge_insecure):
+            for secure in (True, False):
                 res = next(results)
                 if isinstance(res, Exception):
                     checks.append((None, f"sandbox unavailable: {res}"[:200], "", None))
                 else:
-                    checks.append(judge(task, res))
+                    checks.append(judge_secure(task, res) if secure else judge_insecure(task, res, djinn=self.djinn))
             verdicts[n] = combine(checks[0], checks[1])
             if bar is not None:
                 bar.update(1)
@@ -223,7 +255,7 @@ class Verifier:
         return [v for v in verdicts if v is not None]
 
 
-def verify(task: Task, code: str) -> Verdict:
+def verify(task: Task, code: str, verifiers: str = "hackwatch") -> Verdict:
     """Verify one submission with a short-lived :class:`Verifier` (use a Verifier for many)."""
-    with Verifier(workers=1) as verifier:
+    with Verifier(workers=1, verifiers=verifiers) as verifier:
         return verifier.verify(task, code)
