@@ -168,9 +168,10 @@ class OpenAIBackend(TokenizerMixin):
         raise BackendError(f"{url}: gave up after {self.max_retries + 1} attempts; last error {problem}")
 
     def _map(self, fn: Any, items: list[Any], progress: bool, desc: str) -> list[Any]:
-        from tqdm import tqdm
+        from hackwatch.progress import progress as track
+
         with ThreadPoolExecutor(self.concurrency) as pool:
-            return list(tqdm(pool.map(fn, items), total=len(items), disable=not progress, desc=desc, leave=False))
+            return list(track(pool.map(fn, items), desc, total=len(items), unit="request", enabled=progress))
 
     def _prompt_field(self, ids: Sequence[int]) -> Any:
         return list(ids) if self.token_ids_prompt else self.decode(ids)

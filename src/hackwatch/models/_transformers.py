@@ -30,11 +30,12 @@ from hackwatch.models._types import (
     check_temperature,
     sample_seed,
 )
+from hackwatch.progress import Heartbeat
 
 
-def _progress(total: int, enabled: bool, desc: str) -> Any:
-    from tqdm import tqdm
-    return tqdm(total=total, disable=not enabled, desc=desc, unit="seq", leave=False)
+def _progress(total: int, enabled: bool, desc: str) -> Heartbeat:
+    """A bar on a terminal, heartbeat lines when stderr is piped, nothing when not ``enabled``."""
+    return Heartbeat(desc, total, unit="seq", enabled=enabled)
 
 
 class TransformersBackend(TokenizerMixin):

@@ -33,6 +33,7 @@ from hackwatch.models._types import (
     check_temperature,
     sample_seed,
 )
+from hackwatch.progress import Heartbeat, _isatty
 
 INSTALL_HINT = "the vLLM backend needs vllm: pip install 'hackwatch[vllm]'"
 
@@ -43,6 +44,20 @@ def _import_vllm() -> Any:
     except ImportError as e:
         raise ImportError(INSTALL_HINT) from e
     return vllm
+
+
+def generate(llm: Any, prompts: list[Any], params: Any, *, progress: bool, stage: str) -> list[Any]:
+    """``llm.generate`` with progress: vLLM's own bar on a terminal; when stderr is piped, heartbeat
+    lines around the call (one engine call: lines say it is alive and how long it has run, then the count).
+    """
+    import sys
+
+    if not progress or _isatty(sys.stderr):
+        return llm.generate(prompts, params, use_tqdm=progress)
+    with Heartbeat(stage, len(prompts), unit="seq", bar=False) as beat:
+        outs = llm.generate(prompts, params, use_tqdm=False)
+        beat.update(len(outs))
+    return outs
 
 
 class VLLMBackend(TokenizerMixin):
@@ -78,7 +93,7 @@ class VLLMBackend(TokenizerMixin):
                                       seed=sample_seed(seed, r.key, i) % (2 ** 31), logprobs=0,
                                       stop_token_ids=list(self.stop_ids), skip_special_tokens=False)
                   for r, i, _ in jobs]
-        outs = self.llm.generate(prompts, params, use_tqdm=progress)
+        outs = generate(self.llm, prompts, params, progress=progress, stage="sample")
         result = []
         for (req, i, p), out in zip(jobs, outs, strict=True):
             o = out.outputs[0]
@@ -102,8 +117,9 @@ class VLLMBackend(TokenizerMixin):
         k = 0 if tau == 1.0 else self.score_top_k
         pids = [self.prompt_ids(r.prompt) for r in requests]
         params = vllm.SamplingParams(max_tokens=1, temperature=1.0, prompt_logprobs=k)
-        outs = self.llm.generate([{"prompt_token_ids": list(p + tuple(r.prefix_ids))}
-                                  for p, r in zip(pids, requests, strict=True)], params, use_tqdm=progress)
+        outs = generate(self.llm, [{"prompt_token_ids": list(p + tuple(r.prefix_ids))}
+                                   for p, r in zip(pids, requests, strict=True)], params, progress=progress,
+                        stage="score")
         scores = []
         for req, p, out in zip(requests, pids, outs, strict=True):
             values, bound = [], 0.0

@@ -1,9 +1,5 @@
-"""Progress of long work: a bar on a terminal, a heartbeat line when piped, and a run's ``progress.json``.
-
-:class:`Heartbeat` is the one progress helper every long stage uses (the run pipeline, the demo's
-pretraining and RL, ...): on a terminal it draws a tqdm bar; when stderr is not a terminal (CI logs,
-``| tee``, nohup) it prints one line — stage, done/total, rate, ETA — at its start, then at least
-every ``every`` seconds from a background thread (so a single slow unit still shows life), and at the end.
+"""A run's progress: per-stage counts mirrored to a :class:`~hackwatch.progress.Heartbeat` (a bar on a
+terminal, heartbeat lines when piped), the log, and ``progress.json``.
 
 ``progress.json`` in the run directory is rewritten atomically after every committed unit, so
 another process (a test, a dashboard) can follow a run without opening its locked database.
@@ -15,167 +11,13 @@ import json
 import logging
 import os
 import sys
-import threading
 import time
-import warnings
-from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import Any
+
+from hackwatch.progress import Heartbeat
 
 log = logging.getLogger("hackwatch.runs")
-T = TypeVar("T")
-
-HEARTBEAT_SECONDS = 20.0
-"""Default seconds between heartbeat lines when output is not a terminal (the promise is <= 30 s)."""
-
-HEARTBEAT_ENV = "HACKWATCH_HEARTBEAT_SECONDS"
-"""Environment variable that overrides :data:`HEARTBEAT_SECONDS` (e.g. ``5`` for a CI log, ``0.2`` in tests)."""
-
-
-def heartbeat_seconds() -> float:
-    """Seconds between heartbeat lines: ``$HACKWATCH_HEARTBEAT_SECONDS`` when set, else :data:`HEARTBEAT_SECONDS`.
-
-    A value that is not a positive number is ignored with a warning naming it (progress is never
-    worth failing a command over).
-    """
-    raw = os.environ.get(HEARTBEAT_ENV, "").strip()
-    if not raw:
-        return HEARTBEAT_SECONDS
-    try:
-        value = float(raw)
-    except ValueError:
-        value = float("nan")
-    if not 0 < value < float("inf"):
-        warnings.warn(f"{HEARTBEAT_ENV}={raw!r}: expected seconds > 0, e.g. 20; using {HEARTBEAT_SECONDS:g}",
-                      stacklevel=2)
-        return HEARTBEAT_SECONDS
-    return value
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}h{m:02d}m" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
-
-
-class Heartbeat:
-    """Progress of one long stage: a tqdm bar on a terminal, else a heartbeat line every ``every`` seconds.
-
-    Use it as a context manager and call :meth:`update` per finished unit::
-
-        with Heartbeat("pretrain", total=900, unit="step") as hb:
-            for step in range(900):
-                ...
-                hb.update()
-
-    A line reads ``[hackwatch] pretrain: 120/900 steps (13%), 2.1 steps/s, ETA 6m10s, 57s elapsed``.
-    ``bar`` forces the terminal (True) or heartbeat (False) form; None picks by ``stream.isatty()``.
-    ``every`` defaults to :func:`heartbeat_seconds` (``$HACKWATCH_HEARTBEAT_SECONDS`` or 20 s).
-    ``enabled=False`` only counts, printing nothing (a library call made with ``progress=False``).
-    ``total`` may be None (unknown): lines then carry the count and rate only. Thread-safe.
-    """
-
-    def __init__(self, stage: str, total: int | None, *, unit: str = "item", done: int = 0,
-                 every: float | None = None, stream: IO[str] | None = None, bar: bool | None = None,
-                 enabled: bool = True) -> None:
-        every = heartbeat_seconds() if every is None else every
-        if every <= 0:
-            raise ValueError(f"Heartbeat every={every}: expected seconds > 0, e.g. 20")
-        self.stage, self.total, self.unit, self.every, self.enabled = stage, total, unit, every, enabled
-        self.done = self._start_done = done
-        self.stream = stream if stream is not None else sys.stderr
-        self.bar = enabled and (_isatty(self.stream) if bar is None else bar)
-        self._t0 = time.monotonic()
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._tqdm: Any = None
-        self._thread: threading.Thread | None = None
-        if self.bar:
-            from tqdm import tqdm
-
-            self._tqdm = tqdm(total=total, initial=done, desc=f"{stage:>10}", unit=unit, file=self.stream,
-                              dynamic_ncols=True, leave=True)
-        elif enabled:
-            self.beat("started")
-            self._thread = threading.Thread(target=self._tick, name=f"heartbeat-{stage}", daemon=True)
-            self._thread.start()
-
-    def update(self, n: int = 1) -> None:
-        """Record ``n`` more finished units."""
-        with self._lock:
-            self.done += n
-        if self._tqdm is not None:
-            self._tqdm.update(n)
-
-    def line(self, note: str = "") -> str:
-        """The heartbeat line for the current state (what :meth:`beat` prints)."""
-        with self._lock:
-            done = self.done
-        elapsed = time.monotonic() - self._t0
-        new = done - self._start_done
-        rate = new / elapsed if elapsed > 0 else 0.0
-        units = f"{self.unit}s"
-        parts = [f"{done}/{self.total} {units}" if self.total is not None else f"{done} {units}"]
-        if self.total:
-            parts[0] += f" ({100 * done / self.total:.0f}%)"
-        if new > 0:
-            parts.append(f"{rate:.3g} {units}/s")
-            if self.total is not None and done < self.total:
-                parts.append(f"ETA {_duration((self.total - done) / rate)}")
-        parts.append(f"{_duration(elapsed)} elapsed")
-        if note:
-            parts.append(note)
-        return f"[hackwatch] {self.stage}: " + ", ".join(parts)
-
-    def beat(self, note: str = "") -> None:
-        """Print one heartbeat line now (heartbeat form only)."""
-        if self.bar or not self.enabled:
-            return
-        try:
-            print(self.line(note), file=self.stream, flush=True)
-        except (OSError, ValueError):  # the stream was closed under us: progress is never worth a crash
-            self._stop.set()
-
-    def close(self) -> None:
-        """End the stage: close the bar, or stop the ticker and print the final line."""
-        if self._tqdm is not None:
-            self._tqdm.close()
-            self._tqdm = None
-        if self._thread is not None:
-            self._stop.set()
-            self._thread.join()
-            self._thread = None
-            self.beat("done")
-
-    def _tick(self) -> None:
-        while not self._stop.wait(self.every):
-            self.beat()
-
-    def __enter__(self) -> Heartbeat:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def progress(items: Iterable[T], stage: str, *, total: int | None = None, unit: str = "item",
-             every: float | None = None, stream: IO[str] | None = None, bar: bool | None = None,
-             enabled: bool = True) -> Iterator[T]:
-    """Iterate ``items`` under a :class:`Heartbeat` (``total`` defaults to ``len(items)`` when it has one)."""
-    if total is None and hasattr(items, "__len__"):
-        total = len(items)  # type: ignore[arg-type]
-    with Heartbeat(stage, total, unit=unit, every=every, stream=stream, bar=bar, enabled=enabled) as hb:
-        for item in items:
-            yield item
-            hb.update()
-
-
-def _isatty(stream: IO[str]) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False
 
 
 class Progress:
