@@ -122,14 +122,8 @@ def _check_round_trip(task: Task, text: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if any file would change")
-    parser.add_argument("--from-list", action="store_true", help="TEMPORARY: read the old Python list")
     args = parser.parse_args()
-    if args.from_list:
-        from hackwatch.tasks.builtin._legacy import legacy_tasks
-        source = legacy_tasks()
-    else:
-        source = builtin_tasks()
-    tasks = [from_catalogue(t) for t in source]
+    tasks = [from_catalogue(t) for t in builtin_tasks()]
     files = {BUILTIN_DIR / t.id / "problem.yaml": dump(problem_document(t)) for t in tasks}
     files[ORDER_FILE] = ORDER_HEADER + "".join(f"{t.id}\n" for t in tasks)
     for task in tasks:

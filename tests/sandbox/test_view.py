@@ -49,9 +49,9 @@ def test_hide_paths_masks_a_file_inside_the_view(pool: SandboxPool) -> None:
 
 
 def test_answers_and_project_files_are_invisible(pool: SandboxPool, task_file: Path) -> None:
-    bank = Path(hackwatch.__file__).parent / "tasks" / "builtin" / "_bank.py"
+    bank = Path(hackwatch.__file__).parent / "tasks" / "builtin" / "min_max" / "problem.yaml"  # the suite's data
     assert bank.is_file()  # the host has it
-    targets = [str(bank), str(bank.parent), str(REPO), str(REPO / "pyproject.toml"), str(task_file),
+    targets = [str(bank), str(bank.parent), str(bank.parent.parent), str(REPO), str(REPO / "pyproject.toml"), str(task_file),
                str(task_file.parent), str(Path(hackwatch.__file__)), "/work", "/root/.bashrc", "/var", "/run", "/sys"]
     shared = sorted(SHARED.glob("*"))[:1] if SHARED.is_dir() else []
     targets += [str(p) for p in shared]
