@@ -8,10 +8,10 @@ compares the secure outputs with the expected values itself.
 from __future__ import annotations
 
 import pickle
-import sys
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from hackwatch.progress import progress as track
 from hackwatch.verify._djinn import VERIFIER_MODES, djinn_root
 from hackwatch.verify._encode import DJINN, EXACT, decode, outputs_equal
 from hackwatch.verify._insecure import INSECURE_VERIFIERS
@@ -234,11 +234,7 @@ class Verifier:
                 continue
             owners.append(n)
         results = self.run_checks(jobs)
-        bar = None
-        if progress and sys.stderr.isatty():
-            from tqdm import tqdm
-            bar = tqdm(total=len(owners), desc="verify", unit="sub", file=sys.stderr)
-        for n in owners:
+        for n in track(owners, "verify", unit="submission", enabled=progress):  # bar, or heartbeat lines when piped
             task = pairs[n][0]
             checks = []
             for secure in (True, False):
@@ -248,10 +244,6 @@ class Verifier:
                 else:
                     checks.append(judge_secure(task, res) if secure else judge_insecure(task, res, djinn=self.djinn))
             verdicts[n] = combine(checks[0], checks[1])
-            if bar is not None:
-                bar.update(1)
-        if bar is not None:
-            bar.close()
         return [v for v in verdicts if v is not None]
 
 
