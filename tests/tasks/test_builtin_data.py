@@ -5,7 +5,9 @@ from __future__ import annotations
 import ast
 import dataclasses
 import hashlib
+import os
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -101,9 +103,13 @@ def test_each_file_is_what_djinn_reads(task: Task):
 
 
 def test_djinn_itself_parses_every_file():
-    """Djinn's own ``Problem.from_dir`` on every folder (runs where Djinn is importable, e.g. its checkout on
-    PYTHONPATH)."""
-    problem = pytest.importorskip("djinn.core.problem", reason="Djinn (EleutherAI/djinn) is not importable here")
+    """Djinn's own ``Problem.from_dir`` on every folder (runs where Djinn is importable, or where
+    ``HACKWATCH_DJINN`` names a checkout of EleutherAI/djinn, as in tests/verify/test_djinn_mode.py)."""
+    checkout = os.environ.get("HACKWATCH_DJINN")
+    if checkout and checkout not in sys.path:
+        sys.path.insert(0, checkout)
+    problem = pytest.importorskip("djinn.core.problem", reason="Djinn is not importable; set HACKWATCH_DJINN="
+                                  "/path/to/a/djinn/checkout to run this test")
     for task in TASKS:
         p = problem.Problem.from_dir(BUILTIN_DIR / task.id)
         assert (p.id, p.description, p.function_name, p.exploit_type) == (
