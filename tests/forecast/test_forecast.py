@@ -136,3 +136,30 @@ def test_combination_auc_is_leave_one_out():
     table, res = combination_auc(t, cutoff=3)
     assert len(table) == 16 and table["loo_score"].notna().all()
     assert res.auc > 0.8 and res.n_pos == 8
+
+
+def test_cutoff_counts_the_runs_checkpoints_not_each_series_own():
+    """A series without an estimate at the first checkpoints is fitted on the run's first ``cutoff``
+    checkpoints it has — never on later ones standing in for early ones (review finding)."""
+    t = est_table({"full": {"is": [-6, -5, -4, -3, -2], "direct": [(0, 100)] * 5},
+                   "late": {"is": [np.nan, -6, -5, -1, 0.0], "direct": [(0, 100)] * 5}})
+    t = t[~((t["exploit_type"] == "late") & (t["step"] == 1))]  # no row at all at the first checkpoint
+    sc = emergence_scores(t, cutoff=2).set_index("exploit_type")
+    assert sc.loc["full", "n_points"] == 2 and sc.loc["full", "last_step"] == 2
+    assert sc.loc["late", "n_points"] == 1 and sc.loc["late", "last_step"] == 2  # not steps 2 and 4
+    assert np.isnan(sc.loc["late", "slope"])
+    sc3 = emergence_scores(t, cutoff=3).set_index("exploit_type")
+    assert sc3.loc["late", "last_step"] == 4 and sc3.loc["late", "slope"] == pytest.approx(1 / np.log(2))
+
+
+def test_first_exploit_index_and_lead_time_use_the_runs_checkpoint_order():
+    t = est_table({"a": {"is": [-4, -3, -2, -1.5, -1], "direct": [(0, 100), (1, 100), (20, 100), (30, 100),
+                                                                  (40, 100)]},
+                   "b": {"is": [-6, -6, -6, -6, -6], "direct": [(0, 100)] * 5}})
+    t = t[~((t["exploit_type"] == "a") & (t["step"] == 1) & (t["method"] == "direct"))]  # direct starts at step 2
+    labels = emergence_labels(t).set_index("exploit_type")
+    assert labels.loc["a", "first_exploit_step"] == 2
+    assert labels.loc["a", "first_exploit_index"] == 2  # step 2 is the run's 2nd checkpoint, a's 1st direct row
+    lt = lead_time(t, n_boot=50)
+    assert list(lt.by_cutoff["cutoff"]) == [1, 2, 3, 4, 5]
+    assert lt.separation_cutoff == 2 and lt.lead == 0  # slope needs 2 points: separated when direct saw it

@@ -12,6 +12,7 @@ import pandas as pd
 from hackwatch.estimate import SchemaError
 from hackwatch.forecast._evaluate import AUCResult, auc_interval
 from hackwatch.forecast._trend import (
+    checkpoint_steps,
     crossing_interval,
     crossing_step,
     fit_line,
@@ -197,7 +198,7 @@ def lead_time(estimates: pd.DataFrame, *, threshold: float = 0.1, method: str = 
         raise SchemaError(f"lead time needs emerging and non-emerging series at threshold {threshold:g}; "
                           f"got {int(y.sum())} of {len(y)} emerging")
     rows = []
-    for k in range(1, int(labels["n_checkpoints"].max()) + 1):
+    for k in range(1, len(checkpoint_steps(estimates)) + 1):  # the run's checkpoints, not one series' count
         sc = emergence_scores(estimates, method=method, cutoff=k, score=score, target_step=target_step,
                               threshold=threshold, series_by=by, step_offset=step_offset, n_boot=0)
         merged = labels[by].merge(sc[[*by, "score"]], on=by, how="left")

@@ -8,6 +8,11 @@ type). The trend reads ``log10_value`` wherever it is finite (``value`` underflo
 default one decade below the smallest finite log10 estimate of that method in the table — so a
 rise from nothing counts as a rise and the sample size behind a zero never changes the trend.
 Rows with no estimate at all (NaN) and steps with ``step + step_offset <= 0`` are left out.
+
+"The first ``cutoff`` checkpoints" are the run's: ``checkpoint_index`` numbers a row's step among
+all steps of the estimates table (every method and series), so a series that lacks the early
+checkpoints is fitted on fewer points, never on later checkpoints standing in for early ones. A
+table holds one run's checkpoints; forecast tables pooling runs with different step grids per run.
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ def trajectory(estimates: pd.DataFrame, *, method: str = "is", series_by: Sequen
     ``sigma`` is a log10 standard error read off the row's interval ((log10_upper − log10_lower) / 3.92)
     where both ends are finite, else NaN. ``floored`` marks rows whose zero estimate was replaced: only
     rows whose ``log10_value`` is −inf or null *and* whose value is 0 (or, direct, no exploit was seen).
+    ``checkpoint_index`` is the 1-based position of the row's step in :func:`checkpoint_steps` of the
+    whole table (the run's checkpoint order), not its position within its own series.
     """
     for col in ("method", "step", "log10_value"):
         if col not in estimates.columns:
@@ -77,9 +84,15 @@ def trajectory(estimates: pd.DataFrame, *, method: str = "is", series_by: Sequen
         df["sigma"] = np.nan
     df["step"] = pd.to_numeric(df["step"], errors="raise").astype("int64")
     df = df.sort_values([*by, "step"], kind="stable").reset_index(drop=True)
-    df["checkpoint_index"] = df.groupby(by, sort=False).cumcount() + 1 if by else np.arange(len(df)) + 1
+    df["checkpoint_index"] = np.searchsorted(checkpoint_steps(estimates), df["step"].to_numpy(float)) + 1
     df.attrs["floor"] = floor
     return df
+
+
+def checkpoint_steps(estimates: pd.DataFrame) -> np.ndarray:
+    """The run's checkpoints: every distinct step of the table, over all methods and series, ascending."""
+    steps = pd.to_numeric(estimates["step"], errors="coerce").dropna().to_numpy(float)
+    return np.unique(steps)
 
 
 @dataclass(frozen=True)
