@@ -1,17 +1,39 @@
-"""``hackwatch monitor ROLLOUTS``: exploration-hacking flags and a metrics summary for a rollout table."""
+"""``hackwatch monitor ROLLOUTS``: exploration-hacking flags and a metrics summary for a rollout table;
+``hackwatch monitor sensitivity``: the reward-sensitivity probe on a checkpoint; ``hackwatch bench monitor`` and
+``hackwatch bench sensitivity`` (seed sweeps with known truth).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import click
 import typer
+from typer.core import TyperGroup
 
 from hackwatch._files import check_out_suffix
 from hackwatch.cli._app import app, bench_app, fail
 
 
-@app.command("monitor")
+class _RolloutsOrCommand(TyperGroup):
+    """``hackwatch monitor ROLLOUTS ...`` stays the rollout-table check (the ``check`` subcommand); a first
+    argument naming a subcommand (``sensitivity``) runs that one instead.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["check", *args]
+        return super().parse_args(ctx, args)
+
+
+monitor_app = typer.Typer(cls=_RolloutsOrCommand, no_args_is_help=True,
+                          help="Exploration-hacking flags for a rollout table (hackwatch monitor ROLLOUTS), or the "
+                               "reward-sensitivity probe on a checkpoint (hackwatch monitor sensitivity).")
+app.add_typer(monitor_app, name="monitor")
+
+
+@monitor_app.command("check")
 def monitor(
     rollouts: Annotated[Path, typer.Argument(help="Rollout table (.jsonl or .parquet): step, prompt_id, group_id, "
                                              "subset, reward, completion, length [, entropy, ran, components].")],
@@ -111,3 +133,178 @@ def bench_monitor(
         table.add_row(*[f"{v:.0%}" if isinstance(v, float) else str(v) for v in rec.values()])
     Console(width=max(120, Console().width)).print(table)
     typer.echo(f"{len(rates) * seeds} synthetic runs in {time.perf_counter() - started:.1f} s")
+
+
+
+OUT_SUFFIXES = (".parquet", ".json", ".csv")
+"""``hackwatch monitor sensitivity --out``: a table (Parquet/CSV: config and subset rows) or a JSON document."""
+
+
+def _prompt_rows(path: Path) -> list[dict[str, Any]]:
+    """Rows of a prompts file (.jsonl/.parquet): ``prompt``, ``answer``, ``subset`` strings, optional
+    ``alt_answer`` and ``prompt_id``; one-line errors naming the file and line.
+    """
+    from hackwatch._files import read_rows_with_place
+
+    class _Bad(Exception):
+        pass
+
+    try:
+        placed = read_rows_with_place(path, _Bad)
+        rows = []
+        for place, row in placed:
+            for col in ("prompt", "answer", "subset"):
+                if not isinstance(row.get(col), str) or not row[col].strip():
+                    raise _Bad(f"{place}: column {col!r}: expected a non-empty string, got {row.get(col)!r}")
+            for col in ("alt_answer", "prompt_id"):
+                if col in row and not isinstance(row[col], str):
+                    raise _Bad(f"{place}: column {col!r}: expected a string, got {row[col]!r}")
+            rows.append({k: row[k] for k in ("prompt", "answer", "subset", "alt_answer", "prompt_id") if k in row})
+    except _Bad as exc:
+        raise fail(str(exc)) from None
+    if len({r["subset"] for r in rows}) < 2:
+        raise fail(f"{path}: one subset ({rows[0]['subset']!r}); the probe compares subsets, so tag at least two "
+                   "contexts in the 'subset' column")
+    if any("alt_answer" in r for r in rows) and not all("alt_answer" in r for r in rows):
+        first = next(i for i, r in enumerate(rows) if "alt_answer" not in r)
+        raise fail(f"{placed[first][0]}: no 'alt_answer' while other rows have one; give it on every row or none")
+    return rows
+
+
+def write_sensitivity(result: Any, out: Path) -> None:
+    """The result as one table (Parquet/CSV: a row per config and subset, then a row per subset with its
+    flag) or a JSON document (summary, movement, flags, trajectories), written atomically.
+    """
+    import json
+
+    import pandas as pd
+
+    from hackwatch._files import atomic_write
+    from hackwatch.monitor import flags_frame
+
+    if out.suffix.lower() == ".json":
+        doc = {"summary": result.summary.to_dict("records"), "movement": result.movement.to_dict("records"),
+               "flags": flags_frame(result.flags).to_dict("records"),
+               "trajectories": result.trajectories.to_dict("records")}
+        atomic_write(out, lambda tmp: Path(tmp).write_text(json.dumps(doc, indent=1, default=float) + "\n"))
+        return
+    by_subset = {f.subset: f for f in result.flags}
+    moves = result.movement.assign(
+        flag_rule=[by_subset[s].rule if s in by_subset else "" for s in result.movement["subset"]],
+        flag_severity=[by_subset[s].severity if s in by_subset else "" for s in result.movement["subset"]],
+        flag_evidence=[by_subset[s].evidence if s in by_subset else "" for s in result.movement["subset"]])
+    table = pd.concat([result.summary.assign(level="config"), moves.assign(level="subset", config="(all)")],
+                      ignore_index=True)
+    if out.suffix.lower() == ".parquet":
+        atomic_write(out, lambda tmp: table.to_parquet(tmp, index=False))
+    else:
+        atomic_write(out, lambda tmp: table.to_csv(tmp, index=False))
+
+
+def _load_checkpoint(path: Path) -> tuple[Any, Any]:
+    if not path.is_dir():
+        raise fail(f"--checkpoint {path}: not a folder; expected a transformers checkpoint (config.json, weights, "
+                   "tokenizer)")
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        tok = AutoTokenizer.from_pretrained(str(path))
+        model = AutoModelForCausalLM.from_pretrained(str(path))
+    except (OSError, ValueError) as exc:
+        raise fail(f"--checkpoint {path}: cannot load it with transformers ({str(exc).splitlines()[0]})") from None
+    if tok.pad_token_id is None:
+        tok.pad_token = tok.eos_token
+    return model, tok
+
+
+@monitor_app.command("sensitivity")
+def sensitivity(
+    checkpoint: Annotated[Path | None, typer.Option("--checkpoint", help="A transformers checkpoint folder "
+                                                    "(model + tokenizer) to probe.")] = None,
+    prompts: Annotated[Path | None, typer.Option("--prompts", help="Prompts (.jsonl/.parquet): prompt, answer, "
+                                                 "subset [, alt_answer, prompt_id].")] = None,
+    organism: Annotated[str | None, typer.Option("--organism", help="Instead: a toy organism, locked or honest "
+                                                 "(built here, no files).")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the organism and of the GRPO continuations.")] = 0,
+    config: Annotated[list[str] | None, typer.Option("--config", help="Reward configs (repeatable): task, partial, "
+                                                     "alt (needs alt_answer), task_terse; default task, partial, "
+                                                     "alt (task_terse without alt_answer).")] = None,
+    reference: Annotated[Path | None, typer.Option("--reference", help="A reference checkpoint folder probed on "
+                                                   "the same prompts; subsets are judged against it.")] = None,
+    steps: Annotated[int, typer.Option("--steps", help="GRPO steps per continuation.")] = 12,
+    learning_rate: Annotated[float, typer.Option("--lr", help="GRPO learning rate.")] = 2e-4,
+    prompts_per_step: Annotated[int, typer.Option("--prompts-per-step")] = 16,
+    num_generations: Annotated[int, typer.Option("--num-generations", help="Rollouts per prompt (>= 2).")] = 4,
+    samples: Annotated[int, typer.Option("--samples", help="Completions per prompt before/after.")] = 8,
+    max_new_tokens: Annotated[int, typer.Option("--max-new-tokens")] = 3,
+    temperature: Annotated[float, typer.Option("--temperature")] = 1.0,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the results (.parquet, .json or .csv).")] = None,
+    fail_on_flag: Annotated[bool, typer.Option("--fail-on-flag", help="Exit 1 when an alarm fires.")] = False,
+) -> None:
+    """Reward-sensitivity probe: K short GRPO continuations (one per reward config) from one checkpoint; flag
+    subsets whose behaviour moves much less than the others'.
+    """
+    if out is not None:
+        check_out_suffix(out, fail, suffixes=OUT_SUFFIXES)
+    if (organism is None) == (checkpoint is None):
+        raise fail("give either --checkpoint CHECKPOINT --prompts PROMPTS.jsonl or --organism locked|honest")
+    if organism is not None and organism not in ("locked", "honest"):
+        raise fail(f"--organism {organism}: expected locked or honest")
+    if organism is not None and (prompts is not None or reference is not None):
+        raise fail("--organism uses the toy task: drop --prompts and --reference")
+    if checkpoint is not None and prompts is None:
+        raise fail("--checkpoint needs --prompts PROMPTS.jsonl (prompt, answer, subset per line)")
+    if steps < 1 or samples < 2 or num_generations < 2 or prompts_per_step < 1 or max_new_tokens < 1:
+        raise fail("--steps, --prompts-per-step and --max-new-tokens must be >= 1, --samples and "
+                   "--num-generations >= 2")
+    if not (temperature > 0 and learning_rate > 0):
+        raise fail("--temperature and --lr must be > 0")
+    rows = _prompt_rows(prompts) if prompts is not None else None
+    names = list(config) if config else None
+    if names is None:
+        has_alt = rows is None or "alt_answer" in rows[0]
+        names = ["task", "partial", "alt" if has_alt else "task_terse"]
+    import time
+
+    import torch
+
+    from hackwatch.monitor import (
+        REWARD_CONFIGS,
+        build_honest_organism,
+        build_locked_organism,
+        sensitivity_probe,
+    )
+
+    bad = [n for n in names if n not in REWARD_CONFIGS]
+    if bad:
+        raise fail(f"--config {bad[0]}: unknown; expected one of {', '.join(REWARD_CONFIGS)}")
+    if "alt" in names and rows is not None and "alt_answer" not in rows[0]:
+        raise fail(f"--config alt: {prompts} has no 'alt_answer' column; add it or choose other configs")
+    if len(set(names)) < 2:
+        raise fail(f"--config {names}: give at least two distinct reward configs")
+    torch.set_num_threads(max(1, min(torch.get_num_threads(), 4)))
+    started = time.perf_counter()
+    if organism is not None:
+        build = build_locked_organism if organism == "locked" else build_honest_organism
+        typer.echo(f"building the {organism} organism (seed {seed}, explore 0.4) ...", err=True)
+        subject: Any = build(seed=seed, explore=0.4)
+        tok = None
+    else:
+        subject, tok = _load_checkpoint(checkpoint)  # type: ignore[arg-type]
+    run = dict(rows=rows, configs=names, steps=steps, seed=seed, num_generations=num_generations,
+               prompts_per_step=prompts_per_step, learning_rate=learning_rate, temperature=temperature,
+               max_completion_length=max_new_tokens, samples=samples)
+    try:
+        ref = None
+        if reference is not None:
+            ref_model, ref_tok = _load_checkpoint(reference)
+            ref = sensitivity_probe(ref_model, ref_tok, **run)
+        result = sensitivity_probe(subject, tok, reference=ref, **run)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    result.print_summary()
+    typer.echo(f"{len(result.flags)} flag(s); {time.perf_counter() - started:.0f} s")
+    if out is not None:
+        write_sensitivity(result, out)
+    if fail_on_flag and any(f.severity == "alarm" for f in result.flags):
+        raise typer.Exit(1)

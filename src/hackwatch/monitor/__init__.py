@@ -1,7 +1,8 @@
 """Exploration-hacking monitor: rollout tables, per-step metrics, flags, a TRL callback and probes.
 
-``HackwatchCallback`` and ``run_toy_grpo`` load lazily: they need transformers (and TRL), which take
-seconds to import, and ``hackwatch monitor`` on a rollout table needs neither.
+``HackwatchCallback``, ``run_grpo``, ``run_toy_grpo`` and the reward-sensitivity probe (``sensitivity_probe``
+and its types) load lazily: they need transformers (and TRL), which take seconds to import, and
+``hackwatch monitor`` on a rollout table needs neither.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -29,9 +30,20 @@ from hackwatch.monitor._step_metrics import metric_keys, metrics_as_keys, refere
 
 if TYPE_CHECKING:
     from hackwatch.monitor._callback import HackwatchCallback
-    from hackwatch.monitor._grpo import run_toy_grpo
+    from hackwatch.monitor._grpo import run_grpo, run_toy_grpo
+    from hackwatch.monitor._sensitivity import (
+        REWARD_CONFIGS,
+        RewardConfig,
+        SensitivityResult,
+        SensitivityThresholds,
+        sensitivity_probe,
+        toy_sensitivity_rows,
+    )
 
-_LAZY = {"HackwatchCallback": "hackwatch.monitor._callback", "run_toy_grpo": "hackwatch.monitor._grpo"}
+_SENSITIVITY = ("REWARD_CONFIGS", "RewardConfig", "SensitivityResult", "SensitivityThresholds", "sensitivity_probe",
+                "toy_sensitivity_rows")
+_LAZY = {"HackwatchCallback": "hackwatch.monitor._callback", "run_grpo": "hackwatch.monitor._grpo",
+         "run_toy_grpo": "hackwatch.monitor._grpo", **dict.fromkeys(_SENSITIVITY, "hackwatch.monitor._sensitivity")}
 
 
 def __getattr__(name: str) -> Any:
@@ -42,6 +54,8 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'hackwatch.monitor' has no attribute {name!r}")
 
 __all__ = [
+    "REWARD_CONFIGS", "RewardConfig", "SensitivityResult", "SensitivityThresholds", "sensitivity_probe",
+    "toy_sensitivity_rows", "run_grpo",
     "TRIGGER", "Flag", "FlagThresholds", "HackwatchCallback", "Organism", "ProbeResult", "RolloutTableError",
     "build_honest_organism", "build_locked_organism", "clopper_pearson", "detect_flags", "elicitation_probe",
     "flags_frame", "metric_keys", "metrics_as_keys", "noise_probe", "read_rollouts", "reference_pass_at_k",
