@@ -2,7 +2,11 @@
 
 The worker runs ``python -S``, so on its own it would know only the *base* installation; the view must
 still show the host's venv (its ``bin/``, ``pyvenv.cfg``, ``site-packages``) and the executable's symlink
-chain, and still hide the project and ``$HOME``. Each case runs a real interpreter in a subprocess.
+chain, and still hide the project and ``$HOME``. Each case runs a real interpreter in a subprocess, from
+a venv made by ``python -m venv`` and one made and filled by ``uv`` (when ``uv`` is on PATH): hackwatch
+installed with ``uv pip install -e``, and a package installed with uv's symlink link mode (every file a
+link into uv's cache under ``$HOME``). Conda and pyenv cannot be installed here (their downloads are not
+reachable): a conda env's layout is checked on the view's policy functions.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +26,7 @@ from typing import Any
 import pytest
 
 from hackwatch.sandbox import sandbox_mode_available
+from hackwatch.sandbox._view import allowlist, interpreter_links, linked_installs, masked
 from tests.helpers import LEGACY_DJINN, REPO, requires_shared_djinn
 
 pytestmark = pytest.mark.skipif(not sandbox_mode_available("namespaces"),
@@ -63,23 +69,56 @@ def scratch() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
-def venv(scratch: Path) -> dict[str, Path]:
+UV = shutil.which("uv")
+
+
+@pytest.fixture(scope="module", params=["venv", "uv"])
+def venv(request: pytest.FixtureRequest, scratch: Path) -> dict[str, Path]:
     """A user's venv under their $HOME, hackwatch installed into it as ``pip install -e`` does (a
     ``.pth`` naming the project's ``src``), one package that exists only in it, and a secret beside it.
+
+    ``uv``: the venv made by ``uv venv``, hackwatch installed by ``uv pip install -e`` (offline, no
+    build isolation: the base's setuptools builds it) and one more package, ``hwuvlinked``, installed
+    by uv with ``--link-mode symlink`` from a cache in ``$HOME/.cache/uv`` (uv's default place).
     """
-    home = scratch / "home"
+    if request.param == "uv" and UV is None:
+        pytest.skip("uv is not on PATH (pip install uv)")
+    home = scratch / request.param / "home"
     env = home / ".venvs" / "env"
-    home.mkdir()
+    home.mkdir(parents=True)
     (home / "secret.txt").write_text("not for jobs")
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(env)],
-                   check=True, capture_output=True)
+    if request.param == "uv":
+        uv_env = {**os.environ, "UV_CACHE_DIR": str(home / ".cache" / "uv"), "UV_NO_CONFIG": "1"}
+        uv_run = lambda *args: subprocess.run([UV, *args], check=True, capture_output=True, env=uv_env)  # noqa: E731
+        uv_run("venv", "--python", sys.executable, "--system-site-packages", str(env))
+        install = ["pip", "install", "--python", str(env / "bin" / "python"), "--offline", "--no-deps",
+                   "--no-build-isolation"]
+        uv_run(*install, "-e", str(REPO))
+        pkg = scratch / request.param / "hwuvlinked"
+        (pkg / "hwuvlinked").mkdir(parents=True)
+        (pkg / "hwuvlinked" / "__init__.py").write_text("WHERE = 'uv cache'\n")
+        (pkg / "pyproject.toml").write_text(textwrap.dedent("""\
+            [build-system]
+            requires = ["setuptools>=68"]
+            build-backend = "setuptools.build_meta"
+            [project]
+            name = "hwuvlinked"
+            version = "0.1"
+            """))
+        uv_run(*install, "--link-mode", "symlink", str(pkg))
+    else:
+        subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(env)],
+                       check=True, capture_output=True)
     site = Path(sysconfig.get_path("purelib", vars={"base": str(env), "platbase": str(env)}))
     assert site.is_dir(), site
-    (site / "__editable__.hackwatch-0.1.0.pth").write_text(f"{REPO / 'src'}\n")
+    if request.param == "uv":
+        assert (site / "__editable__.hackwatch-0.1.0.pth").read_text().strip() == str(REPO / "src")
+        assert (site / "hwuvlinked" / "__init__.py").is_symlink()
+    else:
+        (site / "__editable__.hackwatch-0.1.0.pth").write_text(f"{REPO / 'src'}\n")
     (site / "hwvenvonly").mkdir()
     (site / "hwvenvonly" / "__init__.py").write_text("WHERE = 'venv'\n")
-    return {"home": home, "env": env, "site": site, "python": env / "bin" / "python"}
+    return {"home": home, "env": env, "site": site, "python": env / "bin" / "python", "kind": request.param}
 
 
 def _run(python: Path, driver: str, args: list[str], home: Path) -> Any:
@@ -103,9 +142,120 @@ def test_jobs_of_a_venv_pool_use_the_venv_and_see_nothing_else(venv: dict[str, P
     assert returncode == 0 and stdout == [str(env), str(site / "hwvenvonly" / "__init__.py")], stderr
     for path in hidden:  # (c) neither the project nor $HOME
         assert out["read"][path] in ("FileNotFoundError", "PermissionError"), (path, out["read"][path])
-    assert out["read"][str(home)] == "listed:.venvs"  # $HOME holds only the way to the venv
+    # $HOME holds only the way to the venv (and, for uv, to the cache folders its links point into)
+    assert out["read"][str(home)] == ("listed:.cache,.venvs" if venv["kind"] == "uv" else "listed:.venvs")
     for path in visible:
         assert out["read"][path].startswith("read:"), (path, out["read"][path])
+
+
+def test_a_package_uv_installed_as_links_into_its_cache_imports_in_a_job(venv: dict[str, Path]) -> None:
+    if venv["kind"] != "uv":
+        pytest.skip("only the uv-made venv has a package installed as links (uv --link-mode symlink)")
+    home, site = venv["home"], venv["site"]
+    cache = home / ".cache" / "uv"
+    archive = Path(os.path.realpath(site / "hwuvlinked" / "__init__.py")).parent.parent
+    others = sorted(p for p in (cache / "archive-v0").iterdir() if p != archive)  # hackwatch's editable wheel
+    driver = POOL_DRIVER.replace('"hwvenvonly"', '"hwuvlinked"')
+    out = _run(venv["python"], driver, [json.dumps([str(cache), str(archive), *map(str, others)])], home)
+    seen = out["interpreter"]
+    # without the cache folder in the view the import gave an empty namespace package (__file__ None)
+    assert seen["imported"] == str(site / "hwuvlinked" / "__init__.py"), seen
+    returncode, stdout, stderr = seen["child"]
+    assert returncode == 0 and stdout == [str(venv["env"]), str(site / "hwuvlinked" / "__init__.py")], stderr
+    assert out["read"][str(archive)].startswith("listed:hwuvlinked")
+    assert out["read"][str(cache)] == "listed:archive-v0"  # only the way to the linked folders
+    assert others  # hackwatch's editable wheel, installed by copy: no installed file links into it
+    for path in others:
+        assert out["read"][str(path)] in ("FileNotFoundError", "PermissionError"), path
+
+
+def _dist(site: Path, name: str, files: dict[str, Path | str]) -> None:
+    """A ``name-0.1.dist-info`` with a RECORD listing ``files``: each a symlink (to a Path) or a file."""
+    info = site / f"{name}-0.1.dist-info"
+    info.mkdir(parents=True)
+    rows = [f"{info.name}/INSTALLER,,", *(f"{rel},," for rel in files), f"{info.name}/RECORD,,"]
+    (info / "INSTALLER").write_text("uv\n")
+    (info / "RECORD").write_text("\n".join(rows) + "\n")
+    for rel, target in files.items():
+        (site / rel).parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(target, Path):
+            (site / rel).symlink_to(target)
+        else:
+            (site / rel).write_text(target)
+
+
+def test_linked_installs_finds_the_cache_folders_that_installed_files_link_into(scratch: Path) -> None:
+    root = scratch / "linked"
+    site, archive, project = root / "env" / "site-packages", root / "cache" / "archive-v0" / "abc", root / "proj"
+    for rel in ("linked/__init__.py", "linked/sub/x.py", "linked-0.1.dist-info/METADATA", "single.py"):
+        (archive / rel).parent.mkdir(parents=True, exist_ok=True)
+        (archive / rel).write_text("")
+    (project / "devpkg").mkdir(parents=True)
+    (project / "devpkg" / "__init__.py").write_text("")
+    _dist(site, "linked", {rel: archive / rel for rel in ("linked-0.1.dist-info/METADATA", "linked/__init__.py",
+                                                          "linked/sub/x.py")})
+    _dist(site, "single", {"single.py": archive / "single.py"})  # a one-module wheel: the same cache folder
+    _dist(site, "copied", {"copied/__init__.py": "", "copied/y.py": ""})  # pip's (and uv's default) copies
+    (site / "devpkg").symlink_to(project / "devpkg")  # ``flit install --symlink``: a directory link
+    _dist(site, "devpkg", {})
+    (site / "devpkg-0.1.dist-info" / "RECORD").write_text("devpkg/__init__.py,,\n")
+    (site / "odd").mkdir()
+    _dist(site, "elsewhere", {"odd/z.py": root / "cache" / "stray.py"})  # a link not laid out as site is
+    (root / "cache" / "stray.py").write_text("")
+    assert linked_installs([str(site), str(root / "missing")]) == [str(archive)]
+    assert linked_installs([str(site)], rows=1) == []  # only the first RECORD rows are read
+    interpreter = {"prefixes": [str(root / "env")] * 4, "executables": [sys.executable]}
+    exposed = allowlist([str(site)], interpreter)
+    assert str(archive) in exposed and str(project) not in exposed and str(root / "cache") not in exposed
+
+
+def test_the_builtin_suite_is_masked_in_the_cache_it_links_into_too(scratch: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """hackwatch itself installed by uv with ``--link-mode symlink``: its answers lie in the cache folder
+    that the view exposes (:func:`linked_installs`), so they are covered there as well.
+    """
+    import hackwatch
+
+    root = scratch / "linked-hackwatch"
+    site, archive = root / "env" / "site-packages", root / "cache" / "archive-v0" / "def"
+    (archive / "hackwatch" / "tasks" / "builtin").mkdir(parents=True)
+    (archive / "hackwatch" / "tasks" / "builtin" / "__init__.py").write_text("")
+    _dist(site, "hackwatch", {"hackwatch/tasks/builtin/__init__.py":
+                              archive / "hackwatch" / "tasks" / "builtin" / "__init__.py"})
+    monkeypatch.setattr(hackwatch, "__path__", [str(site / "hackwatch")])  # where such an install puts it
+    exposed = allowlist([str(site)], {"prefixes": [str(root / "env")] * 4, "executables": [sys.executable]})
+    assert str(archive) in exposed
+    assert {str(site / "hackwatch" / "tasks" / "builtin"),
+            str(archive / "hackwatch" / "tasks" / "builtin")} <= set(masked(exposed, [], None))
+
+
+def test_view_of_a_conda_env(scratch: Path) -> None:
+    """A conda env: ``sys.prefix`` == ``sys.base_prefix`` == the env (no ``pyvenv.cfg``), ``conda-meta/``,
+    ``bin/python -> python3.11`` inside it; the installation's ``pkgs/`` cache and other envs beside it.
+    Here ``python3.11`` links to the real interpreter (a conda env holds its own copy), so the real
+    file lies outside the env, as a linked interpreter's does.
+    """
+    conda = scratch / "conda-home" / "miniconda3"
+    env = conda / "envs" / "work"
+    (env / "conda-meta").mkdir(parents=True)
+    (env / "conda-meta" / "history").write_text("==> 2026-12-07 <==\n")
+    site = env / "lib" / "python3.11" / "site-packages"
+    site.mkdir(parents=True)
+    (env / "bin").mkdir()
+    (env / "bin" / "python3.11").symlink_to(os.path.realpath(sys.executable))
+    (env / "bin" / "python").symlink_to("python3.11")
+    (conda / "pkgs" / "numpy-2.0").mkdir(parents=True)
+    (conda / "envs" / "other").mkdir()
+    interpreter = {"prefixes": [str(env)] * 4, "executables": [str(env / "bin" / "python")]}
+    exposed = allowlist([str(env / "lib" / "python3.11"), str(site), str(REPO / "src")], interpreter)
+    real = os.path.realpath(sys.executable)
+    assert str(env) in exposed and any(real == p or real.startswith(p + "/") for p in exposed)
+    assert not any(p.startswith(str(conda) + "/pkgs") or p.startswith(str(conda) + "/envs/other")
+                   or p in (str(conda), str(conda / "envs"), str(REPO / "src")) for p in exposed), exposed
+    assert interpreter_links(exposed, interpreter) == {}  # both links lie inside the bound env
+    assert masked(exposed, [], str(scratch / "conda-home")) == sorted(  # $HOME above the env: not masked
+        p for p in masked(exposed, [], None))
+    assert str(env / "conda-meta") in masked(exposed, [str(env / "conda-meta")], None)
 
 
 def test_an_interpreter_reached_through_a_symlink_outside_every_prefix(scratch: Path) -> None:

@@ -4,7 +4,8 @@ Built once per worker, after its modules are preloaded (they are in memory, so t
 need not be visible any more). The new root is a small read-only tmpfs with read-only bind mounts
 of the allowlisted host paths — the host interpreter's environment (see :func:`host_interpreter`:
 its venv or conda prefix, the base installation, the real executable behind ``sys.executable`` with
-its symlink chain re-created) and the ``sys.path`` entries inside it, ``/usr``, ``/bin``, ``/sbin``,
+its symlink chain re-created) and the ``sys.path`` entries inside it (with the folders their
+installed files are symlinks into, as uv's symlink link mode makes), ``/usr``, ``/bin``, ``/sbin``,
 ``/lib*``, ``/etc`` — a minimal ``/dev``, the worker's own ``/proc``
 and an empty ``/tmp`` and ``/dev/shm`` (a fresh tmpfs per job, see :func:`fresh_tmp`). The worker
 ``pivot_root``s into it and detaches the host tree, so nothing else of the host (project sources,
@@ -15,6 +16,7 @@ caller's ``hide_paths``, ``$HOME``, and a few secret files of ``/etc``.
 
 from __future__ import annotations
 
+import csv
 import os
 import sys
 from collections.abc import Iterable
@@ -84,9 +86,43 @@ def resolution_chain(path: str, limit: int = 40) -> list[str]:
     return out  # a symlink loop: what was met so far
 
 
+def linked_installs(site_dirs: Iterable[str], rows: int = 8) -> list[str]:
+    """Folders outside the environment that its installed files are symlinks into, one per distribution.
+
+    uv's ``--link-mode symlink`` (``UV_LINK_MODE=symlink``) installs every file of a wheel as a symlink
+    into uv's cache (``…/archive-v0/<id>/``, laid out as site-packages is); without that folder in the
+    view, a job would import such a package as an empty namespace package. Each ``*.dist-info/RECORD``
+    is read for its first ``rows`` entries; the first that is a symlink whose real path ends in the
+    entry's own relative path gives the folder. Directory links (``flit install --symlink``, a
+    development install like an editable one) are not followed: their sources stay hidden.
+    """
+    roots: set[str] = set()
+    for site in site_dirs:
+        try:
+            infos = [e.path for e in os.scandir(site) if e.name.endswith(".dist-info") and e.is_dir()]
+        except OSError:
+            continue
+        for info in infos:
+            try:
+                with open(os.path.join(info, "RECORD"), newline="") as f:
+                    entries = [row[0] for _, row in zip(range(rows), csv.reader(f), strict=False) if row]
+            except (OSError, UnicodeDecodeError, csv.Error):
+                continue
+            for rel in entries:
+                path = os.path.normpath(os.path.join(site, rel))
+                if rel.startswith("..") or not os.path.islink(path):
+                    continue
+                real = os.path.realpath(path)
+                if real.endswith("/" + rel.lstrip("/")):
+                    roots.add(real[: -len(rel) - 1])
+                break
+    return sorted(roots)
+
+
 def allowlist(sys_path: list[str], interpreter: dict[str, list[str]] | None = None) -> list[str]:
     """Outermost host paths to expose: the interpreter's prefixes and the real files behind its
-    executables, ``sys.path`` entries under the prefixes, system dirs.
+    executables, ``sys.path`` entries under the prefixes, the folders their installed files link into
+    (:func:`linked_installs`), system dirs.
 
     ``interpreter`` is :func:`host_interpreter` as taken on the host (default: this process's).
     ``sys.path`` entries outside the prefixes (an editable project's ``src``, the current directory)
@@ -96,7 +132,8 @@ def allowlist(sys_path: list[str], interpreter: dict[str, list[str]] | None = No
     interpreter = interpreter or host_interpreter()
     prefixes = [p for p in interpreter["prefixes"] if os.path.isdir(p)]
     paths = set(prefixes)
-    paths |= {p for p in map(os.path.abspath, sys_path) if os.path.isdir(p) and any(_inside(p, q) for q in prefixes)}
+    inside = {p for p in map(os.path.abspath, sys_path) if os.path.isdir(p) and any(_inside(p, q) for q in prefixes)}
+    paths |= inside | set(linked_installs(sorted(inside)))
     paths |= {resolution_chain(exe)[-1] for exe in interpreter["executables"] if os.path.exists(exe)}
     paths |= {p for p in SYSTEM_PATHS if os.path.lexists(p)}
     for p in paths:
@@ -127,11 +164,18 @@ def interpreter_links(exposed: list[str], interpreter: dict[str, list[str]]) -> 
 
 
 def masked(exposed: list[str], hide: Iterable[str], home: str | None) -> list[str]:
-    """Paths inside the exposed tree to cover: the builtin task suite, ``hide``, $HOME, /etc secrets."""
+    """Paths inside the exposed tree to cover: the builtin task suite, ``hide``, $HOME, /etc secrets.
+
+    The suite is covered where it is installed and, when its files are symlinks into a cache (uv's
+    symlink link mode, see :func:`linked_installs`), in that cache folder too.
+    """
     want = [*hide, *ETC_SECRETS, *([home] if home else [])]
     import hackwatch
     for top in getattr(hackwatch, "__path__", []):
-        want.append(os.path.join(top, "tasks", "builtin"))
+        builtin = os.path.join(top, "tasks", "builtin")
+        want.append(builtin)
+        if os.path.islink(os.path.join(builtin, "__init__.py")):
+            want.append(os.path.dirname(os.path.realpath(os.path.join(builtin, "__init__.py"))))
     out = []
     for p in map(os.path.abspath, want):
         if os.path.lexists(p) and any(_inside(p, q) and p != q for q in exposed) or p in exposed:
