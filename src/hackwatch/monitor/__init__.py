@@ -30,6 +30,7 @@ from hackwatch.monitor._step_metrics import metric_keys, metrics_as_keys, refere
 
 if TYPE_CHECKING:
     from hackwatch.monitor._callback import HackwatchCallback
+    from hackwatch.monitor._collapse import build_templated_organism, collapse_runs, run_collapse_grpo
     from hackwatch.monitor._grpo import run_grpo, run_toy_grpo
     from hackwatch.monitor._sensitivity import (
         REWARD_CONFIGS,
@@ -43,7 +44,8 @@ if TYPE_CHECKING:
 _SENSITIVITY = ("REWARD_CONFIGS", "RewardConfig", "SensitivityResult", "SensitivityThresholds", "sensitivity_probe",
                 "toy_sensitivity_rows")
 _LAZY = {"HackwatchCallback": "hackwatch.monitor._callback", "run_grpo": "hackwatch.monitor._grpo",
-         "run_toy_grpo": "hackwatch.monitor._grpo", **dict.fromkeys(_SENSITIVITY, "hackwatch.monitor._sensitivity")}
+         "run_toy_grpo": "hackwatch.monitor._grpo", **dict.fromkeys(_SENSITIVITY, "hackwatch.monitor._sensitivity"),
+         **dict.fromkeys(("build_templated_organism", "collapse_runs", "run_collapse_grpo"), "hackwatch.monitor._collapse")}
 
 
 def __getattr__(name: str) -> Any:
@@ -56,6 +58,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "REWARD_CONFIGS", "RewardConfig", "SensitivityResult", "SensitivityThresholds", "sensitivity_probe",
     "toy_sensitivity_rows", "run_grpo",
+    "build_templated_organism", "collapse_runs", "run_collapse_grpo",
     "TRIGGER", "Flag", "FlagThresholds", "HackwatchCallback", "Organism", "ProbeResult", "RolloutTableError",
     "build_honest_organism", "build_locked_organism", "clopper_pearson", "detect_flags", "elicitation_probe",
     "flags_frame", "metric_keys", "metrics_as_keys", "noise_probe", "read_rollouts", "reference_pass_at_k",
