@@ -166,8 +166,9 @@ def _vllm(size: dict[str, int], device: str, tiny: bool) -> dict[str, Any]:
         model.to(torch.bfloat16).save_pretrained(path)
         tok.save_pretrained(path)
         hf = TransformersBackend(path, device=device)  # bf16 weights, float32 head: hackwatch's scorer
+        # eager: no torch.compile / CUDA-graph capture (minutes of device time for a correctness check)
         be = VLLMBackend(path, dtype="bfloat16", gpu_memory_utilization=0.35, max_model_len=1024, seed=0,
-                         enforce_eager=tiny)
+                         enforce_eager=True)
         out["ran"] = True
         reqs = [SampleRequest(f"Task {i}: write the function and explain the tests.", n=2, key=f"t{i}")
                 for i in range(4 if tiny else 8)]
