@@ -7,6 +7,7 @@ import dataclasses
 import hashlib
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,7 @@ STORED_FIELDS = [f.name for f in dataclasses.fields(Task) if f.name not in ("hin
 #: SHA-256 of every stored field of every task, typed, in suite order: taken from the old Python list (the
 #: ~2,700-line ``builtin/_bank.py`` the data replaced) when the two were proven equal field by field, type
 #: by type (all fields, including hint/exploit/insecure_tests: bd4ae507...a2ce01).
-FINGERPRINT = "d8206bb37722c754705173e7e49a20192b10884b95bf3632f142809b7e8ef54b"
+FINGERPRINT = "26b1d68d34e0a6fc685fef35091bdb899ecbc3422ab344b3237e1c90608ec114"  # 3 nulls made wrong in value (issue 18)
 
 
 def fingerprint(tasks: list[Task], names: list[str]) -> str:
@@ -194,3 +195,12 @@ def test_the_exact_comparison_holds_for_builtin_tasks():
     with Verifier(workers=1) as verifier:
         right, wrong = verifier.verify_many([(task, task.ground_truth), (task, as_list)])
     assert right.secure_pass and not wrong.secure_pass, (right, wrong)
+
+
+def test_the_writer_tool_would_write_the_same_files():
+    """``tools/builtin_suite.py --check``: the files are exactly what the tool writes from the catalogue (so the
+    tool still works, and a hand edit that the tool would undo shows up here)."""
+    tool = Path(__file__).resolve().parents[2] / "tools" / "builtin_suite.py"
+    res = subprocess.run([sys.executable, str(tool), "--check"], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, (res.stdout[-2000:] + res.stderr[-2000:]
+                                 + "\nrun `python tools/builtin_suite.py` to rewrite the data from the catalogue")
