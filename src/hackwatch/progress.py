@@ -135,8 +135,8 @@ class Heartbeat:
         except (OSError, ValueError):  # the stream was closed under us: progress is never worth a crash
             self._stop.set()
 
-    def close(self) -> None:
-        """End the stage: close the bar, or stop the ticker and print the final line."""
+    def close(self, note: str = "") -> None:
+        """End the stage: close the bar, or stop the ticker and print the final line (``done``, ``note``)."""
         if self._tqdm is not None:
             self._tqdm.close()
             self._tqdm = None
@@ -144,7 +144,7 @@ class Heartbeat:
             self._stop.set()
             self._thread.join()
             self._thread = None
-            self.beat("done")
+            self.beat(f"done, {note}" if note else "done")
 
     def _tick(self) -> None:
         while not self._stop.wait(self.every):

@@ -17,7 +17,7 @@ from hackwatch import __version__
 from hackwatch.cli import app
 from hackwatch.progress import HEARTBEAT_SECONDS, Heartbeat, heartbeat_seconds, progress
 
-LINE = re.compile(r"^\[hackwatch\] (\w+): (\d+)/(\d+) (\w+)s \((\d+)%\)(, [\d.e+-]+ \w+s/s)?(, ETA \S+)?, \S+ elapsed")
+LINE = re.compile(r"^\[hackwatch\] (\w[\w ]*): (\d+)/(\d+) (\w+)s \((\d+)%\)(, [\d.e+-]+ \w+s/s)?(, ETA \S+)?, \S+ elapsed")
 
 
 def test_heartbeat_prints_stage_counts_rate_eta_when_not_a_terminal():
@@ -113,9 +113,84 @@ def test_sample_piped_is_quiet_about_libraries(saved_model, tmp_path):
             "--max-new-tokens", "3", "--out", "s.jsonl"]
     quiet = _cli(args, tmp_path)
     assert quiet.returncode == 0, quiet.stderr
-    assert quiet.stderr.strip().splitlines() == ["wrote 1 samples to s.jsonl"], quiet.stderr
+    assert _others(quiet.stderr) == ["wrote 1 samples to s.jsonl"], quiet.stderr
     loud = _cli(args, tmp_path, HACKWATCH_LIBRARY_LOGS="1")
-    assert loud.returncode == 0 and len(loud.stderr.strip().splitlines()) > 1, loud.stderr
+    assert loud.returncode == 0 and len(_others(loud.stderr)) > 1, loud.stderr
+
+
+def _others(stderr: str) -> list[str]:
+    """The stderr lines that are not hackwatch heartbeat lines."""
+    return [line for line in stderr.strip().splitlines() if not line.startswith("[hackwatch] ")]
+
+
+def _beats(stderr: str, stage: str) -> list[re.Match[str]]:
+    """The heartbeat lines of ``stage``, parsed (every one must parse)."""
+    lines = [line for line in stderr.splitlines() if line.startswith(f"[hackwatch] {stage}: ")]
+    parsed = [LINE.match(line) for line in lines]
+    assert lines and all(parsed), stderr
+    assert lines[0].endswith("started") and "done" in lines[-1], lines
+    return [m for m in parsed if m is not None]
+
+
+@pytest.fixture(scope="module")
+def piped(saved_model, tmp_path_factory) -> dict[str, subprocess.CompletedProcess[str]]:
+    """The standalone commands run in a row on a tiny model, stderr piped, heartbeat every 0.05 s."""
+    import json
+
+    d = tmp_path_factory.mktemp("piped")
+    model = str(saved_model)
+    beat = {"HACKWATCH_HEARTBEAT_SECONDS": "0.05"}
+    runs: dict[str, subprocess.CompletedProcess[str]] = {}
+
+    def run(name: str, args: list[str]) -> None:
+        runs[name] = res = _cli(args, d, **beat)
+        assert res.returncode == 0, f"{name}: {res.stderr}"
+
+    run("sample", ["sample", "--model", model, "--tasks", "builtin", "--limit", "3", "--n", "2",
+                   "--max-new-tokens", "6", "--temperature", "0.8", "--out", "s.jsonl", "--device", "cpu"])
+    run("score", ["score", "--model", model, "--prefixes", "s.jsonl", "--tasks", "builtin", "--temperature", "0.8",
+                  "--with-generated", "--out", "sc.jsonl", "--device", "cpu"])
+    from hackwatch.tasks import load_tasks
+
+    code = [{"task_id": t.id, "code": t.ground_truth + "\n" * i} for t in load_tasks("builtin")[:3] for i in (1, 2)]
+    (d / "code.jsonl").write_text("".join(json.dumps(r) + "\n" for r in code))  # the tiny model writes no code
+    run("verify", ["verify", "--tasks", "builtin", "--completions", "code.jsonl", "--out", "v.jsonl", "--workers", "1"])
+    run("capture", ["probe", "capture", "--model", model, "--samples", "s.jsonl", "--tasks", "builtin",
+                    "--windows", "1,2", "--out", "acts", "--device", "cpu"])
+    rows = [json.loads(line) for line in (d / "s.jsonl").read_text().splitlines()]
+    (d / "labels.jsonl").write_text("".join(json.dumps({**r, "label": "exploit" if r["sample_index"] == 0 else "fail"})
+                                            + "\n" for r in rows))
+    run("probe train", ["probe", "train", "--acts", "acts", "--labels", "labels.jsonl", "--out", "probe",
+                        "--folds", "2", "--inner-folds", "2", "--quiet"])
+    run("donor train", ["donor", "train", "--model", model, "--tasks", "builtin", "--split", "all", "--out", "donor",
+                        "--full", "--max-steps", "3", "--batch-size", "2"])
+    return runs
+
+
+@pytest.mark.parametrize("name, stage, total, unit", [
+    ("sample", "sample", 6, "seq"),
+    ("score", "score", 6, "seq"),
+    ("verify", "verify", 6, "submission"),
+    ("capture", "capture", 6, "seq"),
+    ("probe train", "probe train", 2, "probe"),  # windows 1,2 x layer -1 x mean
+    ("donor train", "donor train", 3, "step"),
+])
+def test_standalone_commands_print_heartbeats_when_piped(piped, name, stage, total, unit):
+    """Each long loop of a standalone command prints heartbeat lines when stderr is not a terminal:
+    stage, done/total, rate and ETA, from ``started`` to a ``done`` line at 100%."""
+    res = piped[name]
+    beats = _beats(res.stderr, stage)
+    assert {(int(m.group(3)), m.group(4)) for m in beats} == {(total, unit)}, res.stderr
+    assert beats[0].group(2) == "0" and beats[-1].group(2) == str(total) and beats[-1].group(5) == "100"
+    counts = [int(m.group(2)) for m in beats]
+    assert counts == sorted(counts), res.stderr  # done only grows
+    assert "it/s]" not in res.stderr and "\r" not in res.stderr  # no tqdm bar drawn into a pipe
+
+
+def test_donor_train_heartbeat_ticks_with_the_last_loss(piped):
+    lines = [line for line in piped["donor train"].stderr.splitlines() if line.startswith("[hackwatch] donor train:")]
+    assert len(lines) >= 3 and re.search(r"done, last loss [\d.]+", lines[-1]), lines  # ticks between start and end
+    assert not any(line.startswith("{'loss'") for line in piped["donor train"].stdout.splitlines())  # no TRL dicts
 
 
 def test_tables_keep_their_columns_when_piped(tmp_path):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,10 +16,6 @@ LengthsOpt = Annotated[str, typer.Option("--lengths", help="Ladder of prefix len
 PivotOpt = Annotated[bool, typer.Option("--start-at-pivot", help="Count the ladder from the pivot (the token where "
                                         "the trace first turns to the exploit) instead of from the start.")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Run seed.")]
-
-
-def _tty() -> bool:
-    return sys.stderr.isatty()
 
 
 def _lengths(text: str) -> tuple[int, ...]:
@@ -105,7 +100,7 @@ def train(model: Annotated[str, typer.Option("--model", "-m", help="Subject mode
     try:
         config = DonorTrainConfig(lora=lora, epochs=epochs, max_steps=max_steps, lr=lr, batch_size=batch_size, seed=seed, lora_r=lora_r,
                                   max_length=max_length)
-        info = train_donor(model, task_list, out, config=config, split=split, progress=_tty())
+        info = train_donor(model, task_list, out, config=config, split=split, progress=True)
     except (ValueError, OSError) as e:
         raise fail(f"donor train: {e}") from e
     last = info["losses"][-1] if info["losses"] else float("nan")
@@ -152,11 +147,11 @@ def traces(donor: Annotated[str, typer.Option("--donor", help="Donor model direc
     retok = sub is not None and sub.tokenizer.get_vocab() != be.tokenizer.get_vocab()
     with Verifier(workers=workers) as verifier:
         ts = generate_traces(be, task_list, verifier, n=n, temperature=temperature, max_new_tokens=max_new_tokens,
-                             seed=seed, rate_samples=donor_rate_attempts, batch_size=batch_size, progress=_tty())
+                             seed=seed, rate_samples=donor_rate_attempts, batch_size=batch_size, progress=True)
         rows, prov = build_bank(ts, be, task_list, verifier, lengths=ladder, start_at_pivot=start_at_pivot,
                                 full_reasoning=full_reasoning, prefix_attempts=0 if retok else prefix_attempts,
                                 max_new_tokens=max_new_tokens, source="other_model" if retok else source,
-                                batch_size=batch_size, progress=_tty())
+                                batch_size=batch_size, progress=True)
     if retok:
         assert sub is not None
         rows = retokenized_trace_rows(ts, be, sub, task_list, lengths=ladder, start_at_pivot=start_at_pivot)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,10 +26,6 @@ def _backend(model: str, chat_format: str | None, device: str, tokenizer: str | 
         return load_backend(model, tokenizer=tokenizer, device=device, chat_format=chat_format)
     except (BackendError, ImportError, OSError, ValueError) as e:
         raise fail(f"--model {model}: {e}") from e
-
-
-def _tty() -> bool:
-    return sys.stderr.isatty()
 
 
 CheckpointOpt = Annotated[str | None, typer.Option("--checkpoint", help="Checkpoint name written on every row "
@@ -105,7 +100,7 @@ def sample(model: ModelOpt, tasks: Annotated[str, typer.Option("--tasks", help="
             raise fail(str(e)) from e
     be = _backend(model, chat_format, device, tokenizer)
     comps = be.sample([r for _, _, r in plan], temperature=temperature, max_new_tokens=max_new_tokens, seed=seed,
-                      batch_size=batch_size, progress=_tty())
+                      batch_size=batch_size, progress=True)
     meta = {r.key: (tid, pid) for tid, pid, r in plan}
 
     def row(c: Any) -> dict[str, Any]:
@@ -167,7 +162,7 @@ def score(model: ModelOpt,
     except (RowsError, TaskError) as e:
         raise fail(str(e)) from e
     be = _backend(model, chat_format, device, tokenizer)
-    scores = be.score_prefixes(reqs, temperature=temperature, batch_size=batch_size, progress=_tty())
+    scores = be.score_prefixes(reqs, temperature=temperature, batch_size=batch_size, progress=True)
     scored = "prefix+generated" if with_generated else "prefix"
 
     def row(s: Any, source: dict[str, Any], ids: tuple[int, ...]) -> dict[str, Any]:

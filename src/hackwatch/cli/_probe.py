@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -72,7 +71,7 @@ def capture_cmd(
         raise fail(f"--model {model}: {e}") from e
     try:
         acts = capture_rows(backend, rows, spec, tasks=task_map, checkpoint=checkpoint, step=step,
-                            source=str(samples), batch_size=batch_size, progress=sys.stderr.isatty())
+                            source=str(samples), batch_size=batch_size, progress=True)
         save_activations(acts, out, dtype=dtype)
     except (ProbeError, ActivationsError, ValueError) as e:
         raise fail(str(e)) from e
@@ -118,7 +117,7 @@ def train_cmd(
             raise ProbeError(f"{labels}: no verdict row matches a captured sample (ids like "
                              f"{a.index['sample_id'].iloc[0]!r}); pass the verdicts of the captured samples")
         ps = train_probes(a, y, c=c, n_splits=folds, inner_splits=inner_folds, seed=seed, null_control=not no_null,
-                          label_name=label, progress=sys.stderr.isatty())
+                          label_name=label, progress=True)
         save_probes(ps, out)
     except (ProbeError, ActivationsError, SchemaError, ValueError) as e:
         raise fail(str(e)) from e

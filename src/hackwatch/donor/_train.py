@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -107,6 +108,38 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def heartbeat_callback(stage: str) -> Any:
+    """A ``transformers.TrainerCallback`` that reports training steps (and the last loss) to a
+    :class:`~hackwatch.progress.Heartbeat`: the piped stand-in for the trainer's own tqdm bar.
+    """
+    from transformers import TrainerCallback
+
+    from hackwatch.progress import Heartbeat
+
+    class _HeartbeatCallback(TrainerCallback):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.beat: Heartbeat | None = None
+
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            self.beat = Heartbeat(stage, int(state.max_steps) or None, unit="step", bar=False)
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if self.beat is not None:
+                self.beat.update(int(state.global_step) - self.beat.done)
+
+        def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            losses = [e["loss"] for e in state.log_history if "loss" in e]
+            self.close(f"last loss {float(losses[-1]):.4g}" if losses else "")
+
+        def close(self, note: str = "") -> None:
+            """Stop the heartbeat (also after a failed ``train()``, which never reaches ``on_train_end``)."""
+            if self.beat is not None:
+                self.beat.close(note)
+                self.beat = None
+
+    return _HeartbeatCallback()
+
+
 def train_donor(model: Any, tasks: Sequence[Task], out: str | os.PathLike[str], *, tokenizer: Any = None,
                 config: DonorTrainConfig | None = None, split: str | None = None, base_model: str | None = None,
                 progress: bool = False) -> dict[str, Any]:
@@ -156,8 +189,10 @@ def train_donor(model: Any, tasks: Sequence[Task], out: str | os.PathLike[str], 
         peft_config = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, target_modules="all-linear",
                                  lora_dropout=0.0, task_type="CAUSAL_LM")
     lr = cfg.learning_rate(lora)
+    bar = progress and sys.stderr.isatty()  # TRL's own bar on a terminal; heartbeat lines when piped
     bars, hf_bars = is_progress_bar_enabled(), hf_logging.is_progress_bar_enabled()
-    if not progress:
+    beat: Any = None
+    if not bar:
         disable_progress_bar()
         hf_logging.disable_progress_bar()
     try:
@@ -166,14 +201,17 @@ def train_donor(model: Any, tasks: Sequence[Task], out: str | os.PathLike[str], 
                 output_dir=work, num_train_epochs=cfg.epochs, max_steps=cfg.max_steps or -1, learning_rate=lr,
                 per_device_train_batch_size=cfg.batch_size, seed=cfg.seed, data_seed=cfg.seed,
                 completion_only_loss=True, max_length=cfg.max_length, save_strategy="no", report_to="none",
-                logging_steps=1, disable_tqdm=not progress, lr_scheduler_type="constant", warmup_steps=0,
+                logging_steps=1, disable_tqdm=not bar, lr_scheduler_type="constant", warmup_steps=0,
                 weight_decay=0.0, dataloader_num_workers=0, use_cpu=not torch.cuda.is_available(),
                 bf16=torch.cuda.is_available(), activation_checkpointing=lora,
             )
             trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),
                                  processing_class=tokenizer, peft_config=peft_config)
-            if not progress:
+            if not bar:
                 trainer.remove_callback(PrinterCallback)  # no per-step dicts on stdout
+            if progress and not bar:
+                beat = heartbeat_callback("donor train")
+                trainer.add_callback(beat)
             trainer.train()
             losses = [float(e["loss"]) for e in trainer.state.log_history if "loss" in e]
             trained = trainer.model
@@ -185,6 +223,8 @@ def train_donor(model: Any, tasks: Sequence[Task], out: str | os.PathLike[str], 
         trained.save_pretrained(target)
         tokenizer.save_pretrained(target)
     finally:
+        if beat is not None:
+            beat.close()
         if bars:
             enable_progress_bar()
         if hf_bars:

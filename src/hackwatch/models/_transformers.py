@@ -99,19 +99,18 @@ class TransformersBackend(TokenizerMixin):
             for i in range(req.n):
                 jobs.append((req, i, prompts[req.prompt]))
         out: list[Completion] = []
-        bar = _progress(len(jobs), progress, "sample")
-        for start in range(0, len(jobs), max(1, batch_size)):
-            chunk = jobs[start:start + batch_size]
-            rows = _kernels.generate(
-                self.model, [p + tuple(r.prefix_ids) for r, _, p in chunk],
-                [sample_seed(seed, r.key, i) for r, i, _ in chunk], temperature=tau,
-                max_new_tokens=max_new_tokens, stop_ids=self.stop_ids, pad_id=self.pad_id, device=self.device,
-                top_k=top_k, top_p=top_p, fp32_logits=self.fp32_logits)
-            for (req, i, p), (gen, lps, finish) in zip(chunk, rows, strict=True):
-                out.append(self.make_completion(req, i, p, gen, lps, finish, tau, seed,
-                                                exact=top_k is None and top_p is None))
-            bar.update(len(chunk))
-        bar.close()
+        with _progress(len(jobs), progress, "sample") as bar:
+            for start in range(0, len(jobs), max(1, batch_size)):
+                chunk = jobs[start:start + batch_size]
+                rows = _kernels.generate(
+                    self.model, [p + tuple(r.prefix_ids) for r, _, p in chunk],
+                    [sample_seed(seed, r.key, i) for r, i, _ in chunk], temperature=tau,
+                    max_new_tokens=max_new_tokens, stop_ids=self.stop_ids, pad_id=self.pad_id, device=self.device,
+                    top_k=top_k, top_p=top_p, fp32_logits=self.fp32_logits)
+                for (req, i, p), (gen, lps, finish) in zip(chunk, rows, strict=True):
+                    out.append(self.make_completion(req, i, p, gen, lps, finish, tau, seed,
+                                                    exact=top_k is None and top_p is None))
+                bar.update(len(chunk))
         return out
 
     def make_completion(self, req: SampleRequest, index: int, prompt_ids: tuple[int, ...],
@@ -142,24 +141,23 @@ class TransformersBackend(TokenizerMixin):
         for j, req in enumerate(requests):
             groups.setdefault(req.prompt, []).append(j)
         results: list[list[float] | None] = [None] * len(requests)
-        bar = _progress(len(requests), progress, "score")
-        for prompt, idx in groups.items():
-            p_ids = self.prompt_ids(prompt)
-            prefixes = [tuple(requests[j].prefix_ids) for j in idx]
-            if share_prompt:
-                lps = _kernels.score_shared_prompt(self.model, p_ids, prefixes, temperature=tau,
-                                                   batch_size=batch_size, pad_id=self.pad_id,
-                                                   device=self.device, on_batch=bar.update,
-                                                   fp32_logits=self.fp32_logits)
-            else:
-                lps = []
-                for z in prefixes:
-                    lps.append(_kernels.score_full(self.model, p_ids, z, temperature=tau, device=self.device,
-                                                   fp32_logits=self.fp32_logits))
-                    bar.update(1)
-            for j, lp in zip(idx, lps, strict=True):
-                results[j] = lp
-        bar.close()
+        with _progress(len(requests), progress, "score") as bar:
+            for prompt, idx in groups.items():
+                p_ids = self.prompt_ids(prompt)
+                prefixes = [tuple(requests[j].prefix_ids) for j in idx]
+                if share_prompt:
+                    lps = _kernels.score_shared_prompt(self.model, p_ids, prefixes, temperature=tau,
+                                                       batch_size=batch_size, pad_id=self.pad_id,
+                                                       device=self.device, on_batch=bar.update,
+                                                       fp32_logits=self.fp32_logits)
+                else:
+                    lps = []
+                    for z in prefixes:
+                        lps.append(_kernels.score_full(self.model, p_ids, z, temperature=tau, device=self.device,
+                                                       fp32_logits=self.fp32_logits))
+                        bar.update(1)
+                for j, lp in zip(idx, lps, strict=True):
+                    results[j] = lp
         n_tok = sum(len(r.prefix_ids) for r in requests)
         secs = time.perf_counter() - t0
         self.last_score_stats = {"tokens": float(n_tok), "seconds": secs,

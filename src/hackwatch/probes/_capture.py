@@ -64,7 +64,8 @@ def capture_forward(model: Any, prompts: Sequence[Sequence[int]], continuations:
     (causal attention never lets a real token see padding), sorted by length to waste little.
     """
     import torch
-    from tqdm import tqdm
+
+    from hackwatch.progress import Heartbeat
 
     n_states = n_hidden_states(model)
     spec = spec.resolve(n_states)
@@ -79,27 +80,26 @@ def capture_forward(model: Any, prompts: Sequence[Sequence[int]], continuations:
                              f"(got {len(prompts[i])} prompt and {len(continuations[i])} continuation tokens)")
     seqs = [list(prompts[i]) + list(continuations[i][:need[i]]) for i in range(n)]
     order = sorted(range(n), key=lambda i: -len(seqs[i]))
-    bar = tqdm(total=n, disable=not progress, desc="capture", unit="seq", leave=False)
-    for s in range(0, n, max(1, batch_size)):
-        rows = order[s:s + batch_size]
-        width = max(len(seqs[i]) for i in rows)
-        ids = torch.zeros((len(rows), width), dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for r, i in enumerate(rows):
-            ids[r, :len(seqs[i])] = torch.tensor(seqs[i], dtype=torch.long)
-            mask[r, :len(seqs[i])] = 1
-        kept: dict[int, list[np.ndarray]] = {}
+    with Heartbeat("capture", n, unit="seq", enabled=progress) as bar:
+        for s in range(0, n, max(1, batch_size)):
+            rows = order[s:s + batch_size]
+            width = max(len(seqs[i]) for i in rows)
+            ids = torch.zeros((len(rows), width), dtype=torch.long)
+            mask = torch.zeros((len(rows), width), dtype=torch.long)
+            for r, i in enumerate(rows):
+                ids[r, :len(seqs[i])] = torch.tensor(seqs[i], dtype=torch.long)
+                mask[r, :len(seqs[i])] = 1
+            kept: dict[int, list[np.ndarray]] = {}
 
-        def on_state(layer: int, h: Any, rows: list[int] = rows, kept: dict[int, list[np.ndarray]] = kept) -> None:
-            kept[layer] = [h[r, len(prompts[i]):len(prompts[i]) + need[i]].detach().float().cpu().numpy()
-                           for r, i in enumerate(rows)]
+            def on_state(layer: int, h: Any, rows: list[int] = rows, kept: dict[int, list[np.ndarray]] = kept) -> None:
+                kept[layer] = [h[r, len(prompts[i]):len(prompts[i]) + need[i]].detach().float().cpu().numpy()
+                               for r, i in enumerate(rows)]
 
-        with torch.no_grad(), record_residual(model, spec.layers, on_state):
-            model(input_ids=ids.to(device), attention_mask=mask.to(device), use_cache=False, logits_to_keep=1)
-        for r, i in enumerate(rows):
-            out.put(i, {layer: kept[layer][r] for layer in spec.layers}, out.n_reasoning[i])
-        bar.update(len(rows))
-    bar.close()
+            with torch.no_grad(), record_residual(model, spec.layers, on_state):
+                model(input_ids=ids.to(device), attention_mask=mask.to(device), use_cache=False, logits_to_keep=1)
+            for r, i in enumerate(rows):
+                out.put(i, {layer: kept[layer][r] for layer in spec.layers}, out.n_reasoning[i])
+            bar.update(len(rows))
     return out
 
 
@@ -183,6 +183,8 @@ def sample_with_activations(backend: Any, requests: Sequence[Any], spec: Capture
     """
     import torch
 
+    from hackwatch.progress import Heartbeat
+
     n_states = n_hidden_states(backend.model)
     spec = spec.resolve(n_states)
     big_w = spec.max_window
@@ -190,38 +192,40 @@ def sample_with_activations(backend: Any, requests: Sequence[Any], spec: Capture
     rows_n = sum(r.n for r in requests)
     out = Captured(spec, n_reasoning=[0] * rows_n, capture=["sampling"] * rows_n, n_states=n_states)
     prompt_lens = {r.prompt: len(backend.prompt_ids(r.prompt)) for r in requests}
-    for group in _groups(requests, batch_size):
-        reqs = [requests[j] for j in group]
-        rec = _SamplerRecorder([(r, i) for r in reqs for i in range(r.n)], prompt_lens, batch_size, big_w)
-        with torch.no_grad(), record_residual(backend.model, spec.layers, rec.on_state, rec.on_call):
-            comps = backend.sample(reqs, temperature=temperature, max_new_tokens=max_new_tokens, seed=seed,
-                                   batch_size=batch_size, progress=progress)
-        if rec.chunk + 1 != len(rec.chunks):
-            raise RuntimeError(f"activation capture: saw {rec.chunk + 1} sampler batches, expected "
-                               f"{len(rec.chunks)}; use capture_forward on the completions instead")
-        base = len(completions)
-        redo = []
-        for j, c in enumerate(comps):
-            n_r = reasoning_length(backend, c.prefix_ids, c.generated_ids)
-            out.n_reasoning[base + j] = n_r
-            need = tokens_needed(n_r, big_w)
-            if len(c.prefix_ids) + len(c.generated_ids) < need:
-                raise ValueError(f"sample {c.key!r}/{c.index}: no token after the prompt to read states from; "
-                                 "use max_new_tokens >= 1")
-            if rec.fed[j, :need].all():
-                out.put(base + j, {layer: rec.buf[layer][j] for layer in spec.layers}, n_r)
-            else:
-                redo.append(j)
-        if redo:
-            extra = capture_forward(backend.model, [comps[j].prompt_ids for j in redo],
-                                    [comps[j].prefix_ids + comps[j].generated_ids for j in redo],
-                                    [out.n_reasoning[base + j] for j in redo], spec, device=backend.device,
-                                    batch_size=batch_size)
-            for e, j in enumerate(redo):
-                for key, arr in extra.arrays.items():
-                    if key not in out.arrays:
-                        out.arrays[key] = np.full((rows_n, arr.shape[1]), np.nan, dtype=np.float32)
-                    out.arrays[key][base + j] = arr[e]
-                out.capture[base + j] = "forward"
-        completions.extend(comps)
+    with Heartbeat("capture", rows_n, unit="seq", enabled=progress) as beat:  # one stage, not one per group
+        for group in _groups(requests, batch_size):
+            reqs = [requests[j] for j in group]
+            rec = _SamplerRecorder([(r, i) for r in reqs for i in range(r.n)], prompt_lens, batch_size, big_w)
+            with torch.no_grad(), record_residual(backend.model, spec.layers, rec.on_state, rec.on_call):
+                comps = backend.sample(reqs, temperature=temperature, max_new_tokens=max_new_tokens, seed=seed,
+                                       batch_size=batch_size, progress=False)
+            beat.update(len(comps))
+            if rec.chunk + 1 != len(rec.chunks):
+                raise RuntimeError(f"activation capture: saw {rec.chunk + 1} sampler batches, expected "
+                                   f"{len(rec.chunks)}; use capture_forward on the completions instead")
+            base = len(completions)
+            redo = []
+            for j, c in enumerate(comps):
+                n_r = reasoning_length(backend, c.prefix_ids, c.generated_ids)
+                out.n_reasoning[base + j] = n_r
+                need = tokens_needed(n_r, big_w)
+                if len(c.prefix_ids) + len(c.generated_ids) < need:
+                    raise ValueError(f"sample {c.key!r}/{c.index}: no token after the prompt to read states from; "
+                                     "use max_new_tokens >= 1")
+                if rec.fed[j, :need].all():
+                    out.put(base + j, {layer: rec.buf[layer][j] for layer in spec.layers}, n_r)
+                else:
+                    redo.append(j)
+            if redo:
+                extra = capture_forward(backend.model, [comps[j].prompt_ids for j in redo],
+                                        [comps[j].prefix_ids + comps[j].generated_ids for j in redo],
+                                        [out.n_reasoning[base + j] for j in redo], spec, device=backend.device,
+                                        batch_size=batch_size)
+                for e, j in enumerate(redo):
+                    for key, arr in extra.arrays.items():
+                        if key not in out.arrays:
+                            out.arrays[key] = np.full((rows_n, arr.shape[1]), np.nan, dtype=np.float32)
+                        out.arrays[key][base + j] = arr[e]
+                    out.capture[base + j] = "forward"
+            completions.extend(comps)
     return completions, out

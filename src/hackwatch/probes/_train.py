@@ -99,9 +99,8 @@ def train_probes(acts: Activations, labels: Sequence[bool] | np.ndarray, *, keys
     CV groups are ``acts.index['task_id']``. Returns the probes (fitted on all labelled samples) and the
     CV table.
     """
-    from tqdm import tqdm
-
     from hackwatch.forecast import auc_interval
+    from hackwatch.progress import progress as track
 
     lab = pd.to_numeric(pd.Series(np.asarray(labels, dtype=object)), errors="coerce").to_numpy(float)
     if lab.shape[0] != len(acts):
@@ -117,7 +116,7 @@ def train_probes(acts: Activations, labels: Sequence[bool] | np.ndarray, *, keys
     rng = np.random.default_rng(seed)
     y_null = rng.permutation(y)
     rows, probes = [], {}
-    for layer, window, pooling in tqdm(list(keys or acts.keys()), disable=not progress, desc="train", leave=False):
+    for layer, window, pooling in track(list(keys or acts.keys()), "probe train", unit="probe", enabled=progress):
         key = (int(layer), int(window), str(pooling))
         x = acts.array(*key)[use]
         oof, n_folds = cross_validate(x, y, groups, key=key, c=c, n_splits=n_splits, inner_splits=inner_splits,
