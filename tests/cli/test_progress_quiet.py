@@ -205,3 +205,30 @@ def test_tables_keep_their_columns_when_piped(tmp_path):
     assert res.returncode == 0, res.stderr
     widest = max(len(line) for line in res.stdout.splitlines())
     assert widest > 80 and "a_rather_long_exploit_type_name" in res.stdout, res.stdout
+
+
+class _Engine:
+    """Stands in for ``vllm.LLM`` (vLLM is a GPU extra, not installed here): records ``use_tqdm``, takes 0.3 s."""
+
+    def __init__(self) -> None:
+        self.use_tqdm: list[object] = []
+
+    def generate(self, prompts: list[object], params: object, use_tqdm: object = True) -> list[object]:
+        self.use_tqdm.append(use_tqdm)
+        time.sleep(0.3)
+        return list(prompts)
+
+
+def test_vllm_generate_beats_around_the_engine_call_when_piped(monkeypatch, capsys):
+    from hackwatch.models._vllm import generate
+
+    monkeypatch.setenv("HACKWATCH_HEARTBEAT_SECONDS", "0.05")
+    engine = _Engine()
+    assert generate(engine, ["a", "b", "c"], None, progress=True, stage="sample") == ["a", "b", "c"]
+    lines = capsys.readouterr().err.splitlines()
+    assert engine.use_tqdm == [False]  # no vLLM bar drawn into a pipe
+    assert len(lines) >= 4 and all(LINE.match(line) for line in lines), lines  # started, ticks while it runs, done
+    assert lines[1].startswith("[hackwatch] sample: 0/3 seqs") and lines[-1].endswith("done")
+    assert "3/3 seqs (100%)" in lines[-1]
+    assert generate(engine, ["a"], None, progress=False, stage="sample") == ["a"]
+    assert engine.use_tqdm[-1] is False and capsys.readouterr().err == ""
