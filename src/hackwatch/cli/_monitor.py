@@ -141,43 +141,19 @@ OUT_SUFFIXES = (".parquet", ".json", ".csv")
 
 
 def _prompt_rows(path: Path) -> list[dict[str, Any]]:
-    """Rows of a prompts file (.jsonl/.parquet): ``prompt``, ``answer``, ``subset`` strings, optional
-    ``alt_answer`` and ``prompt_id``; one-line errors naming the file and line.
-    """
-    from hackwatch._files import read_rows_with_place
-
-    class _Bad(Exception):
-        pass
+    from hackwatch.monitor._sensitivity import read_prompt_rows
 
     try:
-        placed = read_rows_with_place(path, _Bad)
-        rows = []
-        for place, row in placed:
-            for col in ("prompt", "answer", "subset"):
-                if not isinstance(row.get(col), str) or not row[col].strip():
-                    raise _Bad(f"{place}: column {col!r}: expected a non-empty string, got {row.get(col)!r}")
-            for col in ("alt_answer", "prompt_id"):
-                if col in row and not isinstance(row[col], str):
-                    raise _Bad(f"{place}: column {col!r}: expected a string, got {row[col]!r}")
-            rows.append({k: row[k] for k in ("prompt", "answer", "subset", "alt_answer", "prompt_id") if k in row})
-    except _Bad as exc:
+        return read_prompt_rows(path)
+    except ValueError as exc:
         raise fail(str(exc)) from None
-    if len({r["subset"] for r in rows}) < 2:
-        raise fail(f"{path}: one subset ({rows[0]['subset']!r}); the probe compares subsets, so tag at least two "
-                   "contexts in the 'subset' column")
-    if any("alt_answer" in r for r in rows) and not all("alt_answer" in r for r in rows):
-        first = next(i for i, r in enumerate(rows) if "alt_answer" not in r)
-        raise fail(f"{placed[first][0]}: no 'alt_answer' while other rows have one; give it on every row or none")
-    return rows
 
 
 def write_sensitivity(result: Any, out: Path) -> None:
-    """The result as one table (Parquet/CSV: a row per config and subset, then a row per subset with its
-    flag) or a JSON document (summary, movement, flags, trajectories), written atomically.
+    """The result as one table (Parquet/CSV, ``SensitivityResult.table()``) or a JSON document (summary,
+    movement, flags, trajectories), written atomically.
     """
     import json
-
-    import pandas as pd
 
     from hackwatch._files import atomic_write
     from hackwatch.monitor import flags_frame
@@ -187,18 +163,10 @@ def write_sensitivity(result: Any, out: Path) -> None:
                "flags": flags_frame(result.flags).to_dict("records"),
                "trajectories": result.trajectories.to_dict("records")}
         atomic_write(out, lambda tmp: Path(tmp).write_text(json.dumps(doc, indent=1, default=float) + "\n"))
-        return
-    by_subset = {f.subset: f for f in result.flags}
-    moves = result.movement.assign(
-        flag_rule=[by_subset[s].rule if s in by_subset else "" for s in result.movement["subset"]],
-        flag_severity=[by_subset[s].severity if s in by_subset else "" for s in result.movement["subset"]],
-        flag_evidence=[by_subset[s].evidence if s in by_subset else "" for s in result.movement["subset"]])
-    table = pd.concat([result.summary.assign(level="config"), moves.assign(level="subset", config="(all)")],
-                      ignore_index=True)
-    if out.suffix.lower() == ".parquet":
-        atomic_write(out, lambda tmp: table.to_parquet(tmp, index=False))
+    elif out.suffix.lower() == ".parquet":
+        atomic_write(out, lambda tmp: result.table().to_parquet(tmp, index=False))
     else:
-        atomic_write(out, lambda tmp: table.to_csv(tmp, index=False))
+        atomic_write(out, lambda tmp: result.table().to_csv(tmp, index=False))
 
 
 def _load_checkpoint(path: Path) -> tuple[Any, Any]:
@@ -231,8 +199,8 @@ def sensitivity(
                                                      "alt (task_terse without alt_answer).")] = None,
     reference: Annotated[Path | None, typer.Option("--reference", help="A reference checkpoint folder probed on "
                                                    "the same prompts; subsets are judged against it.")] = None,
-    steps: Annotated[int, typer.Option("--steps", help="GRPO steps per continuation.")] = 12,
-    learning_rate: Annotated[float, typer.Option("--lr", help="GRPO learning rate.")] = 2e-4,
+    steps: Annotated[int, typer.Option("--steps", help="GRPO steps per continuation.")] = 16,
+    learning_rate: Annotated[float, typer.Option("--lr", help="GRPO learning rate.")] = 3e-4,
     prompts_per_step: Annotated[int, typer.Option("--prompts-per-step")] = 16,
     num_generations: Annotated[int, typer.Option("--num-generations", help="Rollouts per prompt (>= 2).")] = 4,
     samples: Annotated[int, typer.Option("--samples", help="Completions per prompt before/after.")] = 8,
@@ -308,3 +276,48 @@ def sensitivity(
         write_sensitivity(result, out)
     if fail_on_flag and any(f.severity == "alarm" for f in result.flags):
         raise typer.Exit(1)
+
+
+@bench_app.command("sensitivity")
+def bench_sensitivity(
+    seeds: Annotated[int, typer.Option("--seeds", help="Organism seeds 0..N-1 (each: a locked and an honest "
+                                       "organism, built here, then probed).")] = 5,
+    steps: Annotated[int, typer.Option("--steps", help="GRPO steps per continuation.")] = 16,
+    learning_rate: Annotated[float, typer.Option("--lr", help="GRPO learning rate.")] = 3e-4,
+    explore: Annotated[float, typer.Option("--explore", help="Organisms' share of other answers where they "
+                                           "answer as intended (see build_honest_organism).")] = 0.4,
+) -> None:
+    """Seed sweep of the reward-sensitivity probe on the toy organisms: per seed and organism the flags and the
+    wall time (build and probe), then how often the locked organism's trigger subset and the honest organism
+    were flagged.
+    """
+    import time
+
+    import torch
+
+    from hackwatch.monitor import build_honest_organism, build_locked_organism, sensitivity_probe
+
+    if seeds < 1 or steps < 1 or not 0 < explore < 0.5 or not learning_rate > 0:
+        raise fail("--seeds and --steps must be >= 1, --explore in (0, 0.5) and --lr > 0")
+    torch.set_num_threads(1)
+    found: dict[str, list[int]] = {"locked": [], "honest": []}
+    probe_s: list[float] = []
+    started = time.perf_counter()
+    for seed in range(seeds):
+        for kind, build in (("locked", build_locked_organism), ("honest", build_honest_organism)):
+            t0 = time.perf_counter()
+            org = build(seed=seed, explore=explore)
+            t1 = time.perf_counter()
+            res = sensitivity_probe(org, steps=steps, seed=seed, learning_rate=learning_rate)
+            probe_s.append(time.perf_counter() - t1)
+            hit = any(f.subset == "trigger" for f in res.flags) if kind == "locked" else bool(res.flags)
+            if hit:
+                found[kind].append(seed)
+            gains = ", ".join(f"{r.config} {r.subset} {r.gain:+.2f}/{r.gain_against:+.2f}"
+                              for r in res.movement.itertuples() if r.subset == "trigger")
+            flags = ", ".join(f"{f.severity} {f.rule} on {f.subset}" for f in res.flags) or "none"
+            typer.echo(f"seed {seed} {kind}: flags: {flags}; trigger gain/others' by config: {gains}; "
+                       f"build {t1 - t0:.0f} s, probe {probe_s[-1]:.0f} s", nl=True)
+    typer.echo(f"locked organism flagged on 'trigger' in {len(found['locked'])}/{seeds} seeds {found['locked']}; "
+               f"honest organism flagged in {len(found['honest'])}/{seeds} seeds {found['honest']}; probe "
+               f"{min(probe_s):.0f}-{max(probe_s):.0f} s per organism; {time.perf_counter() - started:.0f} s in all")

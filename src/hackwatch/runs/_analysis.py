@@ -245,6 +245,7 @@ def analyse(config: RunConfig, store: RunStore, progress: Progress) -> None:
     store.replace_table("forecasts", forecasts)
     store.replace_table("evaluation", evaluation)
     progress.advance()
-    store.replace_table("flags", _flags(config))
+    flags, sensitivity = _flags(config), store.table("sensitivity_flags")  # the latter: runs/_sensitivity.py
+    store.replace_table("flags", pd.concat([flags, sensitivity], ignore_index=True) if len(sensitivity) else flags)
     progress.advance()
     progress.finish()

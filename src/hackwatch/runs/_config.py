@@ -249,18 +249,82 @@ class EstimateSection:
                                        ("uncorrected", "drop", "error"))
 
 
+SENSITIVITY_CONFIGS = ("task", "partial", "alt", "task_terse")
+"""Reward configs ``[monitor.sensitivity].configs`` may name (``hackwatch.monitor.REWARD_CONFIGS``)."""
+
+
+@dataclass
+class SensitivitySection:
+    """``[monitor.sensitivity]``: the reward-sensitivity probe on the final checkpoint (see docs/monitor.md)."""
+
+    prompts: str = ""
+    """Prompt table (JSONL/Parquet): ``prompt``, ``answer``, ``subset`` [, ``alt_answer``, ``prompt_id``]."""
+    configs: tuple[str, ...] = ("task", "partial", "task_terse")
+    """Reward configurations, one GRPO continuation each (``alt`` needs ``alt_answer``)."""
+    steps: int = 16
+    """GRPO steps per continuation."""
+    learning_rate: float = 3e-4
+    """GRPO learning rate."""
+    prompts_per_step: int = 16
+    """Prompts per GRPO step."""
+    num_generations: int = 4
+    """Rollouts per prompt (GRPO group size)."""
+    samples: int = 8
+    """Completions per prompt drawn before and after each continuation."""
+    max_new_tokens: int = 3
+    """Completion budget (GRPO and sampling)."""
+    temperature: float = 1.0
+    """Sampling temperature (GRPO and sampling)."""
+    seed: int = 0
+    """Seed of the continuations and samples."""
+
+    ctx: InitVar[str] = "config"
+
+    def __post_init__(self, ctx: str) -> None:
+        sec = "monitor.sensitivity"
+        self.prompts = _str(ctx, sec, "prompts", self.prompts)
+        self.configs = _str_list(ctx, sec, "configs", self.configs)
+        bad = [c for c in self.configs if c not in SENSITIVITY_CONFIGS]
+        if bad or len(set(self.configs)) < 2:
+            raise _bad(ctx, sec, "configs", f"at least two distinct of {', '.join(SENSITIVITY_CONFIGS)}",
+                       list(self.configs))
+        self.steps = _int(ctx, sec, "steps", self.steps, 1)
+        self.learning_rate = _float(ctx, sec, "learning_rate", self.learning_rate, positive=True)
+        self.prompts_per_step = _int(ctx, sec, "prompts_per_step", self.prompts_per_step, 1)
+        self.num_generations = _int(ctx, sec, "num_generations", self.num_generations, 2)
+        self.samples = _int(ctx, sec, "samples", self.samples, 2)
+        self.max_new_tokens = _int(ctx, sec, "max_new_tokens", self.max_new_tokens, 1)
+        self.temperature = _float(ctx, sec, "temperature", self.temperature, positive=True)
+        self.seed = _int(ctx, sec, "seed", self.seed)
+
+
 @dataclass
 class MonitorSection:
     """``[monitor]``: exploration-hacking flags."""
 
     rollouts: str = ""
     """RL rollout table (JSONL/Parquet) for ``hackwatch.monitor``; empty = no flags."""
+    sensitivity: SensitivitySection | None = None
+    """``[monitor.sensitivity]``: run the reward-sensitivity probe on the final checkpoint (absent = not run)."""
 
     ctx: InitVar[str] = "config"
 
     def __post_init__(self, ctx: str) -> None:
         if not isinstance(self.rollouts, str):
             raise _bad(ctx, "monitor", "rollouts", "a path", self.rollouts)
+        raw = self.sensitivity
+        if raw is None or isinstance(raw, SensitivitySection):
+            return
+        if not isinstance(raw, dict):
+            raise _bad(ctx, "monitor", "sensitivity", "a table ([monitor.sensitivity] with prompts = ...)", raw)
+        known = [f.name for f in fields(SensitivitySection)]
+        unknown = sorted(set(raw) - set(known))
+        if unknown:
+            raise ConfigError(f"{ctx}: [monitor.sensitivity].{unknown[0]}: unknown key; known keys: {', '.join(known)}")
+        if "prompts" not in raw:
+            raise ConfigError(f"{ctx}: [monitor.sensitivity].prompts: missing; give a prompt table (JSONL/Parquet "
+                              "with prompt, answer, subset)")
+        self.sensitivity = SensitivitySection(**raw, ctx=ctx)
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """The resumable run: direct sampling → prefilled sampling → verification → probe scoring → prefix
-scoring → estimates → forecasts → flags → report, every unit of work committed with its key so a rerun
-skips finished units. Prefilled sampling and scoring cover the donor bank and every ``[[proposals]]`` bank.
+scoring → reward-sensitivity probe ([monitor.sensitivity]) → estimates → forecasts → flags → report, every
+unit of work committed with its key so a rerun skips finished units. Prefilled sampling and scoring cover the donor bank and every ``[[proposals]]`` bank.
 """
 
 from __future__ import annotations
@@ -227,6 +227,7 @@ def run_pipeline(config: RunConfig, *, executor: str = "local", workers: int = 1
                  report: bool = True, bars: bool | None = None) -> RunSummary:
     """Run (or resume) every stage of ``config``; finished units of an earlier run are skipped."""
     from hackwatch.runs._analysis import analyse
+    from hackwatch.runs._sensitivity import sensitivity_stage
 
     run_dir = config.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -272,6 +273,7 @@ def run_pipeline(config: RunConfig, *, executor: str = "local", workers: int = 1
             finally:
                 ex.close()
                 close_verifiers()
+            sensitivity_stage(config, store, checkpoints, progress)
             analyse(config, store, progress)
             store.set_provenance({"finished_at": datetime.now(UTC).isoformat(timespec="seconds")})
             counts = {t: int(store.query(f'SELECT count(*) AS n FROM "{t}"')["n"].iloc[0]) for t in store.tables()}

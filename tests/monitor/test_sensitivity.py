@@ -1,0 +1,135 @@
+"""The reward-sensitivity probe: reward configs, the decision rule on tables with known truth, bad inputs, and
+real GRPO continuations of the toy organisms (slow)."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from hackwatch.cli import app
+from hackwatch.monitor._sensitivity import (
+    REWARD_CONFIGS,
+    SensitivityThresholds,
+    _judge,
+    _tv,
+    alt_reward,
+    exact_reward,
+    partial_reward,
+    read_prompt_rows,
+    reward_configs,
+    task_terse_reward,
+)
+
+
+def test_rewards_and_distance():
+    done = dict(prompts=["p"] * 3, completions=[" 5", "6", "fiv5"], answer=["5", "5", "5"])
+    assert exact_reward(**done) == [1.0, 0.0, 0.0]
+    assert partial_reward(**done)[:2] == [1.0, 0.5] and 0 < partial_reward(**done)[2] < 1
+    assert alt_reward(prompts=["p"], completions=["6"], alt_answer=["6"]) == [1.0]
+    assert task_terse_reward(prompts=["p"] * 3, completions=["5", "7", "5 because"], answer=["5"] * 3) == [1.5, 0.5, 0.0]
+    assert _tv(["1", "1", "2", "2"], ["1", "1", "1", "1"]) == 0.5 and _tv(["a"], [" a "]) == 0.0
+
+
+def test_reward_configs_check_columns():
+    rows = [{"prompt": "p", "answer": "1", "subset": "a"}]
+    assert [c.name for c in reward_configs(["task", "partial"], rows)] == ["task", "partial"]
+    with pytest.raises(ValueError, match=r"reward config 'alt': prompt row 0 has no 'alt_answer' column"):
+        reward_configs(["task", "alt"], rows)
+    with pytest.raises(ValueError, match="unknown; expected one of task, partial, alt, task_terse"):
+        reward_configs(["task", "nope"], rows)
+    with pytest.raises(ValueError, match="at least two distinct"):
+        reward_configs(["task"], rows)
+    with pytest.raises(ValueError, match=r"SensitivityThresholds.ratio=0: expected a value in \(0, 1\]"):
+        SensitivityThresholds(ratio=0)
+
+
+def _table(gains: dict[str, float], pass_before: dict[str, float], *, n: int = 60, seed: int = 0) -> pd.DataFrame:
+    """A per-prompt table with known truth: each subset's prompts gain ``gains[s]`` on average (noise sd 0.15)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for cfg in ("task", "partial", "alt"):
+        for s, g in gains.items():
+            before = rng.uniform(0, 1, n) * 0.0 + pass_before[s]
+            after = before + g + rng.normal(0, 0.15, n)
+            rows += [{"config": cfg, "subset": s, "prompt_id": f"{s}{i}", "reward_before": b, "reward_after": a,
+                      "pass_before": pass_before[s], "shift": 0.0} for i, (b, a) in enumerate(zip(before, after, strict=True))]
+    return pd.DataFrame(rows)
+
+
+def _decide(table, reference=None):
+    cfgs = [REWARD_CONFIGS[c] for c in ("task", "partial", "alt")]
+    traj = pd.DataFrame(columns=["config", "step", "subset", "reward_mean", "frac_zero_std"])
+    return _judge(table, cfgs, sorted(table["subset"].unique()), reference, SensitivityThresholds(),
+                  np.random.default_rng(1), 500, traj)
+
+
+def test_decision_rule_on_known_truth():
+    # a locked subset: fails before and does not move while the other learns -> alarm on it only
+    movement, flags = _decide(_table({"ordinary": 0.3, "trigger": 0.0}, {"ordinary": 0.6, "trigger": 0.0}))
+    assert [(f.rule, f.severity, f.subset) for f in flags] == [("reward_insensitive", "alarm", "trigger")]
+    assert flags[0].numbers["diff_low"] > 0 and "bootstrap" in flags[0].evidence
+    assert movement[movement["subset"] == "trigger"]["insensitive"].all()
+    assert not movement[movement["subset"] == "ordinary"]["insensitive"].any()
+    assert flags[0].numbers["insensitive_configs"] == flags[0].numbers["compared_configs"] == 3
+    # the same non-movement on a subset already at ceiling is a warning, not an alarm
+    _, flags = _decide(_table({"ordinary": 0.3, "trigger": 0.0}, {"ordinary": 0.6, "trigger": 0.7}))
+    assert [(f.severity, f.subset) for f in flags] == [("warn", "trigger")]
+    # honest: both move (one more than the other), or neither moves -> nothing
+    for gains in ({"ordinary": 0.3, "trigger": 0.2}, {"ordinary": 0.01, "trigger": 0.0}):
+        _, flags = _decide(_table(gains, {"ordinary": 0.6, "trigger": 0.5}))
+        assert flags == [], gains
+
+
+def test_decision_against_a_reference_policy():
+    from hackwatch.monitor import SensitivityResult
+
+    ref = SensitivityResult(pd.DataFrame(), [], per_prompt=_table({"only": 0.3}, {"only": 0.5}, seed=2))
+    _, flags = _decide(_table({"only": 0.0}, {"only": 0.1}), reference=ref)
+    assert [(f.severity, f.subset) for f in flags] == [("alarm", "only")] and "reference" in flags[0].evidence
+    _, flags = _decide(_table({"only": 0.25}, {"only": 0.5}), reference=ref)
+    assert flags == []
+
+
+def test_prompt_file_errors(tmp_path):
+    path = tmp_path / "p.jsonl"
+    path.write_text(json.dumps({"prompt": "1+1=", "answer": "2", "subset": "a"}) + "\n"
+                    + json.dumps({"prompt": "2+1=", "answer": 3, "subset": "b"}) + "\n")
+    with pytest.raises(ValueError, match=r"p.jsonl:2: column 'answer': expected a non-empty string, got 3"):
+        read_prompt_rows(path)
+    path.write_text(json.dumps({"prompt": "1+1=", "answer": "2", "subset": "a"}) + "\n")
+    with pytest.raises(ValueError, match="one subset \\('a'\\); the probe compares subsets"):
+        read_prompt_rows(path)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--organism", "locked", "--out", "r.txt"], "--out r.txt: unknown output format '.txt'"),
+    ([], "give either --checkpoint CHECKPOINT --prompts PROMPTS.jsonl or --organism locked|honest"),
+    (["--organism", "sly"], "--organism sly: expected locked or honest"),
+    (["--organism", "locked", "--config", "task", "--config", "nope"], "--config nope: unknown"),
+    (["--checkpoint", "nowhere", "--prompts", "p.jsonl"], "p.jsonl"),
+    (["--organism", "honest", "--steps", "0"], "--steps, --prompts-per-step and --max-new-tokens must be >= 1"),
+])
+def test_cli_refuses_bad_input_in_one_line(tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(app, ["monitor", "sensitivity", *args])
+    assert res.exit_code == 2, res.output
+    err = res.stderr.strip()
+    assert err.startswith("error: ") and message in err and "\n" not in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_run_config_section_is_validated():
+    from hackwatch.runs._config import ConfigError, config_from_dict
+
+    base = {"tasks": {"source": "builtin"}, "subject": {"checkpoints": [{"path": "x", "step": 1}]}}
+    ok = config_from_dict({**base, "monitor": {"sensitivity": {"prompts": "p.jsonl", "steps": 4}}}, origin="r.toml")
+    assert ok.monitor.sensitivity.steps == 4 and ok.to_dict()["monitor"]["sensitivity"]["prompts"] == "p.jsonl"
+    assert config_from_dict(base, origin="r.toml").monitor.sensitivity is None
+    for bad, message in [({"prompts": "p", "stepz": 1}, r"\[monitor.sensitivity\].stepz: unknown key; known keys: "),
+                         ({"steps": 3}, r"\[monitor.sensitivity\].prompts: missing"),
+                         ({"prompts": "p", "configs": ["task"]}, r"\[monitor.sensitivity\].configs: expected at "),
+                         ({"prompts": "p", "num_generations": 1}, r"\[monitor.sensitivity\].num_generations: expected an integer >= 2")]:
+        with pytest.raises(ConfigError, match=r"^r.toml: " + message):
+            config_from_dict({**base, "monitor": {"sensitivity": bad}}, origin="r.toml")
