@@ -1,12 +1,21 @@
 """vLLM in-process backend (optional extra ``hackwatch[vllm]``, GPU; imported lazily, untested in CI).
 
+Needs vLLM >= 0.10.2: the ``logprobs_mode`` engine argument does not exist before 0.10 (the engine
+refuses it), and TRL and ms-swift both require 0.10.2 for vLLM's processed (temperature-scaled)
+log-probs. Argument names checked against vLLM's current ``LLM``, ``SamplingParams``, ``ModelConfig``
+and V1 sampler (December 2026).
+
 Sampling: the engine is created with ``logprobs_mode="processed_logprobs"`` so the log-prob vLLM
 reports for each sampled token is taken *after* temperature scaling — ``log softmax(logits/τ)``, the
-distribution the sampler drew from (plain temperature sampling: no top-k/top-p is set). Each sample
+distribution the sampler drew from (plain temperature sampling: ``top_k=0`` — current vLLM's "off";
+``-1`` is only still accepted —, ``top_p=1``, ``min_p=0``, no penalties, all sent explicitly so
+neither vLLM's defaults nor the model's ``generation_config`` bend it). Each sample
 gets its own seed (:func:`sample_seed`), as in the other backends, and stops on the same EOS set
 (generation config ∪ tokenizer, ``_stop``).
 
-Scoring: vLLM computes ``prompt_logprobs`` from raw logits (τ = 1). At τ = 1 they are exact. At
+Scoring: ``prompt_logprobs`` at τ = 1 (the scoring request sets temperature 1 and no top-k/top-p, so
+the engine's processed mode, which current vLLM documents as applying to prompt log-probs too, equals
+the raw log-probs). At τ = 1 they are exact. At
 τ ≠ 1 hackwatch asks for the top ``score_top_k`` prompt log-probs and renormalises over them with a
 bound on the error (:func:`tempered_topk_logprob`); ``score_top_k=-1`` requests the full vocabulary
 (engine created with ``max_logprobs=-1``), which makes the result exact (bound 0) at a memory cost.
@@ -88,7 +97,7 @@ class VLLMBackend(TokenizerMixin):
         tau = check_temperature(temperature)
         jobs = [(r, i, self.prompt_ids(r.prompt)) for r in requests for i in range(r.n)]
         prompts = [{"prompt_token_ids": list(p + tuple(r.prefix_ids))} for r, _, p in jobs]
-        params = [vllm.SamplingParams(n=1, temperature=tau, top_p=1.0, top_k=-1, min_p=0.0, repetition_penalty=1.0,
+        params = [vllm.SamplingParams(n=1, temperature=tau, top_p=1.0, top_k=0, min_p=0.0, repetition_penalty=1.0,
                                       presence_penalty=0.0, frequency_penalty=0.0, max_tokens=max_new_tokens,
                                       seed=sample_seed(seed, r.key, i) % (2 ** 31), logprobs=0,
                                       stop_token_ids=list(self.stop_ids), skip_special_tokens=False)
