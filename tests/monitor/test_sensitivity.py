@@ -133,3 +133,46 @@ def test_run_config_section_is_validated():
                          ({"prompts": "p", "num_generations": 1}, r"\[monitor.sensitivity\].num_generations: expected an integer >= 2")]:
         with pytest.raises(ConfigError, match=r"^r.toml: " + message):
             config_from_dict({**base, "monitor": {"sensitivity": bad}}, origin="r.toml")
+
+
+def test_run_stage_stores_reuses_and_drops_the_probe(tmp_path):
+    """[monitor.sensitivity] in a run: the probe runs on the last checkpoint, its tables and flags are stored, a
+    rerun with the same settings reuses them, removing the section empties them; the report shows them."""
+    from types import SimpleNamespace
+
+    from hackwatch.models import tiny_causal_lm
+    from hackwatch.monitor._organisms import _tokenizer, toy_task_rows
+    from hackwatch.report._sensitivity import sensitivity_tables, sensitivity_text
+    from hackwatch.runs._config import config_from_dict
+    from hackwatch.runs._progress import Progress
+    from hackwatch.runs._sensitivity import sensitivity_stage
+    from hackwatch.store import RunStore
+
+    tok = _tokenizer()
+    tiny_causal_lm(tok, layers=1, hidden=32, seed=0).save_pretrained(tmp_path / "ck")
+    tok.save_pretrained(tmp_path / "ck")
+    (tmp_path / "p.jsonl").write_text("".join(json.dumps({k: r[k] for k in ("prompt", "answer", "subset")}) + "\n"
+                                              for r in toy_task_rows()[::25]))
+    base = {"tasks": {"source": "builtin"}, "subject": {"checkpoints": [{"path": "nowhere", "step": 1, "name": "a"},
+                                                                        {"path": "ck", "step": 5, "name": "b"}]}}
+    section = {"prompts": "p.jsonl", "configs": ["task", "partial"], "steps": 1, "prompts_per_step": 2,
+               "samples": 2, "num_generations": 2}
+    config = config_from_dict({**base, "monitor": {"sensitivity": section}}, origin="r.toml", base_dir=tmp_path)
+    cps = config.subject.checkpoints
+    with RunStore.open(tmp_path / "run") as store:
+        progress = Progress(tmp_path / "run", bars=False)
+        sensitivity_stage(config, store, cps, progress)
+        table = store.table("sensitivity")
+        assert set(table["level"]) == {"config", "subset"} and set(table["checkpoint"]) == {"b"}
+        assert set(table[table["level"] == "config"]["config"]) == {"task", "partial"}
+        key = store.provenance()["sensitivity_key"]
+        store.replace_table("sensitivity", table.assign(marker=1))
+        sensitivity_stage(config, store, cps, progress)  # same settings: reused, not rerun
+        assert "marker" in store.table("sensitivity").columns and store.provenance()["sensitivity_key"] == key
+        run = SimpleNamespace(table=store.table)
+        tables = sensitivity_tables(run)
+        assert [t.table_id for t in tables] == ["sensitivity-subsets", "sensitivity-configs"]
+        assert "task, partial" in sensitivity_text(store.table("sensitivity"))
+        sensitivity_stage(config_from_dict(base, origin="r.toml", base_dir=tmp_path), store, cps, progress)
+        assert store.table("sensitivity").empty and sensitivity_tables(run) == []
+        progress.close()
