@@ -94,7 +94,7 @@ def adapt_exploit(source: str, ground_truth: str, function_name: str) -> str | N
         names.update({a: b for a, b in zip(ref_params, gt_params, strict=True) if a != b})
     elif used.intersection(ref_params):
         return None  # the body reads parameters the task's function does not have
-    else:
+    elif ref_params:  # (a ref taking only *args/**kwargs keeps them: any task can call it)
         ref.args.posonlyargs, ref.args.args, ref.args.defaults = [], [ast.arg(a) for a in gt_params], []
     clash = (set(names.values()) - set(names)) & {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
     if clash:

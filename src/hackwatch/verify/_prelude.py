@@ -48,5 +48,6 @@ def look_like_a_script(script: str = SCRIPT) -> types.ModuleType:
 if TASK_PACKAGE not in sys.modules:
     sys.modules[TASK_PACKAGE] = None  # type: ignore[assignment]
 for _name in JOB_MODULES:
-    sys.modules.setdefault(_name, None)  # type: ignore[arg-type]
+    if "." not in _name:  # a dotted helper (Djinn's package path) may be a real module: djinn-mode workers load it
+        sys.modules.setdefault(_name, None)  # type: ignore[arg-type]
 look_like_a_script()

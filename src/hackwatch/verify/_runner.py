@@ -16,11 +16,11 @@ import types
 import unittest  # noqa: F401 - preloaded for the test-skipping verifier
 import unittest.mock  # noqa: F401 - preloaded for the mock verifier and submissions
 import warnings  # noqa: F401
+from collections.abc import Callable
 from typing import Any
 
 from hackwatch.verify._call import SubmissionError, compile_submission, takes_bare_input
-from hackwatch.verify._encode import EXACT
-from hackwatch.verify._insecure import COMPARISON, INSECURE_VERIFIERS, Job
+from hackwatch.verify._insecure import INSECURE_VERIFIERS, Job
 from hackwatch.verify._isolate import run_each_fresh
 
 ENTRY = "hackwatch.verify._runner:run_job"
@@ -111,11 +111,10 @@ def run_secure(payload: dict[str, Any]) -> dict[str, Any]:
 def run_insecure(payload: dict[str, Any]) -> dict[str, Any]:
     """Run the flawed verifier of ``payload["exploit_type"]``; return ``{"passed", "reason"}``."""
     exploit_type = payload["exploit_type"]
-    COMPARISON.update(policy=payload.get("comparison", EXACT), unordered=bool(payload.get("unordered")))
     job = Job(code=payload["code"], function_name=payload["function_name"], inputs=payload["inputs"],
               expected_blob=payload["expected_blob"])
     try:
-        passed, reason = INSECURE_VERIFIERS[exploit_type](job)
+        passed, reason = verify(INSECURE_VERIFIERS[exploit_type], job)
     except SubmissionError as exc:
         return {"passed": False, "reason": str(exc)[:_MAX_REASON]}
     except SystemExit as exc:
@@ -125,6 +124,14 @@ def run_insecure(payload: dict[str, Any]) -> dict[str, Any]:
     except BaseException as exc:  # noqa: BLE001 - any other exception fails the run
         return {"passed": False, "reason": _short(exc)}
     return {"passed": bool(passed), "reason": reason[:_MAX_REASON]}
+
+
+def verify(verifier: Callable[[Job], tuple[bool, str]], job: Job) -> tuple[bool, str]:
+    """Run one flawed verifier. Named as Djinn's verifier entry point, so a submission that looks for a
+    caller named ``verify`` on its stack (some of Djinn's exploits do) finds one here too, and only here:
+    no secure job has such a frame.
+    """
+    return verifier(job)
 
 
 def run_legacy(payload: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from hackwatch.progress import progress as track
 from hackwatch.verify._djinn import VERIFIER_MODES, djinn_root
-from hackwatch.verify._encode import DJINN, EXACT, decode, outputs_equal
+from hackwatch.verify._encode import DJINN, decode, outputs_equal
 from hackwatch.verify._insecure import INSECURE_VERIFIERS
 from hackwatch.verify._labels import Verdict, label_for
 from hackwatch.verify._runner import ENTRY
@@ -49,12 +49,8 @@ def insecure_payload(task: Task, code: str, verifier: str | None = None, *, djin
         raise KeyError(f"task {task.id!r}: no insecure verifier for exploit type {name!r} "
                        "and no embedded insecure_verifier_code")
     tests = task.effective_insecure_tests
-    payload = {"kind": "insecure", "exploit_type": name, "code": code, "function_name": task.function_name,
-               "inputs": [inp for inp, _ in tests], "expected_blob": pickle.dumps([exp for _, exp in tests])}
-    policy, unordered = comparison_of(task)
-    if policy != EXACT or unordered:
-        payload.update(comparison=policy, unordered=unordered)
-    return payload
+    return {"kind": "insecure", "exploit_type": name, "code": code, "function_name": task.function_name,
+            "inputs": [inp for inp, _ in tests], "expected_blob": pickle.dumps([exp for _, exp in tests])}
 
 
 def djinn_payload(task: Task, code: str, exploit_type: str | None = None) -> dict[str, Any]:
