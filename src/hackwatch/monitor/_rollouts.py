@@ -9,8 +9,11 @@ and the optional ``entropy`` (float, mean token entropy) and ``ran`` (bool: comp
 from __future__ import annotations
 
 import hashlib
+import json
 import math
+import os
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -124,11 +127,38 @@ def read_rollouts(path: str | Path, *, components: Sequence[str] = (), subset_co
         raise RolloutTableError(str(exc).replace(found.group(0), f": line {line}:", 1)) from exc
 
 
+PARQUET_APPEND_WARN_ROWS = 200_000
+"""Appending to a Parquet table this long warns once (per file) that JSONL appends in constant time."""
+_warned: set[str] = set()
+
+
 def write_rollouts(df: pd.DataFrame, path: str | Path, *, append: bool = False) -> None:
-    """Write (or append) rows as JSONL or Parquet, atomically (temp file, then rename)."""
+    """Write (or append) rows as JSONL or Parquet; a reader never sees a half-written batch.
+
+    Writing (``append=False``) goes to a temporary file that is renamed over ``path``. Appending to
+    JSONL is a true append, so a long run costs O(batch) per step: the batch is encoded whole,
+    written with one ``O_APPEND`` write and fsynced before the call returns. A process killed in the
+    middle of that write can leave the batch's first lines only; the next append cuts off a last line
+    left unfinished (and adds the newline a whole last line lacks), while whole lines of the cut batch
+    stay (``read_rollouts`` then refuses a GRPO group cut in two, naming its line).
+
+    A Parquet file cannot be appended in place, so appending to ``.parquet`` rewrites the file
+    (O(rows so far) per batch, atomic by rename): fine for thousands of rollouts per run, quadratic
+    over a long one — past :data:`PARQUET_APPEND_WARN_ROWS` rows it warns once; pass a ``.jsonl``
+    path for long runs.
+    """
     path = Path(path)
+    parquet = path.suffix.lower() == ".parquet"
+    if append and path.exists() and not parquet:
+        _append_jsonl(df, path)
+        return
     if append and path.exists():
-        old = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_json(path, lines=True)
+        old = pd.read_parquet(path)
+        if len(old) >= PARQUET_APPEND_WARN_ROWS and str(path) not in _warned:
+            _warned.add(str(path))
+            warnings.warn(f"{path}: appending to a Parquet rollout table of {len(old)} rows rewrites it every "
+                          "batch (quadratic over a run); write rollouts to a .jsonl file for long runs",
+                          RuntimeWarning, stacklevel=2)
         df = pd.concat([old, df], ignore_index=True)
     tmp = path.with_name(path.name + ".tmp")
     if path.suffix.lower() == ".parquet":
@@ -138,6 +168,47 @@ def write_rollouts(df: pd.DataFrame, path: str | Path, *, append: bool = False) 
     else:
         df.to_json(tmp, orient="records", lines=True, force_ascii=False)
     tmp.replace(path)
+
+
+def _append_jsonl(df: pd.DataFrame, path: Path) -> None:
+    """Append ``df`` to a JSONL file in one write, fsynced, after mending the file's last line."""
+    if df.empty:
+        return
+    data = df.to_json(orient="records", lines=True, force_ascii=False).encode("utf-8")
+    if not data.endswith(b"\n"):
+        data += b"\n"
+    fd = os.open(path, os.O_RDWR | os.O_APPEND)
+    try:
+        data = _mend_last_line(fd) + data
+        view = memoryview(data)
+        while view:  # os.write may write less than asked (e.g. on a signal); finish the batch
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _mend_last_line(fd: int, chunk: int = 1 << 16) -> bytes:
+    """Make the file end at a line break before an append; returns what to write first.
+
+    A last line without its newline that is a whole JSON value (a file written without a final
+    newline) gets its newline; one that is not (a write cut short by a crash) is truncated away.
+    """
+    end = os.lseek(fd, 0, os.SEEK_END)
+    if end == 0 or os.pread(fd, 1, end - 1) == b"\n":
+        return b""
+    pos, tail = end, b""
+    while pos > 0 and b"\n" not in tail:
+        start = max(0, pos - chunk)
+        tail = os.pread(fd, pos - start, start) + tail
+        pos = start
+    cut = tail.rfind(b"\n") + 1  # 0 when the file is one unfinished line
+    try:
+        json.loads(tail[cut:])
+        return b"\n"
+    except ValueError:  # not JSON, or not UTF-8: the torn end of an interrupted write
+        os.ftruncate(fd, pos + cut)
+        return b""
 
 
 def _digest(prompt: str) -> str:

@@ -1,0 +1,95 @@
+"""``write_rollouts(append=True)``: JSONL appends in place (O(batch) per step, whole batches only);
+Parquet appends rewrite the file and warn past a size where that gets quadratic."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pandas.testing as pdt
+import pytest
+
+from hackwatch.monitor import _rollouts as rollouts_module
+from hackwatch.monitor import read_rollouts, write_rollouts
+
+
+def batch(step: int, seed: int = 0) -> pd.DataFrame:
+    """One GRPO step: 3 prompts x 4 rollouts, a non-ASCII completion and an entropy with gaps."""
+    rng = np.random.default_rng(seed + step)
+    rows = [{"step": step, "prompt_id": f"p{p}", "group_id": f"{step}:p{p}", "subset": "trigger" if p else "plain",
+             "reward": float(rng.random() < 0.5), "completion": f"réponse {g} ✓", "length": 3 + g,
+             "entropy": float("nan") if g == 0 else float(rng.random())}
+            for p in range(3) for g in range(4)]
+    return pd.DataFrame(rows)
+
+
+def test_jsonl_append_is_in_place_and_reads_back_as_one_write(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    write_rollouts(batch(1), path, append=True)  # no file yet: created
+    inode, before = os.stat(path).st_ino, path.read_bytes()
+    for step in range(2, 6):
+        write_rollouts(batch(step), path, append=True)
+        assert os.stat(path).st_ino == inode  # appended to the same file, not rewritten and renamed
+    assert path.read_bytes().startswith(before)  # earlier batches untouched byte for byte
+    whole = tmp_path / "whole.jsonl"
+    write_rollouts(pd.concat([batch(s) for s in range(1, 6)], ignore_index=True), whole)
+    pdt.assert_frame_equal(read_rollouts(path), read_rollouts(whole))
+    assert path.read_bytes() == whole.read_bytes()
+    write_rollouts(batch(1).iloc[:0], path, append=True)  # an empty batch writes nothing
+    assert path.read_bytes() == whole.read_bytes()
+
+
+def test_a_line_cut_short_by_a_crash_is_cut_off_by_the_next_append(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    write_rollouts(batch(1), path)
+    write_rollouts(batch(2), path, append=True)
+    cut = batch(3).to_json(orient="records", lines=True, force_ascii=False).encode()
+    with open(path, "ab") as f:  # killed in the middle of step 3's write: its first group, then half a line
+        f.write(cut[:cut.index(b"3:p1")])
+    write_rollouts(batch(4), path, append=True)
+    got = read_rollouts(path)
+    assert sorted(set(got["step"])) == [1, 2, 3, 4] and len(got) == 3 * 12 + 4  # whole lines kept, the torn one gone
+    assert set(got.loc[got["step"] == 3, "group_id"]) == {"3:p0"}
+    kept = pd.concat([batch(1), batch(2), batch(3).iloc[:4], batch(4)], ignore_index=True)
+    write_rollouts(kept, tmp_path / "kept.jsonl")
+    pdt.assert_frame_equal(got, read_rollouts(tmp_path / "kept.jsonl"))
+
+
+def test_a_file_that_is_one_torn_line_is_emptied_before_the_next_batch(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(b'{"step": 1, "prompt_id": "p0", "gr\xc3')  # the very first write was cut short, mid-character
+    write_rollouts(batch(2), path, append=True)
+    pdt.assert_frame_equal(read_rollouts(path), read_rollouts(_whole(tmp_path, [2])))
+
+
+def test_a_whole_last_line_without_its_newline_is_kept(tmp_path: Path) -> None:
+    """A JSONL file written by another tool without a final newline loses nothing: the row gets its newline."""
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(batch(1).to_json(orient="records", lines=True, force_ascii=False).encode().rstrip(b"\n"))
+    write_rollouts(batch(2), path, append=True)
+    pdt.assert_frame_equal(read_rollouts(path), read_rollouts(_whole(tmp_path, [1, 2])))
+
+
+def test_parquet_append_keeps_one_readable_file_and_warns_once_past_the_cap(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "r.parquet"
+    for step in range(1, 4):
+        write_rollouts(batch(step), path, append=True)
+    pdt.assert_frame_equal(read_rollouts(path), read_rollouts(_whole(tmp_path, [1, 2, 3], ".parquet")))
+    monkeypatch.setattr(rollouts_module, "PARQUET_APPEND_WARN_ROWS", 36)
+    with pytest.warns(RuntimeWarning, match=r"r.parquet: appending to a Parquet rollout table of 36 rows .*\.jsonl"):
+        write_rollouts(batch(4), path, append=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # warned once per file: the next append is quiet
+        write_rollouts(batch(5), path, append=True)
+    assert sorted(set(read_rollouts(path)["step"])) == [1, 2, 3, 4, 5]
+
+
+def _whole(folder: Path, steps: list[int], suffix: str = ".jsonl") -> Path:
+    out = folder / f"whole-{'-'.join(map(str, steps))}{suffix}"
+    write_rollouts(pd.concat([batch(s) for s in steps], ignore_index=True), out)
+    return out
+
