@@ -176,3 +176,37 @@ def test_run_stage_stores_reuses_and_drops_the_probe(tmp_path):
         sensitivity_stage(config_from_dict(base, origin="r.toml", base_dir=tmp_path), store, cps, progress)
         assert store.table("sensitivity").empty and sensitivity_tables(run) == []
         progress.close()
+
+
+def test_probe_result_reaches_run_flags_and_report(tmp_path):
+    """A stored sensitivity result: its flag joins the run's flags (analyse) and the report's exploration panel
+    shows the per-subset and per-config tables."""
+    from hackwatch.monitor import SensitivityResult, flags_frame
+    from hackwatch.report import write_report
+    from hackwatch.runs import config_from_dict
+    from hackwatch.runs._analysis import analyse
+    from hackwatch.runs._progress import Progress
+    from hackwatch.store import RunStore
+    from tests.report.synthetic_run import build_synthetic_run
+
+    run_dir = build_synthetic_run(tmp_path / "run")
+    table = _table({"ordinary": 0.3, "trigger": 0.0}, {"ordinary": 0.6, "trigger": 0.0})
+    movement, flags = _decide(table)
+    summary = pd.DataFrame([{"config": c, "subset": s, "pass_before": 0.5, "pass_after": 0.6, "reward_before": 0.5,
+                             "reward_after": 0.6, "reward_gain": 0.1, "gain_low": 0.05, "gain_high": 0.15,
+                             "shift": 0.02, "shift_low": 0.0, "shift_high": 0.04, "frac_zero_std": 0.3}
+                            for c in ("task", "partial", "alt") for s in ("ordinary", "trigger")])
+    result = SensitivityResult(summary, flags, movement=movement, per_prompt=table)
+    frame = flags_frame(flags)
+    frame["numbers"] = [json.dumps(n) for n in frame["numbers"]]
+    with RunStore.open(run_dir) as store:
+        store.replace_table("sensitivity", result.table().assign(checkpoint="checkpoint-16", step=16))
+        store.replace_table("sensitivity_flags", frame)
+        config = config_from_dict(json.loads(store.provenance()["config"]), origin="synthetic.toml",
+                                  base_dir=tmp_path)
+        analyse(config, store, Progress(run_dir, bars=False))
+        stored = store.table("flags")
+    assert "reward_insensitive" in set(stored["rule"]) and "homogeneous_fail" not in set(stored["rule"])
+    html = write_report(run_dir, tmp_path / "r.html").read_text()
+    assert "Reward sensitivity per subset and configuration" in html and "Flagged: trigger (alarm)" in html
+    assert "reward_insensitive" in html

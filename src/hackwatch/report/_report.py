@@ -13,6 +13,7 @@ from hackwatch.report import _figures
 from hackwatch.report._explore import FlagSource, flag_sources, flags_table, is_demo_run
 from hackwatch.report._html import Section, Table, render_html, write_atomic
 from hackwatch.report._reliability import row_flags
+from hackwatch.report._sensitivity import sensitivity_frame, sensitivity_tables, sensitivity_text
 from hackwatch.report._verdict import verdict_display, verdict_frame
 
 ESTIMATE_SHOWN = ["exploit_type", "checkpoint", "step", "method", "value", "log10_value", "log10_lower",
@@ -117,7 +118,10 @@ def write_report(run: str | os.PathLike[str], out: str | os.PathLike[str] | None
                                 "many checkpoints before direct sampling first saw an exploit the score had "
                                 "separated the classes (negative: after).", tables=[("", ev)]))
 
-    sections.append(_exploration_section(sources, footer, fig_dir))
+    explore = _exploration_section(sources, footer, fig_dir)
+    explore.tables += sensitivity_tables(r)  # the [monitor.sensitivity] probe, when the run had one
+    explore.text += (" " + sensitivity_text(sensitivity_frame(r))).rstrip()
+    sections.append(explore)
 
     s = Section("Samples and verdicts")
     labels = _figures.label_counts(verdicts, footer=footer, path=fig_dir / "labels.png")

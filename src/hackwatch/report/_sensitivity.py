@@ -23,6 +23,14 @@ def _arrow(frame: pd.DataFrame, before: str, after: str) -> list[str]:
     return [f"{a:.2f} → {b:.2f}" for a, b in zip(frame[before], frame[after], strict=True)]
 
 
+def sensitivity_frame(run: Any) -> pd.DataFrame:
+    """The run's ``sensitivity`` table (empty when the run had no ``[monitor.sensitivity]``)."""
+    names = getattr(run, "table_names", None)
+    if names is not None and "sensitivity" not in names:
+        return pd.DataFrame()
+    return run.table("sensitivity")
+
+
 def sensitivity_text(frame: pd.DataFrame) -> str:
     """One paragraph saying what the probe did and found (empty when it did not run)."""
     if frame.empty:
@@ -40,8 +48,8 @@ def sensitivity_text(frame: pd.DataFrame) -> str:
 
 
 def sensitivity_tables(run: Any) -> list[Table]:
-    """The per-subset and per-config tables of ``run.table("sensitivity")`` (none when the probe did not run)."""
-    frame = run.table("sensitivity")
+    """The per-subset and per-config tables of the run's ``sensitivity`` table (none when the probe did not run)."""
+    frame = sensitivity_frame(run)
     if frame.empty or "level" not in frame.columns:
         return []
     subsets = frame[frame["level"] == "subset"].reset_index(drop=True)
