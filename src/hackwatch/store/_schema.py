@@ -137,7 +137,12 @@ DERIVED_TABLES: dict[str, str] = {
                  "the cutoff, projected value, emergence score, crossing step ± interval",
     "evaluation": "AUC with bootstrap interval and lead time of each score against the emergence labels "
                   "(empty when no type emerged or none stayed below the threshold)",
-    "flags": "exploration-hacking flags from hackwatch.monitor on the configured rollouts (empty without rollouts)",
+    "flags": "exploration-hacking flags from hackwatch.monitor on the configured rollouts and the "
+             "[monitor.sensitivity] probe (empty without either)",
+    "sensitivity": "the [monitor.sensitivity] reward-sensitivity probe on the final checkpoint "
+                   "(SensitivityResult.table(): level = config rows per config × subset, level = subset rows per "
+                   "subset × config with the flag; plus checkpoint, step); absent or empty without the section",
+    "sensitivity_flags": "the probe's flags (the flags table's columns); kept so a rerun reuses the probe",
 }
 """Tables replaced whole at the end of each run; their columns are those of the producing stage."""
 
