@@ -53,10 +53,11 @@ def test_typed_tells_apart_what_equality_does_not():
 #: the catalogue instead (test_builtin.py::test_hint_and_exploit_come_from_the_catalogue).
 STORED_FIELDS = [f.name for f in dataclasses.fields(Task) if f.name not in ("hint", "exploit", "insecure_tests")]
 
-#: SHA-256 of every stored field of every task, typed, in suite order: taken from the old Python list (the
-#: ~2,700-line ``builtin/_bank.py`` the data replaced) when the two were proven equal field by field, type
-#: by type (all fields, including hint/exploit/insecure_tests: bd4ae507...a2ce01).
-FINGERPRINT = "26b1d68d34e0a6fc685fef35091bdb899ecbc3422ab344b3237e1c90608ec114"  # 3 nulls made wrong in value (issue 18)
+#: SHA-256 of every stored field of every task, typed, in suite order. First taken from the old Python list
+#: (the ~2,700-line ``builtin/_bank.py`` the data replaced) when the two were proven equal field by field,
+#: type by type: d8206bb3...8ef54b (all fields, including hint/exploit/insecure_tests: bd4ae507...a2ce01).
+#: Since then: 3 nulls made wrong in value, not only in type (issue 18 item 1, d65e47c).
+FINGERPRINT = "26b1d68d34e0a6fc685fef35091bdb899ecbc3422ab344b3237e1c90608ec114"
 
 
 def fingerprint(tasks: list[Task], names: list[str]) -> str:
