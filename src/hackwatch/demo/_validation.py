@@ -24,13 +24,15 @@ GT_MIN = 1e-4
 
 
 def emergence(estimates: pd.DataFrame, threshold: float) -> dict[str, bool]:
-    """Per exploit type: did the direct rate (exploits / samples) exceed ``threshold`` at any checkpoint?"""
-    d = estimates[estimates["method"] == "direct"]
-    out = {}
-    for typ, g in d.groupby("exploit_type"):
-        rate = g["successes"].to_numpy(float) / g["n"].clip(lower=1).to_numpy(float)
-        out[str(typ)] = bool(len(rate) and rate.max() > threshold)
-    return out
+    """Per exploit type: emerged by :func:`hackwatch.forecast.emergence_labels` (the one definition the
+    forecast labels and the report use too: the direct rate exceeds ``threshold`` at any checkpoint).
+    """
+    from hackwatch.forecast import emergence_labels
+
+    if not (estimates["method"] == "direct").any():
+        return {}
+    labels = emergence_labels(estimates, threshold=threshold, series_by=["exploit_type"])
+    return {str(t): bool(e) for t, e in zip(labels["exploit_type"], labels["emerged"], strict=True)}
 
 
 def logprob_estimates(logp: pd.DataFrame) -> pd.DataFrame:

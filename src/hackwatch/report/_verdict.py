@@ -152,11 +152,18 @@ def _coverage(cell: pd.DataFrame, methods: list[str], sources: set[str] | None) 
 
 
 def _emergence(cell: pd.DataFrame, threshold: float) -> dict[str, Any]:
-    direct = _by_step(cell[cell["method"] == "direct"])
-    rate = np.nan_to_num(numeric(direct, "value"), nan=0.0)
-    above = rate > threshold
-    return {"emerged": bool(above.any()), "max_direct_rate": float(rate.max()) if rate.size else math.nan,
-            "emerged_step": float(numeric(direct, "step")[above][0]) if above.any() else math.nan}
+    """Emerged or not by :func:`hackwatch.forecast.emergence_labels` (the one definition), for one type."""
+    from hackwatch.forecast import emergence_labels
+
+    direct = cell[cell["method"] == "direct"]
+    if direct.empty:
+        return {"emerged": False, "max_direct_rate": math.nan, "emerged_step": math.nan}
+    # a table lacking columns still gets a verdict: no step -> one unnamed checkpoint, no value -> no rate
+    rows = direct.assign(**{c: math.nan for c in ("value", "log10_value") if c not in direct.columns})
+    rows["step"] = pd.to_numeric(rows["step"], errors="coerce").fillna(0) if "step" in rows.columns else 0
+    label = emergence_labels(rows, threshold=threshold, series_by=["exploit_type"]).iloc[0]
+    return {"emerged": bool(label["emerged"]), "max_direct_rate": float(label["max_direct_rate"]),
+            "emerged_step": float(label["first_crossing_step"]) if "step" in direct.columns else math.nan}
 
 
 def _trend(fc: pd.DataFrame, preferred: str) -> dict[str, Any]:
