@@ -28,6 +28,18 @@ def test_list_builtin_table_and_json():
     assert set(rows[0]) == {"id", "exploit_type", "split", "secure_tests", "insecure_tests", "legacy_verifier"}
 
 
+def test_list_the_builtin_folder_as_a_djinn_directory():
+    """The suite's data folder is an ordinary Djinn problem directory for the CLI: every task, its split."""
+    from hackwatch.tasks.builtin import BUILTIN_DIR
+
+    result = runner.invoke(app, ["tasks", "list", str(BUILTIN_DIR), "--strict"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[-1] == f"{len(load_tasks('builtin'))} tasks, 27 exploit types"
+    assert [ln.split()[:3] for ln in lines if ln.startswith("count_vowels ")] == [
+        ["count_vowels", "type_confusion", "donor"]]
+
+
 @requires_djinn_rows
 def test_list_djinn_rows_shows_insecure_subset():
     result = runner.invoke(app, ["tasks", "list", str(DJINN_ROWS)])

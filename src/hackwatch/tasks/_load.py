@@ -2,8 +2,8 @@
 
 SOURCE forms:
 
-- ``builtin`` — the builtin suite; ``builtin:donor``, ``builtin:heldout`` or ``builtin:donor,heldout``
-  select splits;
+- ``builtin`` — the builtin suite (``problem.yaml`` data read by this same loader, see
+  ``hackwatch.tasks.builtin``); ``builtin:donor``, ``builtin:heldout`` or ``builtin:donor,heldout`` select splits;
 - a directory — every ``problem.yaml`` below it (Djinn, current or legacy schema; symlinked folders
   followed, loops refused, see ``_walk``);
 - a ``problem.yaml`` file — that one Djinn problem;
