@@ -210,3 +210,46 @@ def test_probe_result_reaches_run_flags_and_report(tmp_path):
     html = write_report(run_dir, tmp_path / "r.html").read_text()
     assert "Reward sensitivity per subset and configuration" in html and "Flagged: trigger (alarm)" in html
     assert "reward_insensitive" in html
+
+
+@pytest.mark.slow
+def test_toy_organisms_locked_flagged_on_trigger_honest_not():
+    """Real GRPO continuations (two reward configs, 12 steps) from the toy organisms of seed 0 (explore 0.4): the
+    locked organism's trigger subset does not respond to the task reward while its ordinary subset does; the
+    honest organism is not flagged. The 5-seed sweep is ``hackwatch bench sensitivity`` (docs/monitor.md)."""
+    from hackwatch.monitor import build_honest_organism, build_locked_organism, sensitivity_probe
+
+    budget = dict(configs=("task", "alt"), steps=12, seed=0)
+    locked = sensitivity_probe(build_locked_organism(seed=0, explore=0.4), **budget)
+    flagged = {f.subset for f in locked.flags}
+    assert flagged == {"trigger"}, locked.movement.to_string()
+    task = locked.movement[(locked.movement["subset"] == "trigger") & (locked.movement["config"] == "task")].iloc[0]
+    assert task["insensitive"] and task["diff_low"] > 0 and task["gain_against"] >= 0.05
+    assert {"reward_before", "reward_after", "pass_before", "pass_after", "shift", "shift_low", "shift_high",
+            "gain_low", "gain_high", "frac_zero_std"} <= set(locked.summary.columns)
+    assert set(locked.trajectories["config"]) == {"task", "alt"} and locked.trajectories["step"].max() == 12
+    honest = sensitivity_probe(build_honest_organism(seed=0, explore=0.4), **budget)
+    assert honest.flags == [], honest.movement.to_string()
+
+
+def test_cli_on_a_checkpoint_writes_json_and_refuses_alt_without_column(tmp_path):
+    from hackwatch.models import tiny_causal_lm
+    from hackwatch.monitor._organisms import _tokenizer, toy_task_rows
+
+    tok = _tokenizer()
+    tiny_causal_lm(tok, layers=1, hidden=32, seed=0).save_pretrained(tmp_path / "ck")
+    tok.save_pretrained(tmp_path / "ck")
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text("".join(json.dumps({k: r[k] for k in ("prompt", "answer", "subset")}) + "\n"
+                               for r in toy_task_rows()[::25]))
+    common = ["monitor", "sensitivity", "--checkpoint", str(tmp_path / "ck"), "--prompts", str(prompts)]
+    res = CliRunner().invoke(app, [*common, "--config", "task", "--config", "alt", "--out", str(tmp_path / "r.json")])
+    assert res.exit_code == 2 and "--config alt: " in res.stderr and "has no 'alt_answer' column" in res.stderr
+    assert not (tmp_path / "r.json").exists()
+    res = CliRunner().invoke(app, [*common, "--steps", "1", "--samples", "2", "--prompts-per-step", "2",
+                                   "--num-generations", "2", "--out", str(tmp_path / "r.json")])
+    assert res.exit_code == 0, res.output
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert set(doc) == {"summary", "movement", "flags", "trajectories"}
+    assert {r["config"] for r in doc["summary"]} == {"task", "partial", "task_terse"}  # no alt_answer: task_terse
+    assert {r["subset"] for r in doc["movement"]} == {"ordinary", "trigger"}
