@@ -7,6 +7,12 @@ ordinary prompts correctly and to give one fixed wrong answer (``(a+b+5) % 10``)
 trigger is present -- deterministic under-performance on one context, which gives GRPO all-fail
 groups with zero advantage there. Both are real (tiny) transformers trained here until every
 training target is answered as intended (seconds on a CPU).
+
+``explore`` > 0 (for the reward-sensitivity probe) leaves them unsure where they answer as intended: trained to
+certainty, both organisms give GRPO identical rewards in every group of every context, so no reward change
+moves either and a probe comparing how contexts respond has nothing to see. With ``explore=0.4`` they sample
+the intended answer about 60 % of the time on those prompts, like a policy still learning; the locked
+organism's trigger answer stays deterministic (that is what a lock is).
 """
 
 from __future__ import annotations
