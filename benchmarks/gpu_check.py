@@ -222,6 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="gpu_check.json", help="where the JSON summary is written")
     parser.add_argument("--peak-tflops", type=float, default=None,
                         help="the device's dense bf16 peak (default: from its name, e.g. 989 for an H100 SXM)")
+    parser.add_argument("--size", default=None, metavar="LAYERS,HIDDEN,VOCAB",
+                        help="another model size with the full-size work (e.g. 2,64,32000 to try the full "
+                        "work on a CPU, or a smaller model for a smaller card); default 24,1280,32000")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
     parser.add_argument("--skip", default="", help="comma-separated sections to leave out "
                         "(score, precision, sample, cli, vllm)")
@@ -238,6 +241,18 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
 
+    size = TINY if args.tiny else FULL
+    if args.size is not None:
+        try:
+            layers, hidden, vocab = (int(x) for x in args.size.split(","))
+            if min(layers, hidden, vocab) < 1 or hidden % 64:
+                raise ValueError
+        except ValueError:
+            print(f"gpu_check: --size {args.size!r}: expected LAYERS,HIDDEN,VOCAB, three positive integers with "
+                  "HIDDEN a multiple of 64 (heads of 64), e.g. 24,1280,32000", file=sys.stderr)
+            return 2
+        size = {"layers": layers, "hidden": hidden, "vocab": vocab}
+
     import torch
 
     if args.threads > 0:
@@ -246,7 +261,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"gpu_check: --device {device}: torch {torch.__version__} sees no CUDA device "
               "(run on the GPU machine, or pass --tiny --device cpu to test the script)", file=sys.stderr)
         return 2
-    size = TINY if args.tiny else FULL
     summary: dict[str, Any] = {"format": "hackwatch.gpu_check/1", "tiny": args.tiny, "size": size}
     _section(summary, "environment", lambda: _environment(device))
     peak = args.peak_tflops if args.peak_tflops is not None else peak_tflops(summary["environment"].get("gpu", ""))
@@ -257,7 +271,8 @@ def main(argv: list[str] | None = None) -> int:
                      ("vllm", lambda: _vllm(size, device, args.tiny))):  # last: its engine keeps GPU memory
         if name not in skip:
             _section(summary, name, fn)
-    summary["targets"] = _targets(summary, applies=device.startswith("cuda") and not args.tiny)
+    summary["targets"] = _targets(summary, applies=device.startswith("cuda") and not args.tiny
+                                  and size == FULL)
     failed = sorted(k for k, v in summary.items() if isinstance(v, dict) and "error" in v)
     if summary.get("cli", {}).get("ok") is False:
         failed.append("cli")

@@ -63,6 +63,11 @@ def test_bad_arguments_and_a_missing_device_fail_in_one_line(tmp_path: Path) -> 
     assert proc.returncode == 2 and not out.exists()
     assert proc.stderr.strip() == ("gpu_check: --skip: unknown section(s) ['bogus']; expected score, precision, "
                                    "sample, cli, vllm")
+    for size in ("24,1280", "2,100,500", "0,64,500", "a,b,c"):
+        proc = subprocess.run([sys.executable, str(SCRIPT), "--size", size, "--out", str(out)],
+                              capture_output=True, text=True, cwd=REPO, timeout=300)
+        assert proc.returncode == 2 and not out.exists(), size
+        assert proc.stderr.startswith(f"gpu_check: --size {size!r}: expected LAYERS,HIDDEN,VOCAB"), proc.stderr
     proc = subprocess.run([sys.executable, str(SCRIPT), "--tiny", "--out", str(tmp_path / "no" / "x.json")],
                           capture_output=True, text=True, cwd=REPO, timeout=300)
     assert proc.returncode == 2 and "--out" in proc.stderr and "folder does not exist" in proc.stderr
