@@ -182,6 +182,7 @@ def _vllm(size: dict[str, int], device: str, tiny: bool) -> dict[str, Any]:
                     for a, b in zip(c.token_logprobs, s.token_logprobs, strict=True)]
             row: dict[str, Any] = {
                 "samples": len(comps), "tokens": len(gaps),
+                "prompt_ids_agree": all(c.prompt_ids == hf.prompt_ids(prompts[c.key]) for c in comps),
                 "same_seed_same_tokens": all(a.generated_ids == b.generated_ids for a, b in zip(comps, again,
                                                                                                  strict=True)),
                 "sampler_vs_hf_scorer_median_per_token": statistics.median(gaps) if gaps else None,
