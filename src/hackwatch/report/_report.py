@@ -87,8 +87,9 @@ def write_report(run: str | os.PathLike[str], out: str | os.PathLike[str] | None
                 "subject's log-probs (band: bootstrap interval; ESS = Kish effective sample size; hollow = "
                 "unreliable: low ESS or Pareto k̂ > 0.7). Orange crosses are IS values no probability can take "
                 "(above 1, or below the cell's lower bound): they are shown, flagged, never clipped. The lower "
-                "bound is a one-sided 95% confidence bound: per task the best tested prefix's P(z) times the "
-                "Clopper–Pearson lower limit of r (Bonferroni over the task's prefixes). The dotted line is the "
+                "bound is a one-sided 95% confidence bound per task: the best tested prefix's P(z) times the "
+                "Clopper–Pearson lower limit of r (Bonferroni over the task's prefixes); the line is its mean over "
+                "the cell's T tasks, which holds with probability ≥ 1 − T·5% (union bound). The dotted line is the "
                 "emergence threshold. The trend matters more than the level: IS can sit orders of magnitude below "
                 "the truth early on.",
                 section_id="trajectories")
