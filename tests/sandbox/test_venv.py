@@ -258,6 +258,34 @@ def test_view_of_a_conda_env(scratch: Path) -> None:
     assert str(env / "conda-meta") in masked(exposed, [str(env / "conda-meta")], None)
 
 
+def test_a_venv_inside_the_project_shows_the_venv_and_nothing_else_of_the_project() -> None:
+    """A venv in the project's tree (as ``uv run`` makes ``.venv``), here under the git-ignored ``build/``."""
+    (REPO / "build").mkdir(exist_ok=True)
+    inside = Path(tempfile.mkdtemp(prefix="hwtest-venv-", dir=REPO / "build"))
+    try:
+        env = inside / ".venv"
+        subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(env)],
+                       check=True, capture_output=True)
+        site = Path(sysconfig.get_path("purelib", vars={"base": str(env), "platbase": str(env)}))
+        (site / "__editable__.hackwatch-0.1.0.pth").write_text(f"{REPO / 'src'}\n")
+        (site / "hwvenvonly").mkdir()
+        (site / "hwvenvonly" / "__init__.py").write_text("WHERE = 'venv'\n")
+        hidden = [str(REPO / "pyproject.toml"), str(REPO / "src"), str(REPO / "src" / "hackwatch" / "__init__.py"),
+                  str(REPO / "tests")]
+        paths = [*hidden, str(REPO), str(REPO / "build"), str(inside)]
+        out = _run(env / "bin" / "python", POOL_DRIVER, [json.dumps(paths)], Path(os.environ.get("HOME", "/")))
+        seen = out["interpreter"]
+        assert seen["prefix"] == str(env) and seen["imported"] == str(site / "hwvenvonly" / "__init__.py"), seen
+        assert seen["child"][0] == 0, seen["child"]
+        for path in hidden:
+            assert out["read"][path] in ("FileNotFoundError", "PermissionError"), (path, out["read"][path])
+        assert out["read"][str(REPO)] == "listed:build"  # only the way to the venv
+        assert out["read"][str(REPO / "build")] == f"listed:{inside.name}"
+        assert out["read"][str(inside)] == "listed:.venv"
+    finally:
+        shutil.rmtree(inside, ignore_errors=True)
+
+
 def test_an_interpreter_reached_through_a_symlink_outside_every_prefix(scratch: Path) -> None:
     link = scratch / "bin" / "python-link"
     link.parent.mkdir(exist_ok=True)
