@@ -194,7 +194,7 @@ def prompted(writer: Annotated[str, typer.Option("--writer", help="Writer model 
     try:
         rows, prov = prompted_prefixes(w, sub, task_list, n=n, template=text, temperature=temperature,
                                        max_new_tokens=max_new_tokens, seed=seed, lengths=_lengths(lengths),
-                                       start_at_pivot=start_at_pivot)
+                                       start_at_pivot=start_at_pivot, progress=True)
     except ValueError as e:
         raise fail(str(e)) from e
     _write(rows, out, prov)

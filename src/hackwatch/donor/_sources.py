@@ -97,11 +97,13 @@ def file_prefixes(path: str | os.PathLike[str], subject: Backend, tasks: Sequenc
 def prompted_prefixes(writer: Backend, subject: Backend, tasks: Sequence[Task], *, n: int = 1,
                       template: str = DEFAULT_WRITER_TEMPLATE, temperature: float = 1.0, max_new_tokens: int = 256,
                       seed: int = 0, lengths: Sequence[int] = (), start_at_pivot: bool = False,
-                      classifier: Classifier | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+                      classifier: Classifier | None = None,
+                      progress: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Ask ``writer`` (e.g. an ``openai:`` backend) to write exploit reasoning for each task, ``n`` times.
 
     The writer's answer (text after its own reasoning section, or its whole output if that never
-    closed) becomes the prefix text, tokenised with the subject tokenizer.
+    closed) becomes the prefix text, tokenised with the subject tokenizer. ``progress``: the writer's
+    sampling shows a bar on a terminal, heartbeat lines when stderr is piped.
     """
     from hackwatch.models import SampleRequest
 
@@ -114,7 +116,7 @@ def prompted_prefixes(writer: Backend, subject: Backend, tasks: Sequence[Task], 
             raise ValueError(f"writer template: unknown field {exc}; use {{prompt}}, {{exploit_type}}, "
                              "{task_id} or {function_name} (double other braces)") from None
         reqs.append(SampleRequest(ask, n=n, key=t.id))
-    comps = writer.sample(reqs, temperature=temperature, max_new_tokens=max_new_tokens, seed=seed)
+    comps = writer.sample(reqs, temperature=temperature, max_new_tokens=max_new_tokens, seed=seed, progress=progress)
     by_id = {t.id: t for t in tasks}
     rows: list[dict[str, Any]] = []
     empty = []
