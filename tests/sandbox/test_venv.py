@@ -169,6 +169,37 @@ def test_a_package_uv_installed_as_links_into_its_cache_imports_in_a_job(venv: d
         assert out["read"][str(path)] in ("FileNotFoundError", "PermissionError"), path
 
 
+def test_hackwatch_installed_by_uv_as_links_keeps_the_builtin_answers_hidden(scratch: Path) -> None:
+    """hackwatch itself installed (not editable) by uv with ``--link-mode symlink``: its files, the builtin
+    suite's answers included, are links into uv's cache, which the view shows — the suite stays covered
+    at both paths while the rest of the package reads.
+    """
+    if UV is None:
+        pytest.skip("uv is not on PATH (pip install uv)")
+    home = scratch / "uv-hackwatch" / "home"
+    env, cache = home / ".venvs" / "env", home / ".cache" / "uv"
+    home.mkdir(parents=True)
+    uv_env = {**os.environ, "UV_CACHE_DIR": str(cache), "UV_NO_CONFIG": "1"}
+    for args in (["venv", "--python", sys.executable, "--system-site-packages", str(env)],
+                 ["pip", "install", "--python", str(env / "bin" / "python"), "--offline", "--no-deps",
+                  "--no-build-isolation", "--link-mode", "symlink", str(REPO)]):
+        subprocess.run([UV, *args], check=True, capture_output=True, env=uv_env)
+    site = Path(sysconfig.get_path("purelib", vars={"base": str(env), "platbase": str(env)}))
+    builtin = site / "hackwatch" / "tasks" / "builtin"
+    assert (builtin / "__init__.py").is_symlink()
+    archive = Path(os.path.realpath(builtin / "__init__.py")).parents[3]
+    answers = sorted(p.name for p in builtin.iterdir() if p.is_dir())[:2]
+    hidden = [str(builtin / "__init__.py"), str(archive / "hackwatch" / "tasks" / "builtin" / "__init__.py"),
+              *(str(archive / "hackwatch" / "tasks" / "builtin" / name) for name in answers)]
+    visible = [str(site / "hackwatch" / "tasks" / "__init__.py"), str(archive / "hackwatch" / "tasks" / "__init__.py")]
+    out = _run(env / "bin" / "python", POOL_DRIVER, [json.dumps([*hidden, *visible])], home)
+    assert out["interpreter"]["prefix"] == str(env), out
+    for path in hidden:
+        assert out["read"][path] in ("FileNotFoundError", "PermissionError"), (path, out["read"][path])
+    for path in visible:
+        assert out["read"][path].startswith("read:"), (path, out["read"][path])
+
+
 def _dist(site: Path, name: str, files: dict[str, Path | str]) -> None:
     """A ``name-0.1.dist-info`` with a RECORD listing ``files``: each a symlink (to a Path) or a file."""
     info = site / f"{name}-0.1.dist-info"
