@@ -11,6 +11,7 @@ reachable): a conda env's layout is checked on the view's policy functions.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -70,6 +71,17 @@ def scratch() -> Iterator[Path]:
 
 
 UV = shutil.which("uv")
+UV_LOCK = Path(SCRATCH_PARENT) / "hackwatch-tests-uv.lock"
+"""uv builds of the project write ``src/hackwatch.egg-info``: one at a time across pytest-xdist workers."""
+
+
+def _uv(*args: str, cache: Path) -> None:
+    """Run uv with its cache at ``cache`` and no user configuration, holding :data:`UV_LOCK`."""
+    assert UV is not None
+    env = {**os.environ, "UV_CACHE_DIR": str(cache), "UV_NO_CONFIG": "1"}
+    with open(UV_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        subprocess.run([UV, *args], check=True, capture_output=True, env=env)
 
 
 @pytest.fixture(scope="module", params=["venv", "uv"])
@@ -88,12 +100,11 @@ def venv(request: pytest.FixtureRequest, scratch: Path) -> dict[str, Path]:
     home.mkdir(parents=True)
     (home / "secret.txt").write_text("not for jobs")
     if request.param == "uv":
-        uv_env = {**os.environ, "UV_CACHE_DIR": str(home / ".cache" / "uv"), "UV_NO_CONFIG": "1"}
-        uv_run = lambda *args: subprocess.run([UV, *args], check=True, capture_output=True, env=uv_env)  # noqa: E731
-        uv_run("venv", "--python", sys.executable, "--system-site-packages", str(env))
+        cache = home / ".cache" / "uv"
+        _uv("venv", "--python", sys.executable, "--system-site-packages", str(env), cache=cache)
         install = ["pip", "install", "--python", str(env / "bin" / "python"), "--offline", "--no-deps",
                    "--no-build-isolation"]
-        uv_run(*install, "-e", str(REPO))
+        _uv(*install, "-e", str(REPO), cache=cache)
         pkg = scratch / request.param / "hwuvlinked"
         (pkg / "hwuvlinked").mkdir(parents=True)
         (pkg / "hwuvlinked" / "__init__.py").write_text("WHERE = 'uv cache'\n")
@@ -105,7 +116,7 @@ def venv(request: pytest.FixtureRequest, scratch: Path) -> dict[str, Path]:
             name = "hwuvlinked"
             version = "0.1"
             """))
-        uv_run(*install, "--link-mode", "symlink", str(pkg))
+        _uv(*install, "--link-mode", "symlink", str(pkg), cache=cache)
     else:
         subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(env)],
                        check=True, capture_output=True)
@@ -179,11 +190,14 @@ def test_hackwatch_installed_by_uv_as_links_keeps_the_builtin_answers_hidden(scr
     home = scratch / "uv-hackwatch" / "home"
     env, cache = home / ".venvs" / "env", home / ".cache" / "uv"
     home.mkdir(parents=True)
-    uv_env = {**os.environ, "UV_CACHE_DIR": str(cache), "UV_NO_CONFIG": "1"}
-    for args in (["venv", "--python", sys.executable, "--system-site-packages", str(env)],
-                 ["pip", "install", "--python", str(env / "bin" / "python"), "--offline", "--no-deps",
-                  "--no-build-isolation", "--link-mode", "symlink", str(REPO)]):
-        subprocess.run([UV, *args], check=True, capture_output=True, env=uv_env)
+    source = scratch / "uv-hackwatch" / "source"  # a copy: the build writes nothing into the checkout
+    for name in ("pyproject.toml", "setup.py", "README.md"):
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / name, source / name)
+    shutil.copytree(REPO / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "*.so"))
+    _uv("venv", "--python", sys.executable, "--system-site-packages", str(env), cache=cache)
+    _uv("pip", "install", "--python", str(env / "bin" / "python"), "--offline", "--no-deps", "--no-build-isolation",
+        "--link-mode", "symlink", str(source), cache=cache)
     site = Path(sysconfig.get_path("purelib", vars={"base": str(env), "platbase": str(env)}))
     builtin = site / "hackwatch" / "tasks" / "builtin"
     assert (builtin / "__init__.py").is_symlink()
