@@ -109,7 +109,7 @@ def test_bench_verify_small(task_file):
     lines = result.stdout.strip().splitlines()
     assert lines[0].startswith("verification throughput: 2 workers")
     assert lines[1].startswith("secure") and lines[2].startswith("insecure")
-    assert "checks/s" in lines[1] and "vs Djinn 100/s" in lines[1] and "vs Djinn 34/s" in lines[2]
+    assert "checks/s" in lines[1] and "Djinn" not in lines[1] + lines[2] and "--djinn PATH" in lines[0]
     assert "(n=8, median of 3: " in lines[1]  # default --repeats 3
     for line in lines[1:3]:  # the host's own CPU per check, measured (never 0: it pickles and reads)
         assert 0 < float(line.rsplit("host CPU ", 1)[1].removesuffix(" us/check")) < 1e6, line

@@ -111,3 +111,28 @@ def test_agreement_script(tmp_path):
         assert row.get("only_djinn", 0) == 0 and row.get("only_hackwatch", 0) == 0, (etype, row)
     assert any(p["source"] == "djinn-ref" for p in report["pairs"]), "no Djinn reference exploit was applied"
     assert "agreement" in res.stdout and "all types" in res.stdout
+
+
+def test_bench_djinn_needs_a_checkout(tmp_path):
+    from typer.testing import CliRunner
+
+    from hackwatch.cli import app
+    result = CliRunner().invoke(app, ["bench", "verify", "--djinn", str(tmp_path), "--n", "2"])
+    assert result.exit_code == 2, result.output
+    assert "no djinn/sandbox/offline_verification_service.py there" in result.output
+
+
+@requires_djinn
+def test_bench_djinn_side_by_side(tmp_path):
+    """One small round: both contenders measured on the same submissions, the CLI beside the API."""
+    from hackwatch.tasks import save_tasks_jsonl
+    from hackwatch.verify._bench_djinn import bench_djinn
+    tasks = [make_task("debug_module"), make_task("type_confusion", "merge")]
+    source = tmp_path / "tasks.jsonl"
+    save_tasks_jsonl(tasks, source)
+    result = bench_djinn(tasks, str(source), Path(CHECKOUT), workers=2, n=4, rounds=1, cli_n=6)
+    assert [r.kind for r in result.rows] == ["secure", "insecure", "whole"]
+    for row in (*result.rows, result.api_cli):
+        assert len(row.ours) == len(row.theirs) == 1 and min(row.ours + row.theirs) > 0, row
+    lines = result.lines()
+    assert lines[0].startswith("side by side with Djinn ") and "CLI at " in lines[-1]

@@ -134,12 +134,32 @@ def bench_verify(
     n: Annotated[int, typer.Option("--n", min=1, help="Submissions per measurement (ground truths and exploits).")] = 200,
     baseline_n: Annotated[int, typer.Option("--baseline-n", min=1, help="Checks for the subprocess baseline.")] = 40,
     repeats: Annotated[int, typer.Option("--repeats", min=1,
-                                         help="Pool measurements per kind; the median is reported.")] = 3,
+                                         help="Pool measurements per kind (rounds with --djinn, at least 5 "
+                                              "recommended); the median is reported.")] = 3,
+    djinn: Annotated[Path | None, typer.Option("--djinn", help="A checkout of EleutherAI/djinn: measure its offline "
+                                               "verification side by side on the same submissions (secure, "
+                                               "insecure, whole; alternating rounds) and the CLI against the "
+                                               "API, instead of the subprocess baseline.")] = None,
+    cli_n: Annotated[int, typer.Option("--cli-n", min=1, help="With --djinn: submissions in the file for the "
+                                       "CLI-vs-API comparison.")] = 2000,
 ) -> None:
-    """Secure and insecure checks per second: the sandbox pool vs a fresh python subprocess per check."""
+    """Secure and insecure checks per second: the sandbox pool vs a fresh python subprocess per check,
+    or (--djinn PATH) vs Djinn's own offline verification, measured side by side.
+    """
+    workers = workers or os.cpu_count() or 1
+    if djinn is not None:
+        from hackwatch.verify._bench_djinn import bench_djinn
+        try:
+            result_dj = bench_djinn(_load_tasks(tasks), tasks, djinn, workers=workers, n=n, rounds=repeats,
+                                    cli_n=cli_n)
+        except (ValueError, RuntimeError) as exc:
+            raise fail(str(exc)) from None
+        for line in result_dj.lines():
+            typer.echo(line)
+        sys.stdout.flush()
+        return
     from hackwatch.verify._bench import bench
-    result = bench(_load_tasks(tasks), workers=workers or os.cpu_count() or 1, n=n, baseline_n=baseline_n,
-                   repeats=repeats)
+    result = bench(_load_tasks(tasks), workers=workers, n=n, baseline_n=baseline_n, repeats=repeats)
     for line in result.lines():
         typer.echo(line)
     sys.stdout.flush()

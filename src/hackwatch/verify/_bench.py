@@ -1,8 +1,8 @@
 """Verification throughput: the warm sandbox pool against a fresh ``python`` subprocess per check.
 
 Both run the very same job code on the very same payloads in one process run, side by side;
-the baseline has no isolation at all. Djinn's offline verifier, measured on this 2-core
-machine, took about 10 ms per secure and 29 ms per insecure check, sequentially.
+the baseline has no isolation at all. The comparison with Djinn itself is measured, never assumed:
+``bench verify --djinn PATH`` (``_bench_djinn``).
 """
 
 from __future__ import annotations
@@ -24,11 +24,6 @@ from hackwatch.verify._verifier import PRELOAD, insecure_payload, secure_payload
 if TYPE_CHECKING:
     from hackwatch.tasks import Task
 
-DJINN_SECURE_S = 0.010
-"""Djinn offline secure check, seconds per check, sequential (measured on the 2-core machine)."""
-DJINN_INSECURE_S = 0.029
-"""Djinn offline insecure check, seconds per check, sequential."""
-
 _BASELINE = ("import json, pickle, sys; from hackwatch.verify._runner import run_job; "
              "print(json.dumps(run_job(pickle.loads(sys.stdin.buffer.read()))))")
 
@@ -40,8 +35,6 @@ class BenchRow:
     """Checks per second through the sandbox pool (median of the repeats)."""
     baseline_rate: float
     """Checks per second with a fresh python subprocess per check (same parallelism)."""
-    djinn_rate: float
-    """Djinn's reference checks per second (1 / seconds per check)."""
     n: int
     baseline_n: int
     pool_rates: tuple[float, ...] = ()
@@ -58,13 +51,13 @@ class BenchResult:
     mode: str
 
     def lines(self) -> list[str]:
-        out = [f"verification throughput: {self.workers} workers, sandbox mode {self.mode}"]
+        out = [f"verification throughput: {self.workers} workers, sandbox mode {self.mode} "
+               "(side by side with Djinn: --djinn PATH)"]
         for r in self.rows:
             spread = (f", median of {len(r.pool_rates)}: {min(r.pool_rates):.0f}-{max(r.pool_rates):.0f}"
                       if len(r.pool_rates) > 1 else "")
             out.append(f"{r.kind:<8} pool {r.pool_rate:8.1f} checks/s (n={r.n}{spread})  |  subprocess baseline "
                        f"{r.baseline_rate:6.1f} checks/s (n={r.baseline_n})  |  ratio {r.pool_rate / r.baseline_rate:5.1f}x"
-                       f"  |  vs Djinn {r.djinn_rate:.0f}/s sequential: {r.pool_rate / r.djinn_rate:5.1f}x"
                        f"  |  host CPU {r.host_cpu_us:.0f} us/check")
         return out
 
@@ -113,7 +106,6 @@ def bench(tasks: Sequence[Task], workers: int, n: int = 200, baseline_n: int = 4
         mode = pool.mode
     rows = []
     for kind, jobs in kinds.items():
-        djinn = 1 / (DJINN_SECURE_S if kind == "secure" else DJINN_INSECURE_S)
-        rows.append(BenchRow(kind, statistics.median(rates[kind]), base[kind], djinn, len(jobs),
+        rows.append(BenchRow(kind, statistics.median(rates[kind]), base[kind], len(jobs),
                              min(baseline_n, len(jobs)), tuple(rates[kind]), statistics.median(host_cpu[kind])))
     return BenchResult(tuple(rows), workers, mode)
