@@ -23,6 +23,10 @@ two-layer model (seconds on a CPU), so the script is known to work before GPU ti
 
     python benchmarks/gpu_check.py --out gpu_check.json                 # on the GPU machine
     python benchmarks/gpu_check.py --tiny --device cpu --threads 1      # here, to test the script
+    python benchmarks/gpu_check.py --size 2,64,32000 --device cpu       # the full work, a toy model
+
+Needs torch, transformers, tokenizers, typer, rich, tqdm, numpy, pyyaml, httpx (not DuckDB, TRL or
+datasets); from a checkout without installing: ``PYTHONPATH=src python benchmarks/gpu_check.py``.
 """
 
 from __future__ import annotations
