@@ -263,10 +263,11 @@ def test_the_builtin_suite_is_masked_in_the_cache_it_links_into_too(scratch: Pat
 
     root = scratch / "linked-hackwatch"
     site, archive = root / "env" / "site-packages", root / "cache" / "archive-v0" / "def"
-    (archive / "hackwatch" / "tasks" / "builtin").mkdir(parents=True)
-    (archive / "hackwatch" / "tasks" / "builtin" / "__init__.py").write_text("")
-    _dist(site, "hackwatch", {"hackwatch/tasks/builtin/__init__.py":
-                              archive / "hackwatch" / "tasks" / "builtin" / "__init__.py"})
+    answer = "hackwatch/tasks/builtin/alpha/problem.yaml"  # the suite as data: no __init__.py needed
+    (archive / answer).parent.mkdir(parents=True)
+    (archive / answer).write_text("")
+    (site / "hackwatch" / "tasks" / "builtin" / "beta").mkdir(parents=True)  # an empty folder first
+    _dist(site, "hackwatch", {answer: archive / answer})
     monkeypatch.setattr(hackwatch, "__path__", [str(site / "hackwatch")])  # where such an install puts it
     exposed = allowlist([str(site)], {"prefixes": [str(root / "env")] * 4, "executables": [sys.executable]})
     assert str(archive) in exposed

@@ -173,14 +173,25 @@ def masked(exposed: list[str], hide: Iterable[str], home: str | None) -> list[st
     import hackwatch
     for top in getattr(hackwatch, "__path__", []):
         builtin = os.path.join(top, "tasks", "builtin")
-        want.append(builtin)
-        if os.path.islink(os.path.join(builtin, "__init__.py")):
-            want.append(os.path.dirname(os.path.realpath(os.path.join(builtin, "__init__.py"))))
+        want += [builtin, *filter(None, [_linked_copy(builtin)])]
     out = []
     for p in map(os.path.abspath, want):
         if os.path.lexists(p) and any(_inside(p, q) and p != q for q in exposed) or p in exposed:
             out.append(p)
     return sorted(set(out))
+
+
+def _linked_copy(folder: str) -> str | None:
+    """The folder's counterpart in the cache its files are symlinks into (uv's symlink link mode), from
+    its first linked file; None when no file in it is a link or the link is not laid out as the folder.
+    """
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            path = os.path.join(root, name)
+            if os.path.islink(path):
+                rel, real = os.path.relpath(path, folder), os.path.realpath(path)
+                return real[: -len(rel) - 1] if real.endswith(os.sep + rel) else None
+    return None
 
 
 def open_sources(paths: list[str], links: dict[str, str] | None = None) -> dict[str, int | str]:
