@@ -200,11 +200,11 @@ def test_hackwatch_installed_by_uv_as_links_keeps_the_builtin_answers_hidden(scr
         "--link-mode", "symlink", str(source), cache=cache)
     site = Path(sysconfig.get_path("purelib", vars={"base": str(env), "platbase": str(env)}))
     builtin = site / "hackwatch" / "tasks" / "builtin"
-    assert (builtin / "__init__.py").is_symlink()
-    archive = Path(os.path.realpath(builtin / "__init__.py")).parents[3]
-    answers = sorted(p.name for p in builtin.iterdir() if p.is_dir())[:2]
-    hidden = [str(builtin / "__init__.py"), str(archive / "hackwatch" / "tasks" / "builtin" / "__init__.py"),
-              *(str(archive / "hackwatch" / "tasks" / "builtin" / name) for name in answers)]
+    linked = [p.relative_to(builtin) for p in sorted(builtin.rglob("*")) if p.is_symlink()][:3]
+    assert linked, "uv --link-mode symlink installed no links"
+    archive = Path(os.path.realpath(builtin / linked[0])).parents[len(linked[0].parts) + 2]
+    hidden = [*(str(builtin / rel) for rel in linked),
+              *(str(archive / "hackwatch" / "tasks" / "builtin" / rel) for rel in linked)]
     visible = [str(site / "hackwatch" / "tasks" / "__init__.py"), str(archive / "hackwatch" / "tasks" / "__init__.py")]
     out = _run(env / "bin" / "python", POOL_DRIVER, [json.dumps([*hidden, *visible])], home)
     assert out["interpreter"]["prefix"] == str(env), out
