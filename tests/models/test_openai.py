@@ -282,3 +282,26 @@ def test_every_request_switches_sampling_knobs_off_and_sends_the_stop_set(llamac
     for body in _LlamaCppLike.bodies:
         assert {k: body[k] for k in PLAIN_SAMPLING} == PLAIN_SAMPLING
     assert _LlamaCppLike.bodies[0]["stop_token_ids"] == [think_tok.eos_token_id]
+
+
+# -- full-vocabulary log-probs the way vLLM accepts them ---------------------------------------------
+
+def test_serve_refuses_negative_logprobs_like_vllm(server, peaked_backend):
+    ids = list(peaked_backend.encode("Sort"))
+    bad = httpx.post(f"{server}/completions", json={"prompt": ids, "max_tokens": 1, "logprobs": -1})
+    assert bad.status_code == 400 and "logprobs=-1" in bad.text
+    ok = httpx.post(f"{server}/completions", json={"prompt": ids, "max_tokens": 1, "prompt_logprobs": -1})
+    assert ok.status_code == 200
+
+
+def test_full_vocabulary_sampling_and_echo_send_the_vocabulary_size(server, peaked_backend, think_tok):
+    """``score_top_k=-1`` at τ != 1 used to send ``logprobs=-1``, which vLLM answers with HTTP 400; it now
+    sends the vocabulary size, and the tempered log-probs are exact (bound 0) against the local backend."""
+    be = peaked_backend
+    full = OpenAIBackend(server, "tiny", think_tok, score_top_k=-1, score_api="echo")
+    remote = full.sample(_reqs(be), temperature=0.6, max_new_tokens=12, seed=9)
+    local = be.sample(_reqs(be), temperature=0.6, max_new_tokens=12, seed=9)
+    for r, c in zip(remote, local, strict=True):
+        assert r.generated_ids == c.generated_ids and not r.exact
+        assert r.logprob_error_bound == pytest.approx(0.0, abs=1e-4)
+        assert r.logprob == pytest.approx(c.logprob, abs=1e-3)

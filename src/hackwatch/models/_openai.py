@@ -104,7 +104,7 @@ class OpenAIBackend(TokenizerMixin):
         if self.score_api == "prompt_logprobs":
             body["prompt_logprobs"] = k
         else:
-            body.update(echo=True, logprobs=k if k != 0 else 1)
+            body.update(echo=True, logprobs=self._wire_logprobs(k) if k != 0 else 1)
         try:
             reply = self._post(body)
         except BackendError as e:
@@ -173,6 +173,13 @@ class OpenAIBackend(TokenizerMixin):
         with ThreadPoolExecutor(self.concurrency) as pool:
             return list(track(pool.map(fn, items), desc, total=len(items), unit="request", enabled=progress))
 
+    def _wire_logprobs(self, k: int) -> int:
+        """The ``logprobs`` field for top-``k`` (``-1``: all). vLLM's completions endpoint refuses a negative
+        ``logprobs`` (only ``prompt_logprobs`` accepts ``-1``), so "all" is sent as the vocabulary size, which
+        a server run with ``--max-logprobs -1`` allows.
+        """
+        return self.vocab_size if k < 0 else k
+
     def _prompt_field(self, ids: Sequence[int]) -> Any:
         return list(ids) if self.token_ids_prompt else self.decode(ids)
 
@@ -188,7 +195,7 @@ class OpenAIBackend(TokenizerMixin):
             req, i, p = job
             body = {"model": self.model_id, "prompt": self._prompt_field(p + tuple(req.prefix_ids)),
                     "max_tokens": max_new_tokens, "temperature": tau, "seed": sample_seed(seed, req.key, i),
-                    "n": 1, "logprobs": k, "return_tokens_as_token_ids": True, "skip_special_tokens": False,
+                    "n": 1, "logprobs": self._wire_logprobs(k), "return_tokens_as_token_ids": True, "skip_special_tokens": False,
                     "stop_token_ids": list(self.stop_ids), **PLAIN_SAMPLING}
             choice = self._post(body)["choices"][0]
             lp = choice.get("logprobs") or {}
@@ -243,7 +250,7 @@ class OpenAIBackend(TokenizerMixin):
             if self.score_api == "prompt_logprobs":
                 body["prompt_logprobs"] = k
             else:
-                body.update(echo=True, logprobs=k if k != 0 else 1)
+                body.update(echo=True, logprobs=self._wire_logprobs(k) if k != 0 else 1)
             choice = self._post(body)["choices"][0]
             where = f"score {req.key!r}"
             values, bound = [], 0.0

@@ -83,6 +83,10 @@ class CompletionService:
         seed = body.get("seed")
         seed = int(seed) if seed is not None else int.from_bytes(os.urandom(7), "little")
         top_n = body.get("logprobs")
+        if top_n is not None and int(top_n) < 0:
+            # vLLM's completions endpoint refuses a negative `logprobs` (only `prompt_logprobs` takes -1);
+            # refusing it here too keeps a client that works against this server working against vLLM.
+            raise _BadRequest(f"logprobs={top_n}: must be >= 0 (ask for the vocabulary size for all tokens)")
         as_ids = bool(body.get("return_tokens_as_token_ids", False))
         echo, plp = bool(body.get("echo", False)), body.get("prompt_logprobs")
         model, dev = be.model, be.device
