@@ -232,11 +232,13 @@ def _dist(site: Path, name: str, files: dict[str, Path | str]) -> None:
 def test_linked_installs_finds_the_cache_folders_that_installed_files_link_into(scratch: Path) -> None:
     root = scratch / "linked"
     site, archive, project = root / "env" / "site-packages", root / "cache" / "archive-v0" / "abc", root / "proj"
-    for rel in ("linked/__init__.py", "linked/sub/x.py", "linked-0.1.dist-info/METADATA", "single.py"):
+    for rel in ("linked/__init__.py", "linked/sub/x.py", "linked-0.1.dist-info/METADATA", "single.py",
+                "single-0.1.dist-info/METADATA"):
         (archive / rel).parent.mkdir(parents=True, exist_ok=True)
         (archive / rel).write_text("")
     (project / "devpkg").mkdir(parents=True)
     (project / "devpkg" / "__init__.py").write_text("")
+    (project / "devmod.py").write_text("")
     _dist(site, "linked", {rel: archive / rel for rel in ("linked-0.1.dist-info/METADATA", "linked/__init__.py",
                                                           "linked/sub/x.py")})
     _dist(site, "single", {"single.py": archive / "single.py"})  # a one-module wheel: the same cache folder
@@ -244,6 +246,7 @@ def test_linked_installs_finds_the_cache_folders_that_installed_files_link_into(
     (site / "devpkg").symlink_to(project / "devpkg")  # ``flit install --symlink``: a directory link
     _dist(site, "devpkg", {})
     (site / "devpkg-0.1.dist-info" / "RECORD").write_text("devpkg/__init__.py,,\n")
+    _dist(site, "devmod", {"devmod.py": project / "devmod.py"})  # ``flit install --symlink`` of a one-module project
     (site / "odd").mkdir()
     _dist(site, "elsewhere", {"odd/z.py": root / "cache" / "stray.py"})  # a link not laid out as site is
     (root / "cache" / "stray.py").write_text("")
@@ -266,6 +269,7 @@ def test_the_builtin_suite_is_masked_in_the_cache_it_links_into_too(scratch: Pat
     answer = "hackwatch/tasks/builtin/alpha/problem.yaml"  # the suite as data: no __init__.py needed
     (archive / answer).parent.mkdir(parents=True)
     (archive / answer).write_text("")
+    (archive / "hackwatch-0.1.dist-info").mkdir()  # an unpacked wheel, as uv's cache holds it
     (site / "hackwatch" / "tasks" / "builtin" / "beta").mkdir(parents=True)  # an empty folder first
     _dist(site, "hackwatch", {answer: archive / answer})
     monkeypatch.setattr(hackwatch, "__path__", [str(site / "hackwatch")])  # where such an install puts it

@@ -93,8 +93,10 @@ def linked_installs(site_dirs: Iterable[str], rows: int = 8) -> list[str]:
     into uv's cache (``…/archive-v0/<id>/``, laid out as site-packages is); without that folder in the
     view, a job would import such a package as an empty namespace package. Each ``*.dist-info/RECORD``
     is read for its first ``rows`` entries; the first that is a symlink whose real path ends in the
-    entry's own relative path gives the folder. Directory links (``flit install --symlink``, a
-    development install like an editable one) are not followed: their sources stay hidden.
+    entry's own relative path gives the folder, if that folder holds the same ``*.dist-info`` (an
+    unpacked wheel, as uv's cache is). Development links (``flit install --symlink``: a package's
+    directory, or a one-module project's file, linked into its source tree) are not followed: the
+    project's sources stay hidden.
     """
     roots: set[str] = set()
     for site in site_dirs:
@@ -110,11 +112,12 @@ def linked_installs(site_dirs: Iterable[str], rows: int = 8) -> list[str]:
                 continue
             for rel in entries:
                 path = os.path.normpath(os.path.join(site, rel))
-                if rel.startswith("..") or not os.path.islink(path):
+                if rel.startswith(("..", "/")) or not os.path.islink(path):
                     continue
                 real = os.path.realpath(path)
-                if real.endswith("/" + rel.lstrip("/")):
-                    roots.add(real[: -len(rel) - 1])
+                root = real[: -len(rel) - 1]
+                if real.endswith("/" + rel) and os.path.isdir(os.path.join(root, os.path.basename(info))):
+                    roots.add(root)
                 break
     return sorted(roots)
 
