@@ -133,14 +133,16 @@ _warned: set[str] = set()
 
 
 def write_rollouts(df: pd.DataFrame, path: str | Path, *, append: bool = False) -> None:
-    """Write (or append) rows as JSONL or Parquet; a reader never sees a half-written batch.
+    """Write (or append) rows as JSONL or Parquet.
 
-    Writing (``append=False``) goes to a temporary file that is renamed over ``path``. Appending to
-    JSONL is a true append, so a long run costs O(batch) per step: the batch is encoded whole,
-    written with one ``O_APPEND`` write and fsynced before the call returns. A process killed in the
-    middle of that write can leave the batch's first lines only; the next append cuts off a last line
-    left unfinished (and adds the newline a whole last line lacks), while whole lines of the cut batch
-    stay (``read_rollouts`` then refuses a GRPO group cut in two, naming its line).
+    Writing (``append=False``) goes to a temporary file that is renamed over ``path``, so a reader
+    sees the old file or the new one. Appending to JSONL is a true append, so a long run costs
+    O(batch) per step: the batch is encoded whole, written with one ``O_APPEND`` write and fsynced
+    before the call returns (a reader that opens the file during that write may see part of the
+    batch). A process killed in the middle of that write can leave the batch's first lines only; the
+    next append cuts off a last line left unfinished (and adds the newline a whole last line lacks),
+    while whole lines of the cut batch stay: a GRPO group cut to one rollout is then refused by
+    ``read_rollouts`` (naming its line), one cut to two or more reads as a smaller group.
 
     A Parquet file cannot be appended in place, so appending to ``.parquet`` rewrites the file
     (O(rows so far) per batch, atomic by rename): fine for thousands of rollouts per run, quadratic
