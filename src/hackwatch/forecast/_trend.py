@@ -12,7 +12,8 @@ Rows with no estimate at all (NaN) and steps with ``step + step_offset <= 0`` ar
 "The first ``cutoff`` checkpoints" are the run's: ``checkpoint_index`` numbers a row's step among
 all steps of the estimates table (every method and series), so a series that lacks the early
 checkpoints is fitted on fewer points, never on later checkpoints standing in for early ones. A
-table holds one run's checkpoints; forecast tables pooling runs with different step grids per run.
+table holds one run's checkpoints: split a table pooling runs with different step grids and
+forecast each run on its own.
 """
 
 from __future__ import annotations
