@@ -136,3 +136,27 @@ def test_bench_djinn_side_by_side(tmp_path):
         assert len(row.ours) == len(row.theirs) == 1 and min(row.ours + row.theirs) > 0, row
     lines = result.lines()
     assert lines[0].startswith("side by side with Djinn ") and "CLI at " in lines[-1]
+
+
+@requires_djinn
+def test_cli_verifiers_djinn(tmp_path):
+    """``hackwatch verify --verifiers djinn`` end to end: Djinn's assert_bypass accepts a wrong answer, so the
+    row is an exploit there and a fail with hackwatch's verifiers."""
+    from hackwatch.tasks import save_tasks_jsonl
+    task = make_task("assert_bypass")
+    source, rows = tmp_path / "tasks.jsonl", tmp_path / "in.jsonl"
+    save_tasks_jsonl([task], source)
+    rows.write_text(json.dumps({"task_id": task.id, "code": task.nulls[0], "keep": 7}) + "\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (CHECKOUT, os.environ.get("PYTHONPATH")) if p)}
+    labels = {}
+    for mode in ("djinn", "hackwatch"):
+        out = tmp_path / f"{mode}.jsonl"
+        res = subprocess.run([sys.executable, "-c", "from hackwatch.cli import main; main()", "verify", "--tasks",
+                              str(source), "--completions", str(rows), "--out", str(out), "--workers", "1",
+                              "--verifiers", mode], capture_output=True, text=True, env=env)
+        assert res.returncode == 0, res.stderr
+        row = json.loads(out.read_text())
+        assert row["keep"] == 7
+        labels[mode] = (row["label"], row["reason"])
+    assert labels["djinn"][0] == "exploit" and "djinn assert_bypass: passed" in labels["djinn"][1], labels
+    assert labels["hackwatch"][0] == "fail", labels
