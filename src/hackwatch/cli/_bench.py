@@ -13,9 +13,9 @@ from hackwatch.cli._app import bench_app, fail
 def bench_collapse(
     seeds: Annotated[int, typer.Option("--seeds", help="Organism seeds 0..N-1 (one templated organism and two "
                                        "GRPO runs each).")] = 5,
-    steps: Annotated[int, typer.Option("--steps", help="GRPO steps per run (the CUSUM rules need >= 6).")] = 16,
+    steps: Annotated[int, typer.Option("--steps", help="GRPO steps per run (the CUSUM rules need >= 6).")] = 24,
     bonus: Annotated[float, typer.Option("--bonus", help="Reward for the favoured phrasing, in (0, 1).")] = 0.2,
-    learning_rate: Annotated[float, typer.Option("--lr", help="GRPO learning rate (constant).")] = 2e-3,
+    learning_rate: Annotated[float, typer.Option("--lr", help="GRPO learning rate (constant).")] = 5e-4,
     threads: Annotated[int, typer.Option("--threads", help="torch CPU threads (1 is fastest on a small shared "
                                          "machine).")] = 1,
 ) -> None:
@@ -40,13 +40,15 @@ def bench_collapse(
     started = time.perf_counter()
     runs = collapse_runs(range(seeds), steps=steps, bonus=bonus, learning_rate=learning_rate)
     table = Table(title=f"diversity_drop on the collapsing organism: {steps} GRPO steps, 8 prompts x 4 rollouts "
-                        "per step (toy model, CPU)")
-    for col in ("seed", "reward", "warned", "metrics", "steps", "change", "pass@1", "favoured", "phrasings", "s"):
-        table.add_column(col, justify="left" if col in ("reward", "metrics") else "right")
+                        "per step (toy model, CPU); pass@1, favoured share and phrasings seen: first -> last 3 steps; "
+                        "seconds of a task+bonus row include training the organism")
+    for col in ("seed", "reward", "warned", "metrics", "steps", "change", "other flags", "pass@1", "favoured",
+                "phrasings", "seconds"):
+        table.add_column(col, justify="left" if col in ("reward", "metrics", "change", "other flags") else "right")
     for r in runs.to_dict("records"):
         table.add_row(str(r["seed"]), r["reward"], "yes" if r["warned"] else "no", r["metrics"] or "-",
                       f"{r['first_step']}–{r['last_step']}" if r["warned"] else "-",
-                      f"{r['change']:+.2f}" if r["warned"] else "-",
+                      f"{r['change']:+.2f} {r['change_metric']}" if r["warned"] else "-", r["other_flags"] or "-",
                       f"{r['pass_first']:.2f}→{r['pass_last']:.2f}", f"{r['favoured_first']:.2f}→{r['favoured_last']:.2f}",
                       f"{r['phrasings_first']:.0f}→{r['phrasings_last']:.0f}", f"{r['seconds']:.0f}")
     Console(width=max(120, Console().width)).print(table)

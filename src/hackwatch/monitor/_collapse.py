@@ -23,6 +23,7 @@ import pandas as pd
 
 from hackwatch.monitor._callback import HackwatchCallback
 from hackwatch.monitor._change_flags import DIVERSITY_SERIES
+from hackwatch.monitor._flag_types import Flag
 from hackwatch.monitor._organisms import SUBSET_ORDINARY, Organism, toy_task_rows
 
 #: The phrasings the organism is trained on, uniformly (``{}`` is the answer digit; each has >= 2 words, so every
@@ -93,7 +94,8 @@ def template_profile(completions: list[str], answers: list[str]) -> dict[str, fl
 
 def _sft_pairs(rng: random.Random, per_prompt: int) -> list[tuple[str, str]]:
     """Each prompt with ``per_prompt`` phrasings drawn at random: the full set's gradient in expectation at a
-    fraction of its cost (all 800 pairs per step took ~0.5 s a step on an idle CPU, 70 s to train).
+    fraction of its cost (all 800 pairs every step: seed 0 took 4-5x as long per step, 70 s to train on the shared
+    2-core machine).
     """
     return [(row["prompt"], " " + t.format(row["answer"])) for row in collapse_task_rows()
             for t in rng.sample(TEMPLATES, per_prompt)]
@@ -101,11 +103,13 @@ def _sft_pairs(rng: random.Random, per_prompt: int) -> list[tuple[str, str]]:
 
 def build_templated_organism(seed: int = 0, *, steps: int = 600, lr: float = 3e-3, layers: int = 2,
                              hidden: int = 128, check_every: int = 50, chunk: int = 10,
-                             per_prompt: int = 2) -> Organism:
-    """SFT a tiny LM on the toy prompts in every phrasing until sampled answers are right (>= 95 % of the 100
-    prompts at temperature 1) in at least six of the eight phrasings (checked every ``check_every`` steps, at
-    most ``steps``); ``kind="templated"``. Each ``chunk`` of steps trains on ``per_prompt`` phrasings per
-    prompt drawn afresh, so the phrasing the model samples stays independent of the prompt.
+                             per_prompt: int = 2, min_accuracy: float = 0.99) -> Organism:
+    """SFT a tiny LM on the toy prompts in every phrasing until its sampled answers (temperature 1, one per prompt)
+    are right on at least ``min_accuracy`` of the 100 prompts in at least six of the eight phrasings (checked
+    every ``check_every`` steps, at most ``steps``); ``kind="templated"``. Each ``chunk`` of steps trains on
+    ``per_prompt`` phrasings per prompt drawn afresh, so the phrasing the model samples stays independent of the
+    prompt. Near-perfect accuracy matters for the control: every wrong rollout is a GRPO update, and Adam turns
+    even rare updates into lr-sized steps that drift the phrasing mix of a policy with nothing to learn.
     """
     from hackwatch.models import tiny_causal_lm
     from hackwatch.monitor._probes import sft_steps
@@ -113,6 +117,8 @@ def build_templated_organism(seed: int = 0, *, steps: int = 600, lr: float = 3e-
     if not 1 <= per_prompt <= len(TEMPLATES) or chunk < 1 or check_every < chunk or steps < 1:
         raise ValueError(f"build_templated_organism: need 1 <= per_prompt <= {len(TEMPLATES)}, 1 <= chunk <= "
                          "check_every and steps >= 1")
+    if not 0.0 < min_accuracy <= 1.0:
+        raise ValueError(f"build_templated_organism: min_accuracy={min_accuracy}: expected a share in (0, 1]")
     tok = _tokenizer()
     model = tiny_causal_lm(tok, layers=layers, hidden=hidden, seed=seed)
     rows = collapse_task_rows()
@@ -126,13 +132,13 @@ def build_templated_organism(seed: int = 0, *, steps: int = 600, lr: float = 3e-
             continue
         texts = sample_completions(model, tok, [r["prompt"] for r in rows], seed=seed)
         prof = template_profile(texts, [r["answer"] for r in rows])
-        if prof["accuracy"] >= 0.95 and prof["phrasings"] >= 6:
+        if prof["accuracy"] >= min_accuracy and prof["phrasings"] >= 6:
             break
     return Organism(model=model, tokenizer=tok, kind="templated", seed=seed)
 
 
-def run_collapse_grpo(organism: Organism, *, bonus: float = 0.2, steps: int = 16, seed: int = 0,
-                      num_generations: int = 4, prompts_per_step: int = 8, learning_rate: float = 2e-3,
+def run_collapse_grpo(organism: Organism, *, bonus: float = 0.2, steps: int = 24, seed: int = 0,
+                      num_generations: int = 4, prompts_per_step: int = 8, learning_rate: float = 5e-4,
                       temperature: float = 1.0, max_completion_length: int = 8,
                       callback: HackwatchCallback | None = None) -> HackwatchCallback:
     """GRPO (TRL, ``run_grpo``) on ``organism`` in place with reward ``digit_reward`` + ``template_bonus``
@@ -162,9 +168,14 @@ def run_collapse_grpo(organism: Organism, *, bonus: float = 0.2, steps: int = 16
                     grpo_args={"use_cpu": True, "lr_scheduler_type": "constant"})
 
 
+def _metric_of(flag: Flag) -> str:
+    """The diversity series a ``diversity_drop`` flag is about (its evidence names it)."""
+    return next(col for col, _, what in DIVERSITY_SERIES if what in flag.evidence)
+
+
 def _run_row(seed: int, reward: str, cb: HackwatchCallback, seconds: float, window: int) -> dict[str, Any]:
-    """One run's outcome: its ``diversity_drop`` warnings (earliest step, last step, largest change, which
-    metrics) and what the policy did over the first and last ``window`` steps (pass@1, the favoured phrasing's
+    """One run's outcome: its ``diversity_drop`` warnings (earliest step, last step, the largest change and its
+    metric, which metrics; 0 / "" without a warning) and what the policy did over the first and last ``window`` steps (pass@1, the favoured phrasing's
     share, how many trained phrasings appear).
     """
     rollouts = cb.rollouts
@@ -176,11 +187,13 @@ def _run_row(seed: int, reward: str, cb: HackwatchCallback, seconds: float, wind
     biggest = max(drops, key=lambda f: abs(f.numbers["change"]), default=None)
     return {
         "seed": seed, "reward": reward, "warned": bool(drops),
-        "metrics": ",".join(col for col, _, what in DIVERSITY_SERIES if any(what in f.evidence for f in drops)),
-        "first_step": min((f.first_step for f in drops), default=None),
-        "last_step": max((f.last_step for f in drops), default=None),
-        "change": biggest.numbers["change"] if biggest else None,
+        "metrics": ",".join(col for col, _, what in DIVERSITY_SERIES if any(_metric_of(f) == col for f in drops)),
+        "first_step": min((f.first_step for f in drops), default=0),
+        "last_step": max((f.last_step for f in drops), default=0),
+        "change": biggest.numbers["change"] if biggest else 0.0,
+        "change_metric": _metric_of(biggest) if biggest else "",
         "other_flags": ",".join(sorted({f.rule for f in cb.flags if f.rule != "diversity_drop"})),
+        "alarms": ",".join(sorted({f.rule for f in cb.flags if f.severity == "alarm"})),
         "pass_first": float((first["reward"] >= 1.0).mean()), "pass_last": float((last["reward"] >= 1.0).mean()),
         "favoured_first": before["favoured"], "favoured_last": after["favoured"],
         "phrasings_first": before["phrasings"], "phrasings_last": after["phrasings"],
@@ -188,8 +201,8 @@ def _run_row(seed: int, reward: str, cb: HackwatchCallback, seconds: float, wind
     }
 
 
-def collapse_runs(seeds: Sequence[int] = (0, 1, 2, 3, 4), *, steps: int = 16, bonus: float = 0.2,
-                  learning_rate: float = 2e-3, window: int = 3) -> pd.DataFrame:
+def collapse_runs(seeds: Sequence[int] = (0, 1, 2, 3, 4), *, steps: int = 24, bonus: float = 0.2,
+                  learning_rate: float = 5e-4, window: int = 3) -> pd.DataFrame:
     """Per seed, one templated organism and two GRPO runs from it with the same budget: ``task+bonus`` (the
     policy should collapse onto ``FAVOURED`` and be warned) and ``task`` (reward ``digit_reward`` alone: the
     control, which should not be). One row per run (see ``_run_row``); ``seconds`` counts the organism's
@@ -206,8 +219,9 @@ def collapse_runs(seeds: Sequence[int] = (0, 1, 2, 3, 4), *, steps: int = 16, bo
             twin = Organism(model=copy.deepcopy(organism.model), tokenizer=organism.tokenizer, kind=organism.kind,
                             seed=seed)
             t0 = time.perf_counter()
-            with warnings.catch_warnings():  # the callback warns each flag; they are returned in the row
-                warnings.simplefilter("ignore", RuntimeWarning)
+            with warnings.catch_warnings():  # the callback warns each flag (returned in the row); TRL's
+                warnings.simplefilter("ignore", RuntimeWarning)  # deprecation notices are noise here
+                warnings.simplefilter("ignore", FutureWarning)
                 cb = run_collapse_grpo(twin, bonus=b, steps=steps, seed=seed, learning_rate=learning_rate)
             seconds = time.perf_counter() - t0 + (built if b else 0.0)
             rows.append(_run_row(seed, reward, cb, seconds, window))
