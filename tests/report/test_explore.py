@@ -115,12 +115,13 @@ def test_report_cli_extra_flags(demo_like: Path, tmp_path: Path) -> None:
     ("probe=", "expected LABEL=PATH"),
     ("probe={missing}", "is not a file"),
     ("probe={bad}", "cannot read the probe's flags table"),
+    ("probe={rollouts}", "not a flags table (no column 'rule'"),  # the rollouts file beside the flags file
 ])
 def test_report_cli_bad_extra_flags_is_one_line_and_writes_nothing(demo_like: Path, tmp_path: Path, value: str,
                                                                    expected: str) -> None:
     bad = tmp_path / "bad.parquet"
     bad.write_bytes(b"\x00\xffnot parquet")
-    value = value.format(missing=tmp_path / "missing.parquet", bad=bad)
+    value = value.format(missing=tmp_path / "missing.parquet", bad=bad, rollouts=demo_like / "locked" / "rollouts.parquet")
     out = tmp_path / "out" / "r.html"
     out.parent.mkdir()
     res = CliRunner().invoke(app, ["report", str(demo_like / "run"), "--out", str(out), "--extra-flags", value])

@@ -31,6 +31,10 @@ demo output would otherwise report the demo's locked organism as if it were its 
 """
 
 
+FLAG_COLUMNS = ("rule", "severity")
+"""Columns every non-empty flags table has (``hackwatch.monitor.flags_frame`` writes them first)."""
+
+
 class FlagsFileError(ValueError):
     """An extra flags file given to the report cannot be read (the message names the file)."""
 
@@ -100,6 +104,10 @@ def _from_file(label: str, path: Path) -> FlagSource:
     except Exception as exc:  # pyarrow and pandas raise several types for unreadable files
         raise FlagsFileError(f"{path}: cannot read the {label}'s flags table ({type(exc).__name__}); expected the "
                          f".parquet or .jsonl file HackwatchCallback(flags_path=...) writes") from None
+    missing = [c for c in FLAG_COLUMNS if c not in flags.columns]
+    if len(flags) and missing:  # e.g. the rollouts file given for the flags file beside it
+        raise FlagsFileError(f"{path}: not a flags table (no column {missing[0]!r}; it has {list(flags.columns)[:8]}); "
+                             "expected the .parquet or .jsonl file HackwatchCallback(flags_path=...) writes")
     src = FlagSource(label, flags, origin=str(path))
     for name in ("rollouts.parquet", "rollouts.jsonl"):
         if (path.parent / name).is_file():
