@@ -106,6 +106,7 @@ def _cli(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[
                           capture_output=True, text=True, env={**environ, **env}, timeout=300)
 
 
+@pytest.mark.slow  # CLI subprocesses on a tiny model: 30 s to 2 min on 2 busy cores
 def test_sample_piped_is_quiet_about_libraries(saved_model, tmp_path):
     """Piped stderr of a model command: no weight-loading bar, no library deprecation warnings;
     HACKWATCH_LIBRARY_LOGS=1 brings them back (so the silence is ours, not an accident of versions)."""
@@ -167,6 +168,7 @@ def piped(saved_model, tmp_path_factory) -> dict[str, subprocess.CompletedProces
     return runs
 
 
+@pytest.mark.slow  # CLI subprocesses on a tiny model: 30 s to 2 min on 2 busy cores
 @pytest.mark.parametrize("name, stage, total, unit", [
     ("sample", "sample", 6, "seq"),
     ("score", "score", 6, "seq"),
@@ -187,6 +189,7 @@ def test_standalone_commands_print_heartbeats_when_piped(piped, name, stage, tot
     assert "it/s]" not in res.stderr and "\r" not in res.stderr  # no tqdm bar drawn into a pipe
 
 
+@pytest.mark.slow  # CLI subprocesses on a tiny model: 30 s to 2 min on 2 busy cores
 def test_donor_train_heartbeat_ticks_with_the_last_loss(piped):
     lines = [line for line in piped["donor train"].stderr.splitlines() if line.startswith("[hackwatch] donor train:")]
     assert len(lines) >= 3 and re.search(r"done, last loss [\d.]+", lines[-1]), lines  # ticks between start and end
