@@ -98,12 +98,22 @@ def dump(doc: dict[str, Any]) -> str:
     return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120)
 
 
+FILE_MODE = 0o644
+"""Mode of every written file: package data every user can read (``mkstemp`` alone makes 0600)."""
+
+
 def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)
+    os.chmod(tmp, FILE_MODE)
     os.replace(tmp, path)
+
+
+def _unreadable(path: Path) -> bool:
+    """Whether group or others cannot read ``path`` (a copied or packed tree would keep that)."""
+    return path.stat().st_mode & 0o044 != 0o044
 
 
 def _check_round_trip(task: Task, text: str) -> None:
@@ -128,10 +138,12 @@ def main() -> int:
     files[ORDER_FILE] = ORDER_HEADER + "".join(f"{t.id}\n" for t in tasks)
     for task in tasks:
         _check_round_trip(task, files[BUILTIN_DIR / task.id / "problem.yaml"])
-    changed = [p for p, text in files.items() if not p.is_file() or p.read_text(encoding="utf-8") != text]
+    changed = [p for p, text in files.items()
+               if not p.is_file() or p.read_text(encoding="utf-8") != text or _unreadable(p)]
     if args.check:
         for path in changed:
-            print(f"would change: {path}")
+            mode = f" (mode {path.stat().st_mode & 0o777:o}, expected {FILE_MODE:o})" if path.is_file() and _unreadable(path) else ""
+            print(f"would change: {path}{mode}")
         return 1 if changed else 0
     for path in changed:
         _write(path, files[path])

@@ -5,11 +5,13 @@ from __future__ import annotations
 import ast
 import dataclasses
 import hashlib
+import importlib.util
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -30,18 +32,20 @@ DJINN_KEYS = {
 }
 
 
-def typed(value: Any) -> Any:
-    """``value`` as nested (type name, content) pairs: equal only when every type matches (1, 1.0, True differ)."""
-    t = type(value)
-    if t in (list, tuple):
-        return (t.__name__, tuple(typed(v) for v in value))
-    if t is dict:
-        return ("dict", tuple((typed(k), typed(v)) for k, v in value.items()))
-    if t in (set, frozenset):
-        return (t.__name__, tuple(sorted(repr(typed(v)) for v in value)))
-    if t is float:
-        return ("float", repr(value))
-    return (t.__name__, value)
+TOOL_PATH = Path(__file__).resolve().parents[2] / "tools" / "builtin_suite.py"
+
+
+def _load_tool() -> ModuleType:
+    """``tools/builtin_suite.py`` (a development tool, not a package module) imported from its path."""
+    spec = importlib.util.spec_from_file_location("builtin_suite_tool", TOOL_PATH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+TOOL = _load_tool()
+typed = TOOL.typed  # one definition of typed equality: the tool's, which checks what it writes the same way
 
 
 def test_typed_tells_apart_what_equality_does_not():
@@ -201,7 +205,16 @@ def test_the_exact_comparison_holds_for_builtin_tasks():
 def test_the_writer_tool_would_write_the_same_files():
     """``tools/builtin_suite.py --check``: the files are exactly what the tool writes from the catalogue (so the
     tool still works, and a hand edit that the tool would undo shows up here)."""
-    tool = Path(__file__).resolve().parents[2] / "tools" / "builtin_suite.py"
-    res = subprocess.run([sys.executable, str(tool), "--check"], capture_output=True, text=True, timeout=120)
+    res = subprocess.run([sys.executable, str(TOOL_PATH), "--check"], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, (res.stdout[-2000:] + res.stderr[-2000:]
                                  + "\nrun `python tools/builtin_suite.py` to rewrite the data from the catalogue")
+
+
+def test_the_writer_tool_writes_files_every_user_can_read(tmp_path: Path):
+    """Package data written 0600 (``mkstemp``'s mode) could not be read by another user of a shared install,
+    and a copied or packed tree keeps the mode; the tool writes 0644 and ``--check`` names unreadable files."""
+    path = tmp_path / "t" / "problem.yaml"
+    TOOL._write(path, "id: t\n")
+    assert path.stat().st_mode & 0o777 == 0o644 and path.read_text() == "id: t\n"
+    path.chmod(0o600)
+    assert TOOL._unreadable(path)
