@@ -84,6 +84,15 @@ def _uv(*args: str, cache: Path) -> None:
         subprocess.run([UV, *args], check=True, capture_output=True, env=env)
 
 
+def _require_setuptools(python: Path) -> None:
+    """Skip unless ``python`` imports setuptools: uv builds the project offline without build isolation, so the
+    venv (made with ``--system-site-packages``) must see it in the *base* installation, not only in the venv
+    the tests run from (a uv-managed or Python >= 3.12 base has none)."""
+    if subprocess.run([str(python), "-c", "import setuptools"], capture_output=True).returncode != 0:
+        pytest.skip(f"setuptools is not importable by {python} (the base installation of {sys.executable}); "
+                    "uv builds the project offline without build isolation")
+
+
 @pytest.fixture(scope="module", params=["venv", "uv"])
 def venv(request: pytest.FixtureRequest, scratch: Path) -> dict[str, Path]:
     """A user's venv under their $HOME, hackwatch installed into it as ``pip install -e`` does (a
@@ -102,6 +111,7 @@ def venv(request: pytest.FixtureRequest, scratch: Path) -> dict[str, Path]:
     if request.param == "uv":
         cache = home / ".cache" / "uv"
         _uv("venv", "--python", sys.executable, "--system-site-packages", str(env), cache=cache)
+        _require_setuptools(env / "bin" / "python")
         install = ["pip", "install", "--python", str(env / "bin" / "python"), "--offline", "--no-deps",
                    "--no-build-isolation"]
         _uv(*install, "-e", str(REPO), cache=cache)
@@ -196,6 +206,7 @@ def test_hackwatch_installed_by_uv_as_links_keeps_the_builtin_answers_hidden(scr
         shutil.copy2(REPO / name, source / name)
     shutil.copytree(REPO / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "*.so"))
     _uv("venv", "--python", sys.executable, "--system-site-packages", str(env), cache=cache)
+    _require_setuptools(env / "bin" / "python")
     _uv("pip", "install", "--python", str(env / "bin" / "python"), "--offline", "--no-deps", "--no-build-isolation",
         "--link-mode", "symlink", str(source), cache=cache)
     site = Path(sysconfig.get_path("purelib", vars={"base": str(env), "platbase": str(env)}))
