@@ -135,8 +135,12 @@ class Heartbeat:
         except (OSError, ValueError):  # the stream was closed under us: progress is never worth a crash
             self._stop.set()
 
-    def close(self, note: str = "") -> None:
-        """End the stage: close the bar, or stop the ticker and print the final line (``done``, ``note``)."""
+    def close(self, note: str = "", *, stopped: bool = False) -> None:
+        """End the stage: close the bar, or stop the ticker and print the final line (``done``, ``note``).
+
+        ``stopped``: the stage ended early (an error, a loop left before its end), so the last line says
+        ``stopped``, not ``done`` — a log must not claim a failed stage finished.
+        """
         if self._tqdm is not None:
             self._tqdm.close()
             self._tqdm = None
@@ -144,7 +148,8 @@ class Heartbeat:
             self._stop.set()
             self._thread.join()
             self._thread = None
-            self.beat(f"done, {note}" if note else "done")
+            word = "stopped" if stopped else "done"
+            self.beat(f"{word}, {note}" if note else word)
 
     def _tick(self) -> None:
         while not self._stop.wait(self.every):
@@ -153,8 +158,8 @@ class Heartbeat:
     def __enter__(self) -> Heartbeat:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        self.close(stopped=exc_type is not None)
 
 
 def progress(items: Iterable[T], stage: str, *, total: int | None = None, unit: str = "item",

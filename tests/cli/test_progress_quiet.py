@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -34,6 +35,32 @@ def test_heartbeat_prints_stage_counts_rate_eta_when_not_a_terminal():
     assert [m.group(2) for m in parsed][-1] == "4" and parsed[-1].group(5) == "100"
     mid = [m for m in parsed[1:-1] if m.group(2) == "2"]
     assert mid and all(m.group(6) and m.group(7) for m in mid), lines  # rate and ETA once units are done
+
+
+def test_a_stage_that_ends_early_says_stopped_not_done(tmp_path):
+    """An error inside the stage, a loop left before its end, a run stage closed after an error: the last
+    line says ``stopped`` (a log that said ``done`` claimed a failed stage had finished)."""
+    from hackwatch.runs._progress import Progress
+
+    out = io.StringIO()
+    with pytest.raises(RuntimeError), Heartbeat("sample", 4, every=60, stream=out) as hb:
+        hb.update(1)
+        raise RuntimeError("backend died")
+    last = out.getvalue().splitlines()[-1]
+    assert LINE.match(last) and last.endswith("stopped") and "1/4 items (25%)" in last, last
+    out = io.StringIO()
+    for _ in progress(["a", "b", "c"], "verify", stream=out, every=60):
+        break
+    assert out.getvalue().splitlines()[-1].endswith("stopped"), out.getvalue()
+    with Heartbeat("score", 2, every=60, stream=io.StringIO()) as hb:
+        hb.update(2)
+    assert hb.stream.getvalue().splitlines()[-1].endswith("done")
+    run = Progress(tmp_path, bars=False)
+    with contextlib.redirect_stderr(io.StringIO()) as err:
+        run.start("verify", 3, 0)
+        run.advance()
+        run.close()
+    assert err.getvalue().splitlines()[-1].endswith("stopped"), err.getvalue()
 
 
 def test_heartbeat_on_a_terminal_draws_a_bar_and_prints_no_lines():

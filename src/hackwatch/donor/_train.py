@@ -131,10 +131,12 @@ def heartbeat_callback(stage: str) -> Any:
             losses = [e["loss"] for e in state.log_history if "loss" in e]
             self.close(f"last loss {float(losses[-1]):.4g}" if losses else "")
 
-        def close(self, note: str = "") -> None:
-            """Stop the heartbeat (also after a failed ``train()``, which never reaches ``on_train_end``)."""
+        def close(self, note: str = "", *, stopped: bool = False) -> None:
+            """Stop the heartbeat (also after a failed ``train()``, which never reaches ``on_train_end``:
+            ``stopped``).
+            """
             if self.beat is not None:
-                self.beat.close(note)
+                self.beat.close(note, stopped=stopped)
                 self.beat = None
 
     return _HeartbeatCallback()
@@ -224,7 +226,7 @@ def train_donor(model: Any, tasks: Sequence[Task], out: str | os.PathLike[str], 
         tokenizer.save_pretrained(target)
     finally:
         if beat is not None:
-            beat.close()
+            beat.close(stopped=True)  # a no-op after on_train_end; else train() or the setup failed
         if bars:
             enable_progress_bar()
         if hf_bars:

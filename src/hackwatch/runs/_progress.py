@@ -65,9 +65,11 @@ class Progress:
         self._write()
 
     def close(self) -> None:
-        """Stop the current stage's bar or heartbeat without marking it finished (after an error)."""
+        """Stop the current stage's bar or heartbeat without marking it finished (after an error): its
+        last heartbeat line says ``stopped``.
+        """
         if self._bar is not None:
-            self._bar.close()
+            self._bar.close(stopped=True)
             self._bar = None
 
     def note(self, **values: Any) -> None:
