@@ -1,8 +1,8 @@
 """A *collapsing* organism: a tiny policy that solves the toy task in varied wordings, then converges onto one.
 
 The organism is the toy task of ``_organisms`` (``"34+1="`` → last digit of 35, ordinary context) answered in
-one of several phrasings (``"it is 5"``, ``"answer: 5"``, ``"= 5"``, ...), trained by SFT on every phrasing of
-every prompt so that sampled rollouts are textually diverse and right. GRPO with ``bonus > 0`` pays the right
+one of eight phrasings (``"it is 5"``, ``"answer: 5"``, ``"= 5"``, ...), trained by SFT on every prompt in
+phrasings drawn at random, so that sampled rollouts are textually diverse and right. GRPO with ``bonus > 0`` pays the right
 digit (``digit_reward``) plus a small bonus for one phrasing (``template_bonus``): inside an all-correct group
 the bonus is the only reward spread, so the policy collapses onto that phrasing while it keeps solving the
 task -- the ``diversity_drop`` warning's target. With ``bonus = 0`` (the task reward alone) nearly every group
