@@ -133,9 +133,9 @@ def bench_verify(
     workers: Annotated[int | None, typer.Option("--workers", min=1, help=WORKERS_HELP)] = None,
     n: Annotated[int, typer.Option("--n", min=1, help="Submissions per measurement (ground truths and exploits).")] = 200,
     baseline_n: Annotated[int, typer.Option("--baseline-n", min=1, help="Checks for the subprocess baseline.")] = 40,
-    repeats: Annotated[int, typer.Option("--repeats", min=1,
-                                         help="Pool measurements per kind (rounds with --djinn, at least 5 "
-                                              "recommended); the median is reported.")] = 3,
+    repeats: Annotated[int | None, typer.Option("--repeats", min=1,
+                                                help="Pool measurements per kind (default 3), or with --djinn "
+                                                     "alternating rounds (default 5); the median is reported.")] = None,
     djinn: Annotated[Path | None, typer.Option("--djinn", help="A checkout of EleutherAI/djinn: measure its offline "
                                                "verification side by side on the same submissions (secure, "
                                                "insecure, whole; alternating rounds) and the CLI against the "
@@ -150,7 +150,7 @@ def bench_verify(
     if djinn is not None:
         from hackwatch.verify._bench_djinn import bench_djinn
         try:
-            result_dj = bench_djinn(_load_tasks(tasks), tasks, djinn, workers=workers, n=n, rounds=repeats,
+            result_dj = bench_djinn(_load_tasks(tasks), tasks, djinn, workers=workers, n=n, rounds=repeats or 5,
                                     cli_n=cli_n)
         except (ValueError, RuntimeError) as exc:
             raise fail(str(exc)) from None
@@ -159,7 +159,7 @@ def bench_verify(
         sys.stdout.flush()
         return
     from hackwatch.verify._bench import bench
-    result = bench(_load_tasks(tasks), workers=workers, n=n, baseline_n=baseline_n, repeats=repeats)
+    result = bench(_load_tasks(tasks), workers=workers, n=n, baseline_n=baseline_n, repeats=repeats or 3)
     for line in result.lines():
         typer.echo(line)
     sys.stdout.flush()
