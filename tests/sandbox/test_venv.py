@@ -290,6 +290,24 @@ def test_the_builtin_suite_is_masked_in_the_cache_it_links_into_too(scratch: Pat
             str(archive / "hackwatch" / "tasks" / "builtin")} <= set(masked(exposed, [], None))
 
 
+def test_a_second_hackwatch_on_the_import_path_has_its_builtin_answers_masked(scratch: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """hackwatch also installed in the base interpreter (or an old copy) while a venv with system site-packages
+    runs an editable one: both site-packages are exposed, so the other copy's suite is covered too."""
+    root = scratch / "second-hackwatch"
+    base_site, venv_site = root / "base" / "site-packages", root / "venv" / "site-packages"
+    answer = base_site / "hackwatch" / "tasks" / "builtin" / "alpha" / "problem.yaml"
+    answer.parent.mkdir(parents=True)
+    answer.write_text("test_cases: '[(1, 2)]'\n")
+    venv_site.mkdir(parents=True)
+    monkeypatch.setattr(sys, "path", [str(venv_site), str(base_site), *sys.path])  # as the worker's sys.path is
+    exposed = allowlist([str(venv_site), str(base_site)],
+                        {"prefixes": [str(root / "venv"), str(root / "venv"), str(root / "base"), str(root / "base")],
+                         "executables": [sys.executable]})
+    assert str(root / "base") in exposed
+    assert str(base_site / "hackwatch" / "tasks" / "builtin") in masked(exposed, [], None)
+
+
 def test_view_of_a_conda_env(scratch: Path) -> None:
     """A conda env: ``sys.prefix`` == ``sys.base_prefix`` == the env (no ``pyvenv.cfg``), ``conda-meta/``,
     ``bin/python -> python3.11`` inside it; the installation's ``pkgs/`` cache and other envs beside it.

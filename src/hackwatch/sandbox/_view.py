@@ -169,12 +169,15 @@ def interpreter_links(exposed: list[str], interpreter: dict[str, list[str]]) -> 
 def masked(exposed: list[str], hide: Iterable[str], home: str | None) -> list[str]:
     """Paths inside the exposed tree to cover: the builtin task suite, ``hide``, $HOME, /etc secrets.
 
-    The suite is covered where it is installed and, when its files are symlinks into a cache (uv's
-    symlink link mode, see :func:`linked_installs`), in that cache folder too.
+    The suite is covered where the running hackwatch is installed, in every other ``hackwatch`` package
+    on ``sys.path`` (a copy installed in the base interpreter that a venv with system site-packages
+    shadows, an old install), and, when its files are symlinks into a cache (uv's symlink link mode, see
+    :func:`linked_installs`), in that cache folder too.
     """
     want = [*hide, *ETC_SECRETS, *([home] if home else [])]
     import hackwatch
-    for top in getattr(hackwatch, "__path__", []):
+    tops = [*getattr(hackwatch, "__path__", []), *(os.path.join(p, "hackwatch") for p in sys.path if p)]
+    for top in dict.fromkeys(map(os.path.abspath, tops)):
         builtin = os.path.join(top, "tasks", "builtin")
         want += [builtin, *filter(None, [_linked_copy(builtin)])]
     out = []
