@@ -98,8 +98,11 @@ def test_djinn_mode_runs_inside_the_sandbox(djinn_verifier):
 
 @requires_djinn
 def test_agreement_script(tmp_path):
-    """The agreement script on a few types: every pair agrees on them (see docs/verification.md)."""
-    types = "debug_module,error_code_abuse,magic_docstring_comment_token,process_exit,test_cases_honor_system"
+    """The agreement script on ten types, five of which disagreed before issue 18: every pair agrees on them
+    (builtin tasks and Djinn's reference exploits; see docs/verification.md for the full table)."""
+    types = ("debug_module,error_code_abuse,magic_docstring_comment_token,process_exit,test_cases_honor_system,"
+             "argument_injection_leak,import_hook_side_channel,trace_profiler_hook_oracle,"
+             "state_bleed_expected_recompute,test_case_logging_side_channel")
     out = tmp_path / "agreement.json"
     res = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "djinn_agreement.py"), "--djinn", CHECKOUT,
                           "--types", types, "--workers", "2", "--json", str(out)], capture_output=True, text=True)
