@@ -108,12 +108,12 @@ def test_each_file_is_what_djinn_reads(task: Task):
     assert raw["hackwatch"] == {"split": task.split, "comparison": "exact", "metadata": dict(task.metadata)}
 
 
-def test_djinn_itself_parses_every_file():
+def test_djinn_itself_parses_every_file(monkeypatch: pytest.MonkeyPatch):
     """Djinn's own ``Problem.from_dir`` on every folder (runs where Djinn is importable, or where
     ``HACKWATCH_DJINN`` names a checkout of EleutherAI/djinn, as in tests/verify/test_djinn_mode.py)."""
     checkout = os.environ.get("HACKWATCH_DJINN")
     if checkout and checkout not in sys.path:
-        sys.path.insert(0, checkout)
+        monkeypatch.syspath_prepend(checkout)  # for this test only, not every test after it
     problem = pytest.importorskip("djinn.core.problem", reason="Djinn is not importable; set HACKWATCH_DJINN="
                                   "/path/to/a/djinn/checkout to run this test")
     for task in TASKS:
