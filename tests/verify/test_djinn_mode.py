@@ -25,12 +25,16 @@ DJINN_ENV = "HACKWATCH_DJINN"
 
 def _djinn_checkout() -> str | None:
     path = os.environ.get(DJINN_ENV)
-    if path and path not in sys.path:
-        sys.path.insert(0, path)  # the sandbox workers take this sys.path and preload Djinn from it
+    added = bool(path) and path not in sys.path
+    if added:
+        sys.path.insert(0, path)
     try:
         return str(Path(djinn_root()).parent)
     except DjinnUnavailable:
         return None
+    finally:
+        if added:
+            sys.path.remove(path)
 
 
 CHECKOUT = _djinn_checkout()
@@ -38,9 +42,22 @@ requires_djinn = pytest.mark.skipif(CHECKOUT is None, reason=f"Djinn is not impo
                                     "/path/to/a/djinn/checkout to run these tests")
 
 
+@pytest.fixture
+def djinn_on_path(monkeypatch):
+    """Djinn's checkout on ``sys.path`` and ``PYTHONPATH`` for one test only (sandbox workers take the host's
+    ``sys.path``; Djinn's own daemons are new interpreters)."""
+    monkeypatch.setattr(sys, "path", [CHECKOUT, *sys.path])
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (CHECKOUT, os.environ.get("PYTHONPATH")) if p))
+
+
 @pytest.fixture(scope="module")
 def djinn_verifier():
-    with Verifier(workers=2, verifiers="djinn") as v:
+    if CHECKOUT is None:
+        pytest.skip("Djinn is not importable")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sys, "path", [CHECKOUT, *sys.path])
+        verifier = Verifier(workers=2, verifiers="djinn")  # the workers preload Djinn from this sys.path
+    with verifier as v:
         yield v
 
 
@@ -126,7 +143,7 @@ def test_bench_djinn_needs_a_checkout(tmp_path):
 
 
 @requires_djinn
-def test_bench_djinn_side_by_side(tmp_path):
+def test_bench_djinn_side_by_side(tmp_path, djinn_on_path):
     """One small round: both contenders measured on the same submissions, the CLI beside the API."""
     from hackwatch.tasks import save_tasks_jsonl
     from hackwatch.verify._bench_djinn import bench_djinn
