@@ -98,8 +98,13 @@ def dump(doc: dict[str, Any]) -> str:
     return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120)
 
 
-FILE_MODE = 0o644
-"""Mode of every written file: package data every user can read (``mkstemp`` alone makes 0600)."""
+def file_mode() -> int:
+    """The mode an ordinary write (or a git checkout) gives a new file here: 0666 less the umask (0644 under
+    the usual 022). ``mkstemp`` alone makes 0600, which hid the package data from other users.
+    """
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _write(path: Path, text: str) -> None:
@@ -107,13 +112,13 @@ def _write(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)
-    os.chmod(tmp, FILE_MODE)
+    os.chmod(tmp, file_mode())
     os.replace(tmp, path)
 
 
 def _unreadable(path: Path) -> bool:
-    """Whether group or others cannot read ``path`` (a copied or packed tree would keep that)."""
-    return path.stat().st_mode & 0o044 != 0o044
+    """Whether ``path`` lacks a read permission that :func:`file_mode` grants (a copied or packed tree keeps it)."""
+    return bool(file_mode() & 0o444 & ~path.stat().st_mode)
 
 
 def _check_round_trip(task: Task, text: str) -> None:
@@ -142,7 +147,8 @@ def main() -> int:
                if not p.is_file() or p.read_text(encoding="utf-8") != text or _unreadable(p)]
     if args.check:
         for path in changed:
-            mode = f" (mode {path.stat().st_mode & 0o777:o}, expected {FILE_MODE:o})" if path.is_file() and _unreadable(path) else ""
+            unreadable = path.is_file() and _unreadable(path)
+            mode = f" (mode {path.stat().st_mode & 0o777:o}, expected {file_mode():o})" if unreadable else ""
             print(f"would change: {path}{mode}")
         return 1 if changed else 0
     for path in changed:

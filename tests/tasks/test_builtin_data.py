@@ -212,9 +212,17 @@ def test_the_writer_tool_would_write_the_same_files():
 
 def test_the_writer_tool_writes_files_every_user_can_read(tmp_path: Path):
     """Package data written 0600 (``mkstemp``'s mode) could not be read by another user of a shared install,
-    and a copied or packed tree keeps the mode; the tool writes 0644 and ``--check`` names unreadable files."""
-    path = tmp_path / "t" / "problem.yaml"
-    TOOL._write(path, "id: t\n")
-    assert path.stat().st_mode & 0o777 == 0o644 and path.read_text() == "id: t\n"
-    path.chmod(0o600)
-    assert TOOL._unreadable(path)
+    and a copied or packed tree keeps the mode; the tool writes what the umask gives (0644 under 022) and
+    ``--check`` names files that lack a read permission the umask grants."""
+    old = os.umask(0o022)
+    try:
+        path = tmp_path / "t" / "problem.yaml"
+        TOOL._write(path, "id: t\n")
+        assert path.stat().st_mode & 0o777 == 0o644 and path.read_text() == "id: t\n"
+        assert not TOOL._unreadable(path)
+        path.chmod(0o600)
+        assert TOOL._unreadable(path)
+        os.umask(0o077)  # a user who keeps files private: a 0600 checkout is what git gives them
+        assert not TOOL._unreadable(path)
+    finally:
+        os.umask(old)
