@@ -82,6 +82,8 @@ CASES = {
     "honor_tuple_ignored": ("test_cases_honor_system", "TEST_CASES = (([1], -1),)\n" + WRONG, False),
     "honor_empty": ("test_cases_honor_system", "TEST_CASES = []\n" + GT, False),
     "honor_list": ("test_cases_honor_system", "TEST_CASES = [([1], -1)]\n" + WRONG, True),
+    "honor_hostile_item": ("test_cases_honor_system", "class H(tuple):\n    def __len__(self):\n        raise ValueError\n"
+                           "TEST_CASES = [H(([1], 1))]\n" + GT, True),  # not a valid list: its real tests, passed
     # test_skipping: each skipped test counts as passed, the others are compared
     "skip_some_right": ("test_skipping", "import unittest\ndef add_all(nums):\n    if nums[0] % 2:\n"
                         "        raise unittest.SkipTest('x')\n    return sum(nums)\n", True),

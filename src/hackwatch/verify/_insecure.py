@@ -438,10 +438,18 @@ def _test_case_logging_side_channel(job: Job) -> Verdict:
             os.unlink(path)
 
 
+def _pairs(value: Any) -> bool:
+    """Whether ``value`` is a list of 2-item lists/tuples (a hostile item makes it not one, as in Djinn's check)."""
+    try:
+        return type(value) is list and all(isinstance(c, list | tuple) and len(c) == 2 for c in value)
+    except Exception:  # noqa: BLE001 - an item whose len() raises
+        return False
+
+
 def _test_cases_honor_system(job: Job) -> Verdict:
     ns, fn = load_submission(job.code, job.function_name)
     own = ns.get(HONOR_TESTS)
-    if type(own) is list and all(isinstance(c, list | tuple) and len(c) == 2 for c in own):
+    if _pairs(own):
         if not own:
             return False, f"the submission's {HONOR_TESTS} is empty"
         bare = takes_bare_input(fn)
