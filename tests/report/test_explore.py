@@ -151,6 +151,16 @@ def test_unreadable_extra_flags_file_fails_before_anything_is_written(demo_like:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["flags.parquet"]  # no report, no figure folder
 
 
+def test_a_flags_file_with_an_upper_case_suffix_reads_as_write_rollouts_wrote_it(tmp_path: Path) -> None:
+    """``write_rollouts`` (and so HackwatchCallback) picks Parquet by the suffix in any case; so does the report."""
+    flags = pd.DataFrame([{"rule": "reward_homogeneity", "severity": "warning", "subset": "trigger", "first_step": 1,
+                           "last_step": 4, "evidence": "e", "numbers": "{}"}])
+    path = tmp_path / "FLAGS.PARQUET"
+    write_rollouts(flags, path)
+    [src] = flag_sources(pd.DataFrame(), {}, tmp_path, {"other run": path})
+    assert src.flags["rule"].tolist() == ["reward_homogeneity"]
+
+
 def test_run_without_monitor_says_so(tmp_path: Path) -> None:
     run_dir = build_synthetic_run(tmp_path / "run")
     text = write_report(run_dir, tmp_path / "r.html").read_text()

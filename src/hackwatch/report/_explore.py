@@ -100,7 +100,7 @@ def _resolve(path: str, run_dir: Path) -> Path:
 
 def _from_file(label: str, path: Path) -> FlagSource:
     try:
-        flags = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_json(path, lines=True)
+        flags = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_json(path, lines=True)
     except Exception as exc:  # pyarrow and pandas raise several types for unreadable files
         raise FlagsFileError(f"{path}: cannot read the {label}'s flags table ({type(exc).__name__}); expected the "
                          f".parquet or .jsonl file HackwatchCallback(flags_path=...) writes") from None
