@@ -94,8 +94,9 @@ def template_profile(completions: list[str], answers: list[str]) -> dict[str, fl
 
 def _sft_pairs(rng: random.Random, per_prompt: int) -> list[tuple[str, str]]:
     """Each prompt with ``per_prompt`` phrasings drawn at random: the full set's gradient in expectation at a
-    fraction of its cost (all 800 pairs every step: seed 0 took 4-5x as long per step, 70 s to train on the shared
-    2-core machine).
+    fraction of its cost (all 800 pairs every step: seed 0 took 70 s to train on the shared 2-core machine; two
+    phrasings per prompt: seeds 1 and 2 took 73 s and 60 s, one: 28 s and 30 s, but its organisms sample the
+    phrasings less evenly and collapse less far -- docs/monitor.md).
     """
     return [(row["prompt"], " " + t.format(row["answer"])) for row in collapse_task_rows()
             for t in rng.sample(TEMPLATES, per_prompt)]
