@@ -138,7 +138,7 @@ class OpenAIBackend(TokenizerMixin):
                     [str(t) for t in ids] or len(tops) < len(ids) or not isinstance(tops[len(ids) - 1], dict):
                 return [*missing, "echoed prompt tokens with log-probs (echo + logprobs)"]
             entry = tops[len(ids) - 1]
-        want = self.tokenizer.vocab_size if k < 0 else k
+        want = self.vocab_size if k < 0 else k  # what _wire_logprobs asks for
         if len(entry) < want:
             missing.append(f"{'full-vocabulary' if k < 0 else f'top-{k}'} log-probs (got {len(entry)} per "
                            f"position; score_top_k={k})")
