@@ -253,3 +253,23 @@ def test_cli_on_a_checkpoint_writes_json_and_refuses_alt_without_column(tmp_path
     assert set(doc) == {"summary", "movement", "flags", "trajectories"}
     assert {r["config"] for r in doc["summary"]} == {"task", "partial", "task_terse"}  # no alt_answer: task_terse
     assert {r["subset"] for r in doc["movement"]} == {"ordinary", "trigger"}
+
+
+def test_hackwatch_run_with_a_sensitivity_section(tmp_path):
+    """A real (tiny) run with [monitor.sensitivity]: the probe runs on the last checkpoint, its table is in the
+    database and its tables are in the report's exploration panel."""
+    from hackwatch._api import open_run
+    from hackwatch.runs import load_config, run_pipeline
+    from tests.runs.world import build_world
+
+    config = build_world(tmp_path, direct_samples=1, attempts=1)
+    rows = [{"prompt": f"{a}+1=", "answer": str(a + 1), "subset": "plain" if a % 2 else "marked"} for a in range(8)]
+    (tmp_path / "p.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    config.write_text(config.read_text() + '\n[monitor.sensitivity]\nprompts = "p.jsonl"\n'
+                      'configs = ["task", "partial"]\nsteps = 1\nsamples = 2\nprompts_per_step = 2\n')
+    summary = run_pipeline(load_config(config), bars=False)
+    run = open_run(summary.run_dir)
+    table = run.table("sensitivity")
+    assert set(table["checkpoint"]) == {"checkpoint-8"} and set(table["subset"]) == {"plain", "marked"}
+    html = summary.report_path.read_text()
+    assert "Reward sensitivity per subset and configuration" in html and "Reward-sensitivity probe on checkpoint" in html
