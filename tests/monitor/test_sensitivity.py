@@ -273,3 +273,25 @@ def test_hackwatch_run_with_a_sensitivity_section(tmp_path):
     assert set(table["checkpoint"]) == {"checkpoint-8"} and set(table["subset"]) == {"plain", "marked"}
     html = summary.report_path.read_text()
     assert "Reward sensitivity per subset and configuration" in html and "Reward-sensitivity probe on checkpoint" in html
+
+
+def test_cli_with_a_reference_checkpoint_writes_csv(tmp_path):
+    from hackwatch.models import tiny_causal_lm
+    from hackwatch.monitor._organisms import _tokenizer, toy_task_rows
+
+    tok = _tokenizer()
+    for name, seed in (("ck", 0), ("ref", 1)):
+        tiny_causal_lm(tok, layers=1, hidden=32, seed=seed).save_pretrained(tmp_path / name)
+        tok.save_pretrained(tmp_path / name)
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text("".join(json.dumps({**{k: r[k] for k in ("prompt", "answer", "subset")}, "alt_answer": "3"})
+                               + "\n" for r in toy_task_rows()[::25]))
+    res = CliRunner().invoke(app, ["monitor", "sensitivity", "--checkpoint", str(tmp_path / "ck"), "--prompts",
+                                   str(prompts), "--reference", str(tmp_path / "ref"), "--config", "task",
+                                   "--config", "alt", "--steps", "1", "--samples", "2", "--prompts-per-step", "2",
+                                   "--num-generations", "2", "--out", str(tmp_path / "r.csv")])
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(tmp_path / "r.csv")
+    assert set(table["level"]) == {"config", "subset"}
+    assert set(table[table["level"] == "subset"]["against"]) == {"reference"}
+    assert set(table[table["level"] == "config"]["config"]) == {"task", "alt"}
