@@ -295,3 +295,8 @@ def test_cli_with_a_reference_checkpoint_writes_csv(tmp_path):
     assert set(table["level"]) == {"config", "subset"}
     assert set(table[table["level"] == "subset"]["against"]) == {"reference"}
     assert set(table[table["level"] == "config"]["config"]) == {"task", "alt"}
+
+
+def test_bench_refuses_bad_options_in_one_line():
+    res = CliRunner().invoke(app, ["bench", "sensitivity", "--seeds", "0"])
+    assert res.exit_code == 2 and res.stderr.startswith("error: --seeds and --steps must be >= 1")
