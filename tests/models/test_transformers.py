@@ -168,5 +168,10 @@ def test_cache_argument_follows_the_model_signature(think_backend):
         def forward(self, input_ids, past_key_values=None, use_cache=None):
             return input_ids
 
-    assert cache_kwarg(think_backend.model) == "cache"  # transformers 5.25: past_key_values is deprecated
+    import transformers
+    from packaging.version import Version
+
+    # transformers 5.24 renamed the argument (past_key_values is deprecated, removed in 5.40); 5.19-5.23 lack it
+    new = Version(transformers.__version__) >= Version("5.24")
+    assert cache_kwarg(think_backend.model) == ("cache" if new else "past_key_values")
     assert cache_kwarg(OldStyle()) == "past_key_values"

@@ -18,8 +18,8 @@ from hackwatch.models._precision import fp32_head
 
 def cache_kwarg(model: Any) -> str:
     """The forward argument that takes a KV cache: ``cache`` where the model's ``forward`` declares it
-    (transformers 5.25 does, and warns that ``past_key_values`` is removed in 5.40), else
-    ``past_key_values`` (older releases).
+    (transformers 5.24 and later do, and warn that ``past_key_values`` is removed in 5.40), else
+    ``past_key_values`` (5.19-5.23, the releases vLLM 0.32 installs).
     """
     params = inspect.signature(type(model).forward).parameters
     return "cache" if "cache" in params else "past_key_values"
