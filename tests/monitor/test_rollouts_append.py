@@ -12,8 +12,8 @@ import pandas as pd
 import pandas.testing as pdt
 import pytest
 
+from hackwatch.monitor import RolloutTableError, read_rollouts, write_rollouts
 from hackwatch.monitor import _rollouts as rollouts_module
-from hackwatch.monitor import read_rollouts, write_rollouts
 
 
 def batch(step: int, seed: int = 0) -> pd.DataFrame:
@@ -93,3 +93,69 @@ def _whole(folder: Path, steps: list[int], suffix: str = ".jsonl") -> Path:
     write_rollouts(pd.concat([batch(s) for s in steps], ignore_index=True), out)
     return out
 
+
+
+def _crash_in_step(path: Path, step: int, cut_before: bytes) -> None:
+    """Write what a process killed in the middle of ``step``'s append leaves: whole lines up to ``cut_before``,
+    then half a line."""
+    data = batch(step).to_json(orient="records", lines=True, force_ascii=False).encode()
+    end = data.index(cut_before)
+    with open(path, "ab") as f:
+        f.write(data[:end + len(cut_before) // 2])
+
+
+def test_a_group_cut_by_a_crash_is_dropped_with_a_warning_naming_file_step_and_group(tmp_path: Path) -> None:
+    """Step 3's append died after two of group 3:p1's four rollouts: read as a group of two, that group would
+    bias the step's zero-variance share; the reader drops it and says where, the next append carries on."""
+    path = tmp_path / "r.jsonl"
+    write_rollouts(batch(1), path)
+    write_rollouts(batch(2), path, append=True)
+    rows = batch(3).to_json(orient="records", lines=True, force_ascii=False).encode().splitlines(keepends=True)
+    with open(path, "ab") as f:  # group 3:p0 whole, two lines of 3:p1, half of the third
+        f.write(b"".join(rows[:6]) + rows[6][:20])
+    write_rollouts(batch(4), path, append=True)
+    with pytest.warns(RuntimeWarning, match=r"r.jsonl: line 29: step 3, group '3:p1' has 2 of 4 rollouts.*dropped"):
+        got = read_rollouts(path)
+    assert set(got.loc[got["step"] == 3, "group_id"]) == {"3:p0"}
+    kept = pd.concat([batch(1), batch(2), batch(3).iloc[:4], batch(4)], ignore_index=True)
+    pdt.assert_frame_equal(got, read_rollouts(_write(tmp_path / "kept.jsonl", kept)))
+
+
+def test_a_live_file_with_a_torn_last_line_reads_without_it(tmp_path: Path) -> None:
+    """A reader that opens the file while a batch is being written sees a torn last line and a short group:
+    both are left out with a warning, the whole groups read as they are."""
+    path = tmp_path / "r.jsonl"
+    write_rollouts(batch(1), path)
+    _crash_in_step(path, 2, b'"group_id":"2:p1"')  # 2:p0 whole, then the first line of 2:p1 torn
+    with pytest.warns(RuntimeWarning, match=r"r.jsonl: line 17: unfinished last line.*left out"):
+        got = read_rollouts(path)
+    assert len(got) == 16 and set(got.loc[got["step"] == 2, "group_id"]) == {"2:p0"}
+    path.write_bytes(path.read_bytes().rstrip(b"\n") + b'\n{"step": 9,\n')  # a broken line inside stays an error
+    with pytest.raises(RolloutTableError, match=r"r.jsonl:17: not valid JSON"):
+        read_rollouts(path)
+
+
+def test_num_generations_makes_the_group_size_check_exact(tmp_path: Path) -> None:
+    """A step whose groups are all short has no usual size to show it; the run's num_generations does. A group
+    larger than num_generations is an error (wrong value, or a step logged twice)."""
+    short = batch(2).iloc[[i for i in range(12) if i % 4 != 3]]  # every group of step 2 lost a rollout
+    path = _write(tmp_path / "r.jsonl", pd.concat([batch(1), short], ignore_index=True))
+    assert len(read_rollouts(path)) == 21  # without num_generations: three groups of 3 is a plausible step
+    with pytest.warns(RuntimeWarning, match=r"line 13: step 2, group '2:p0' has 3 of 4 rollouts"):
+        got = read_rollouts(path, num_generations=4)
+    assert list(got["step"].unique()) == [1]
+    with pytest.raises(RolloutTableError, match=r"r.jsonl: line 1: step 1, group '1:p0' has 4 rollouts, more than "
+                                                r"num_generations=3"):
+        read_rollouts(path, num_generations=3)
+
+
+def test_groups_of_one_throughout_a_step_are_still_refused(tmp_path: Path) -> None:
+    """Every rollout under its own group_id is a logging mistake, not a crash: refused, naming the line."""
+    df = batch(1).assign(group_id=[f"1:{i}" for i in range(12)])
+    with pytest.raises(RolloutTableError, match=r"r.jsonl: line 1: step 1, group '1:0' has one rollout"):
+        read_rollouts(_write(tmp_path / "r.jsonl", df))
+
+
+def _write(path: Path, df: pd.DataFrame) -> Path:
+    write_rollouts(df, path)
+    return path

@@ -14,7 +14,8 @@ import math
 import os
 import re
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,8 @@ from hackwatch._files import iter_jsonl
 REQUIRED = ("step", "prompt_id", "group_id", "subset", "reward", "completion", "length")
 OPTIONAL = ("entropy", "ran")
 COLUMNS = REQUIRED + OPTIONAL
+GROUP_KEY = ["step", "subset", "group_id"]
+"""How ``group_table`` keys a GRPO group (a group_id split over subsets counts once per subset)."""
 
 
 class RolloutTableError(ValueError):
@@ -64,6 +67,11 @@ def validate_rollouts(df: pd.DataFrame, *, components: Sequence[str] = (), sourc
     Refuses NaN rewards and GRPO groups (``step``, ``subset``, ``group_id``, as ``group_table`` groups
     them) of fewer than two rollouts.
     """
+    return _refuse_lone(_normalise(df, components=components, source=source, subset_col=subset_col), source)
+
+
+def _normalise(df: pd.DataFrame, *, components: Sequence[str], source: str, subset_col: str) -> pd.DataFrame:
+    """``validate_rollouts`` without the group-of-one check: columns present, values typed, 0-based index."""
     df = df.copy()
     if subset_col != "subset":
         if subset_col not in df.columns:
@@ -87,9 +95,13 @@ def validate_rollouts(df: pd.DataFrame, *, components: Sequence[str] = (), sourc
     if df["reward"].isna().any():
         row = int(df["reward"].isna().to_numpy().argmax()) + 1
         raise RolloutTableError(f"{source}: row {row}: column 'reward' is NaN; drop unscored rollouts first")
-    df = df.reset_index(drop=True)
+    return df.reset_index(drop=True)
+
+
+def _refuse_lone(df: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Raise on the first GRPO group of one rollout (naming its row); ``df`` has a 0-based RangeIndex."""
     # the key group_table uses: a group_id split over subsets is counted per subset
-    lone = df.groupby(["step", "subset", "group_id"], sort=False)["reward"].transform("size") < 2
+    lone = df.groupby(GROUP_KEY, sort=False)["reward"].transform("size") < 2
     if lone.any():
         i = int(lone.to_numpy().argmax())
         raise RolloutTableError(f"{source}: row {i + 1}: step {df['step'][i]}, group '{df['group_id'][i]}' has one "
@@ -99,32 +111,123 @@ def validate_rollouts(df: pd.DataFrame, *, components: Sequence[str] = (), sourc
     return df
 
 
-def read_rollouts(path: str | Path, *, components: Sequence[str] = (), subset_col: str = "subset") -> pd.DataFrame:
-    """Read a JSONL or Parquet rollout file and validate it; errors name the file, line and column."""
+def read_rollouts(path: str | Path, *, components: Sequence[str] = (), subset_col: str = "subset",
+                  num_generations: int | None = None) -> pd.DataFrame:
+    """Read a JSONL or Parquet rollout file and validate it; errors name the file, line and column.
+
+    A JSONL file may be live (appended to by a running trainer) or left by a crash mid-append, so
+    what a cut write leaves is read around, with a ``RuntimeWarning`` naming the file and line: an
+    unfinished last line is left out, and a GRPO group cut short is dropped whole — read as a
+    smaller group it would bias the step's group statistics (zero-variance share, spread). A group
+    is short when it has fewer rollouts than ``num_generations`` (when given, for any file) or, for
+    JSONL, than its step's usual group size (the most common one, ties to the larger; a step of one
+    group is compared with the whole file's). A group larger than ``num_generations`` is an error.
+    """
     path = Path(path)
     if not path.is_file():
         raise RolloutTableError(f"{path}: no such file; pass a .jsonl or .parquet rollout table")
+    if num_generations is not None and (isinstance(num_generations, bool) or not isinstance(num_generations, int)
+                                        or num_generations < 2):
+        raise RolloutTableError(f"num_generations={num_generations!r}: expected an integer >= 2 (rollouts per "
+                                "prompt), or None to compare each group with its step's usual size")
     if path.suffix.lower() == ".parquet":
         try:
             df = pd.read_parquet(path)
         except Exception as exc:  # pyarrow raises several types for corrupt files
             raise RolloutTableError(f"{path}: not a readable Parquet file ({exc})") from exc
-        return validate_rollouts(df, components=components, source=str(path), subset_col=subset_col)
-    numbered = list(iter_jsonl(path, RolloutTableError))
+        df = _normalise(df, components=components, source=str(path), subset_col=subset_col)
+        where = [f"row {i + 1}" for i in range(len(df))]
+        df, where = _drop_short_groups(df, where, str(path), num_generations, usual=False)
+        return _refuse_lone(df, str(path))
+    numbered = _read_jsonl_live(path)
     linenos = [n for n, _ in numbered]
-    records = [rec for _, rec in numbered]
-    if not records:
+    if not numbered:
         raise RolloutTableError(f"{path}: no rollouts in file; expected one JSON object per line")
     # validate per record so that the message carries the line number
-    df = pd.DataFrame.from_records(records)
+    df = pd.DataFrame.from_records([rec for _, rec in numbered])
+    with _rows_as_lines(linenos):
+        df = _normalise(df, components=components, source=str(path), subset_col=subset_col)
+    where = [f"line {n}" for n in linenos]
+    df, where = _drop_short_groups(df, where, str(path), num_generations, usual=True)
+    with _rows_as_lines([int(w.split()[1]) for w in where]):
+        return _refuse_lone(df, str(path))
+
+
+def _read_jsonl_live(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """Every ``(line, object)`` of a JSONL file, leaving out (with a warning) a last line a write left unfinished."""
+    torn = _torn_last_line(path)
+    numbered: list[tuple[int, dict[str, Any]]] = []
     try:
-        return validate_rollouts(df, components=components, source=str(path), subset_col=subset_col)
+        numbered.extend(iter_jsonl(path, RolloutTableError))
+    except RolloutTableError as exc:
+        if torn is None or not str(exc).startswith(f"{path}:{torn}:"):
+            raise
+        warnings.warn(f"{path}: line {torn}: unfinished last line (a write still going on, or cut by a crash) "
+                      "left out; the next append cuts it off", RuntimeWarning, stacklevel=3)
+    return numbered
+
+
+def _torn_last_line(path: Path) -> int | None:
+    """The number of the last line when the file does not end with a newline (else None)."""
+    data = path.read_bytes()
+    if not data or data.endswith(b"\n"):
+        return None
+    return data.count(b"\n") + 1
+
+
+@contextmanager
+def _rows_as_lines(linenos: Sequence[int]) -> Iterator[None]:
+    """Rewrite a ``RolloutTableError``'s ``row N`` (0-based table position + 1) into the file's ``line L``."""
+    try:
+        yield
     except RolloutTableError as exc:
         found = re.search(r": row (\d+):", str(exc))
         if found is None:
             raise
         line = linenos[int(found.group(1)) - 1]
         raise RolloutTableError(str(exc).replace(found.group(0), f": line {line}:", 1)) from exc
+
+
+def _usual_size(sizes: pd.Series) -> int:
+    """The most common group size, ties to the larger."""
+    counts = sizes.value_counts()
+    return int(counts[counts == counts.max()].index.max())
+
+
+def _drop_short_groups(df: pd.DataFrame, where: list[str], source: str, num_generations: int | None, *,
+                       usual: bool) -> tuple[pd.DataFrame, list[str]]:
+    """Drop GRPO groups with fewer rollouts than expected, one warning each; ``where[i]`` names row ``i``.
+
+    Expected is ``num_generations`` when given, else (``usual``) the step's usual group size. A
+    group_id spread over several subsets of a step is not what a cut write leaves: left to the
+    group-of-one check.
+    """
+    if df.empty or (num_generations is None and not usual):
+        return df, where
+    groups = df.groupby(GROUP_KEY, sort=False)
+    size, first = groups["reward"].transform("size"), groups.cumcount() == 0
+    if num_generations is not None:
+        over = size > num_generations
+        if over.any():
+            i = int(over.to_numpy().argmax())
+            raise RolloutTableError(f"{source}: {where[i]}: step {df['step'][i]}, group '{df['group_id'][i]}' has "
+                                    f"{int(size[i])} rollouts, more than num_generations={num_generations}; pass the "
+                                    "run's num_generations, or give each step's rollouts of a prompt one group_id")
+        expected = pd.Series(num_generations, index=df.index)
+    else:
+        sizes = size[first]
+        overall = _usual_size(sizes)
+        per_step = sizes.groupby(df["step"][first]).agg(lambda s: _usual_size(s) if len(s) > 1 else overall)
+        expected = df["step"].map(per_step)
+    spread = df.groupby(["step", "group_id"], sort=False)["subset"].transform("nunique") > 1
+    short = (size < expected) & ~spread
+    for i in short[short & first].index:
+        warnings.warn(f"{source}: {where[i]}: step {df['step'][i]}, group '{df['group_id'][i]}' has {int(size[i])} "
+                      f"of {int(expected[i])} rollouts — cut short (a crash during an append, or a batch still "
+                      "being written); dropped, as a smaller group it would bias the step's group statistics",
+                      RuntimeWarning, stacklevel=3)
+    keep = ~short.to_numpy()
+    return df[keep].reset_index(drop=True), [w for w, k in zip(where, keep, strict=True) if k]
 
 
 PARQUET_APPEND_WARN_ROWS = 200_000
@@ -141,8 +244,8 @@ def write_rollouts(df: pd.DataFrame, path: str | Path, *, append: bool = False) 
     before the call returns (a reader that opens the file during that write may see part of the
     batch). A process killed in the middle of that write can leave the batch's first lines only; the
     next append cuts off a last line left unfinished (and adds the newline a whole last line lacks),
-    while whole lines of the cut batch stay: a GRPO group cut to one rollout is then refused by
-    ``read_rollouts`` (naming its line), one cut to two or more reads as a smaller group.
+    while whole lines of the cut batch stay: ``read_rollouts`` drops the GRPO group the cut left
+    short (and a torn last line, while no append has mended it yet), with a warning naming the line.
 
     A Parquet file cannot be appended in place, so appending to ``.parquet`` rewrites the file
     (O(rows so far) per batch, atomic by rename): fine for thousands of rollouts per run, quadratic
