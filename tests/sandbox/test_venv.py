@@ -84,13 +84,57 @@ def _uv(*args: str, cache: Path) -> None:
         subprocess.run([UV, *args], check=True, capture_output=True, env=env)
 
 
+BUILD_CHECK = """
+import re, setuptools
+version = tuple(int(x) for x in re.findall(r"\\d+", setuptools.__version__)[:2])
+if version < (68, 0):
+    raise SystemExit(f"setuptools {setuptools.__version__} is older than the project's floor (>= 68)")
+if version < (70, 1):  # before 70.1 setuptools had no bdist_wheel of its own: the wheel package gave it
+    try:
+        import wheel.bdist_wheel
+    except ImportError:
+        raise SystemExit(f"setuptools {setuptools.__version__} (< 70.1) builds wheels only with the wheel "
+                         "package, which is not installed") from None
+"""
+"""Exits non-zero, saying why, unless the interpreter can build a wheel (and an editable one) offline."""
+
+
 def _require_setuptools(python: Path) -> None:
-    """Skip unless ``python`` imports setuptools: uv builds the project offline without build isolation, so the
-    venv (made with ``--system-site-packages``) must see it in the *base* installation, not only in the venv
-    the tests run from (a uv-managed or Python >= 3.12 base has none)."""
-    if subprocess.run([str(python), "-c", "import setuptools"], capture_output=True).returncode != 0:
-        pytest.skip(f"setuptools is not importable by {python} (the base installation of {sys.executable}); "
+    """Skip unless ``python`` can build the project's wheels with what it already has: uv builds offline without
+    build isolation, so the venv (made with ``--system-site-packages``) must see, in the *base* installation,
+    setuptools >= 68 and, below setuptools 70.1, the ``wheel`` package (a uv-managed or Python >= 3.12 base has
+    neither). Importing setuptools alone is not enough: 69.x without ``wheel`` imports, then fails the build."""
+    proc = subprocess.run([str(python), "-c", BUILD_CHECK], capture_output=True, text=True)
+    if proc.returncode != 0:
+        why = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        pytest.skip(f"{python} (the base installation of {sys.executable}) cannot build a wheel offline: {why}; "
                     "uv builds the project offline without build isolation")
+
+
+@pytest.mark.parametrize(("setuptools", "wheel", "builds"), [
+    ("69.5.1", False, False),  # imports, yet its build needs the wheel package: used to fail instead of skipping
+    ("69.5.1", True, True), ("70.1.0", False, True), ("80.9.0", False, True),
+    ("67.8.0", True, False),  # below the project's build-system floor
+    (None, False, False)])
+def test_the_uv_tests_skip_exactly_when_the_interpreter_cannot_build_a_wheel(
+        tmp_path: Path, setuptools: str | None, wheel: bool, builds: bool) -> None:
+    """A real interpreter (a venv that sees nothing of the base's site-packages) given a stand-in setuptools of
+    that version, and the wheel package's ``bdist_wheel`` module or not."""
+    env = tmp_path / "env"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True, capture_output=True)
+    site = Path(sysconfig.get_path("purelib", vars={"base": str(env), "platbase": str(env)}))
+    if setuptools is not None:
+        (site / "setuptools").mkdir()
+        (site / "setuptools" / "__init__.py").write_text(f"__version__ = {setuptools!r}\n")
+    if wheel:
+        (site / "wheel").mkdir()
+        (site / "wheel" / "__init__.py").write_text("")
+        (site / "wheel" / "bdist_wheel.py").write_text("class bdist_wheel: pass\n")
+    if builds:
+        _require_setuptools(env / "bin" / "python")
+    else:
+        with pytest.raises(pytest.skip.Exception, match="cannot build a wheel offline"):
+            _require_setuptools(env / "bin" / "python")
 
 
 @pytest.fixture(scope="module", params=["venv", "uv"])
