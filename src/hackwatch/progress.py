@@ -30,6 +30,11 @@ HEARTBEAT_ENV = "HACKWATCH_HEARTBEAT_SECONDS"
 """Environment variable that overrides :data:`HEARTBEAT_SECONDS` (e.g. ``5`` for a CI log, ``0.2`` in tests)."""
 
 
+_open_bars = 0
+"""Bars drawn and not yet closed, in this process: one opened while another is open is an inner bar."""
+_bars_lock = threading.Lock()
+
+
 def heartbeat_seconds() -> float:
     """Seconds between heartbeat lines: ``$HACKWATCH_HEARTBEAT_SECONDS`` when set, else :data:`HEARTBEAT_SECONDS`.
 
@@ -69,6 +74,9 @@ class Heartbeat:
 
     A line reads ``[hackwatch] pretrain: 120/900 steps (13%), 2.1 steps/s, ETA 6m10s, 57s elapsed``.
     ``bar`` forces the terminal (True) or heartbeat (False) form; None picks by ``stream.isatty()``.
+    A bar opened while another hackwatch bar is open (e.g. ``verify_many(progress=True)`` inside a
+    stage of the caller's) is cleared when it closes (tqdm ``leave=False``), so finished inner
+    stages do not pile up under the outer bar; a bar with none open around it stays on screen.
     ``every`` defaults to :func:`heartbeat_seconds` (``$HACKWATCH_HEARTBEAT_SECONDS`` or 20 s).
     ``enabled=False`` only counts, printing nothing (a library call made with ``progress=False``).
     ``total`` may be None (unknown): lines then carry the count and rate only. Thread-safe.
@@ -92,8 +100,13 @@ class Heartbeat:
         if self.bar:
             from tqdm import tqdm
 
+            global _open_bars
+            with _bars_lock:
+                inner = _open_bars > 0
+                _open_bars += 1
+            # an inner bar (a stage inside a stage) vanishes when it ends; the outermost stays as the record
             self._tqdm = tqdm(total=total, initial=done, desc=f"{stage:>10}", unit=unit, file=self.stream,
-                              dynamic_ncols=True, leave=True)
+                              dynamic_ncols=True, leave=not inner)
         elif enabled:
             self.beat("started")
             self._thread = threading.Thread(target=self._tick, name=f"heartbeat-{stage}", daemon=True)
@@ -142,8 +155,11 @@ class Heartbeat:
         ``stopped``, not ``done`` — a log must not claim a failed stage finished.
         """
         if self._tqdm is not None:
+            global _open_bars
             self._tqdm.close()
             self._tqdm = None
+            with _bars_lock:
+                _open_bars -= 1
         if self._thread is not None:
             self._stop.set()
             self._thread.join()

@@ -262,3 +262,20 @@ def test_vllm_generate_beats_around_the_engine_call_when_piped(monkeypatch, caps
     assert "3/3 seqs (100%)" in lines[-1]
     assert generate(engine, ["a"], None, progress=False, stage="sample") == ["a"]
     assert engine.use_tqdm[-1] is False and capsys.readouterr().err == ""
+
+
+def test_a_bar_inside_a_bar_is_cleared_when_it_ends_and_the_outer_one_stays():
+    """Inner bars used to stay on screen (tqdm ``leave=True``), one finished line per inner stage under the outer
+    bar; now only the outermost bar leaves its final state, and a later top-level bar is outermost again."""
+    out = io.StringIO()
+    with Heartbeat("run", 2, stream=out, bar=True) as outer:
+        for _ in range(2):
+            with Heartbeat("verify", 3, stream=out, bar=True) as inner:
+                inner.update(3)
+            outer.update()
+    text = out.getvalue()
+    assert "run: 100%" in text and "2/2" in text, text  # the outer bar's final state is left
+    assert "verify: 100%" not in text and "3/3" not in text, text  # the inner bars' are not
+    with Heartbeat("score", 3, stream=out, bar=True) as hb:
+        hb.update(3)
+    assert "score: 100%" in out.getvalue()
