@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import os
+import stat
 import sys
 from collections.abc import Iterable
 from typing import Any
@@ -181,10 +182,37 @@ def masked(exposed: list[str], hide: Iterable[str], home: str | None) -> list[st
         builtin = os.path.join(top, "tasks", "builtin")
         want += [builtin, *filter(None, [_linked_copy(builtin)])]
     out = []
-    for p in map(os.path.abspath, want):
+    for p in filter(None, (in_view(w, exposed) for w in want)):
         if os.path.lexists(p) and any(_inside(p, q) and p != q for q in exposed) or p in exposed:
             out.append(p)
     return sorted(set(out))
+
+
+def in_view(path: str, exposed: list[str], limit: int = 40) -> str | None:
+    """Where the job's kernel finds ``path`` in the view, as the path to mask: its folders resolved the
+    way the view resolves them, its last component kept as named (a symlink there is masked itself).
+
+    A symlink on the way inside an exposed tree is followed from the view's root (an absolute target
+    means the view's path, not the host's); a folder above an exposed tree is a plain folder of the
+    view (a host symlink there is not in the view). None when the view has no way to ``path`` (it
+    passes outside every exposed tree, or through a symlink loop): nothing to mask.
+    """
+    todo = os.path.abspath(path)
+    for _ in range(limit):
+        parts = [part for part in todo.split("/") if part]
+        here = "/"
+        for i, part in enumerate(parts[:-1]):
+            step = os.path.join(here, part)
+            if not any(_inside(step, q) for q in exposed):
+                if not any(_inside(q, step) for q in exposed):
+                    return None
+            elif os.path.islink(step):
+                todo = os.path.normpath(os.path.join(here, os.readlink(step), *parts[i + 1:]))
+                break
+            here = step
+        else:
+            return todo
+    return None
 
 
 def _linked_copy(folder: str) -> str | None:
@@ -224,11 +252,27 @@ def _bind(source_fd: int, target: str, directory: bool) -> None:
 
 
 def _mask(path: str) -> None:
-    """Cover one path of the new root: an empty unreadable tmpfs (directory) or empty file."""
-    if os.path.isdir(path) and not os.path.islink(path):
-        lx.mount("tmpfs", path, "tmpfs", _TMP_FLAGS | lx.MS_NOEXEC, "size=4k,nr_inodes=1,mode=000")
-    elif os.path.lexists(path):
-        lx.mount(f"{NEW_ROOT}/.masked", path, None, lx.MS_BIND)
+    """Cover one path of the new root where it is named: a directory with an empty unreadable tmpfs,
+    anything else with the empty file — a symlink itself, never its target (mount(2) follows links,
+    so the mount goes on an ``O_PATH | O_NOFOLLOW`` handle). ``path``'s folders hold no symlink
+    (:func:`in_view` resolved them); one that does is refused rather than masked somewhere else.
+    """
+    parent = os.path.dirname(path)
+    if os.path.realpath(parent) != os.path.join(os.path.realpath(NEW_ROOT), os.path.relpath(parent, NEW_ROOT)):
+        raise OSError(f"mask {path[len(NEW_ROOT):]}: a folder on the way is a symlink in the view; not masked "
+                      "where it points")
+    try:
+        fd = os.open(path, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except (FileNotFoundError, NotADirectoryError):  # absent, or under an earlier mask
+        return
+    try:
+        here = f"/proc/self/fd/{fd}"
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            lx.mount("tmpfs", here, "tmpfs", _TMP_FLAGS | lx.MS_NOEXEC, "size=4k,nr_inodes=1,mode=000")
+        else:
+            lx.mount(f"{NEW_ROOT}/.masked", here, None, lx.MS_BIND)
+    finally:
+        os.close(fd)
 
 
 def build_root(sources: dict[str, int | str], mask: list[str]) -> None:

@@ -1,0 +1,119 @@
+"""Masking a path that is, or passes through, a symlink: the job loses the path as the caller named it
+(the link itself, never what it points to), and what it names through a linked folder is hidden where it
+lies in the view. Before, mount(2) followed the link: a relative link's target was hidden everywhere, an
+absolute one was masked on the host's tree outside the view (so the job still read it), and a link to a
+folder stopped the worker from starting.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hackwatch.sandbox import sandbox_mode_available
+from hackwatch.sandbox._view import in_view, masked
+from tests.helpers import REPO
+
+HIDDEN_ERRORS = ("FileNotFoundError", "PermissionError")
+
+DRIVER = """
+import json, sys
+from hackwatch.sandbox import Limits, SandboxPool
+hide, paths = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+with SandboxPool(1, limits=Limits(wall_seconds=30), mode="namespaces", preload=["tests.sandbox.hostile"],
+                 hide_paths=hide) as pool:
+    res = pool.run("tests.sandbox.hostile:read_paths", paths)
+print(json.dumps({"read": res.value, "error": res.error}))
+"""
+
+
+def _tree(root: Path) -> Path:
+    """``root/hwmask`` with files, folders and links of every kind a caller may ask to hide."""
+    d = root / "hwmask"
+    (d / "realdir").mkdir(parents=True)
+    (d / "dir2").mkdir()
+    (d / "secretdir").mkdir()
+    for rel, text in (("public.txt", "public"), ("public2.txt", "public2"), ("realdir/answer.txt", "answer"),
+                      ("realdir/other.txt", "other"), ("dir2/x.txt", "x"), ("secretdir/answer.txt", "secret")):
+        (d / rel).write_text(text)
+    (d / "alias").symlink_to("public.txt")  # relative link to a file
+    (d / "abs_alias").symlink_to(d / "public2.txt")  # absolute link to a file
+    (d / "dlink").symlink_to(d / "realdir")  # absolute link to a folder, masked *through*
+    (d / "dirlink2").symlink_to("dir2")  # relative link to a folder, masked itself
+    (d / "into").symlink_to("secretdir/answer.txt")  # a visible link into a hidden folder
+    return d
+
+
+def test_in_view_resolves_folders_as_the_view_does_and_keeps_the_last_component(tmp_path: Path) -> None:
+    d = _tree(tmp_path / "exposed")
+    exposed = [str(tmp_path / "exposed")]
+    assert in_view(str(d / "alias"), exposed) == str(d / "alias")  # the link itself, not public.txt
+    assert in_view(str(d / "dlink" / "answer.txt"), exposed) == str(d / "realdir" / "answer.txt")
+    assert in_view(str(d / "dirlink2"), exposed) == str(d / "dirlink2")
+    (tmp_path / "outside").mkdir()
+    (d / "out").symlink_to(tmp_path / "outside")
+    assert in_view(str(d / "out" / "f.txt"), exposed) is None  # the view has no way there: nothing to mask
+    (d / "loop").symlink_to("loop")
+    assert in_view(str(d / "loop" / "f.txt"), exposed) is None
+    # a host symlink *above* an exposed tree is a plain folder in the view: not followed
+    (tmp_path / "above").symlink_to(tmp_path / "elsewhere")
+    assert in_view(str(tmp_path / "above" / "env" / "x"), [str(tmp_path / "above" / "env")]) == str(
+        tmp_path / "above" / "env" / "x")
+
+
+def test_masked_names_the_link_never_its_target(tmp_path: Path) -> None:
+    d = _tree(tmp_path / "exposed")
+    exposed = [str(tmp_path / "exposed")]
+    got = masked(exposed, [str(d / "alias"), str(d / "abs_alias"), str(d / "dlink" / "answer.txt"),
+                           str(d / "dirlink2")], None)
+    mine = [p for p in got if p.startswith(str(d))]
+    assert mine == sorted([str(d / "alias"), str(d / "abs_alias"), str(d / "realdir" / "answer.txt"),
+                           str(d / "dirlink2")])
+
+
+@pytest.fixture(scope="module")
+def venv() -> Iterator[tuple[Path, Path]]:
+    """A venv outside the repo and /tmp (a job's /tmp is its own), seeing hackwatch through a ``.pth``."""
+    if not os.access("/var/tmp", os.W_OK):
+        pytest.skip("/var/tmp is not writable")
+    root = Path(tempfile.mkdtemp(prefix="hackwatch-masklinks-", dir="/var/tmp"))
+    env = root / "env"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(env)],
+                   check=True, capture_output=True)
+    site = Path(sysconfig.get_path("purelib", vars={"base": str(env), "platbase": str(env)}))
+    (site / "__editable__.hackwatch-0.1.0.pth").write_text(f"{REPO / 'src'}\n")
+    yield env, site
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.skipif(not sandbox_mode_available("namespaces"), reason="kernel refuses user/mount/PID/net namespaces")
+def test_a_job_loses_the_masked_link_and_keeps_what_it_pointed_to(venv: tuple[Path, Path]) -> None:
+    env, site = venv
+    d = _tree(site)
+    hide = [d / "alias", d / "abs_alias", d / "dlink" / "answer.txt", d / "dirlink2", d / "secretdir"]
+    hidden = [d / "alias", d / "abs_alias", d / "dlink" / "answer.txt", d / "realdir" / "answer.txt",
+              d / "dirlink2", d / "dirlink2" / "x.txt", d / "secretdir" / "answer.txt", d / "into"]
+    visible = {d / "public.txt": "read:public", d / "public2.txt": "read:public2", d / "dir2" / "x.txt": "read:x",
+               d / "realdir" / "other.txt": "read:other", d / "dlink" / "other.txt": "read:other"}
+    paths = [str(p) for p in [*hidden, *visible]]
+    proc = subprocess.run([str(env / "bin" / "python"), "-c", DRIVER, json.dumps([str(p) for p in hide]),
+                           json.dumps(paths)], capture_output=True, text=True, cwd=str(REPO), timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["error"] is None, out
+    read = out["read"]
+    for path in hidden:  # a masked link to a folder reads as an empty file: nothing to walk into
+        allowed = (*HIDDEN_ERRORS, "NotADirectoryError") if path.parent.name == "dirlink2" else HIDDEN_ERRORS
+        assert read[str(path)] in allowed, (path, read[str(path)])
+    for path, want in visible.items():
+        assert read[str(path)] == want, (path, read[str(path)])
