@@ -84,6 +84,55 @@ def test_fallback_warns_and_records_mode(monkeypatch: pytest.MonkeyPatch) -> Non
         SandboxPool(1, mode="namespaces", preload=PRELOAD)
 
 
+def test_every_worker_starts_before_the_first_handshake_is_awaited(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pool used to start one worker alone (to learn whether namespaces and cgroups work) and the others
+    after it; now all interpreter start-ups overlap: the first handshake is awaited with every worker spawned."""
+    spawned: list[int] = []
+    seen_at_first: list[int] = []
+    real_init, real_handshake = pool_module._Worker.__init__, pool_module._Worker.handshake
+
+    def init(self: pool_module._Worker, *args: object, **kwargs: object) -> None:
+        real_init(self, *args, **kwargs)  # type: ignore[arg-type]
+        spawned.append(self.proc.pid)
+
+    def handshake(self: pool_module._Worker) -> None:
+        if not seen_at_first:
+            seen_at_first.append(len(spawned))
+        real_handshake(self)
+
+    monkeypatch.setattr(pool_module._Worker, "__init__", init)
+    monkeypatch.setattr(pool_module._Worker, "handshake", handshake)
+    with SandboxPool(3, mode=MODES[-1], preload=PRELOAD) as p:
+        assert seen_at_first == [3] and len(spawned) == 3
+        assert [r.value["sum"] for r in p.map(H + "normal", [[1], [2], [3]])] == [1, 2, 3]
+
+
+def test_fallback_of_a_pool_of_several_stops_every_refused_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Namespaces refused with three workers starting at once: all three refused ones are stopped (no process
+    left), the pool restarts all three in rlimits mode, loudly, and runs jobs on each."""
+    refused: list[pool_module._Worker] = []
+    real_init, real_handshake = pool_module._Worker.__init__, pool_module._Worker.handshake
+
+    def init(self: pool_module._Worker, *args: object, **kwargs: object) -> None:
+        real_init(self, *args, **kwargs)  # type: ignore[arg-type]
+        if self.mode == "namespaces":
+            refused.append(self)
+
+    def refuse(self: pool_module._Worker) -> None:
+        if self.mode == "namespaces":
+            raise SandboxUnavailable("namespaces refused (simulated)")
+        real_handshake(self)
+
+    monkeypatch.setattr(pool_module._Worker, "__init__", init)
+    monkeypatch.setattr(pool_module._Worker, "handshake", refuse)
+    with pytest.warns(RuntimeWarning, match="falling back to mode='rlimits'"):
+        p = SandboxPool(3, mode="auto", preload=PRELOAD)
+    with p:
+        assert p.mode == "rlimits" and len(p._all) == 3 and all(w.mode == "rlimits" for w in p._all)
+        assert [r.mode for r in p.map(H + "normal", [[1], [2], [3], [4]])] == ["rlimits"] * 4
+    assert len(refused) == 3 and all(w.proc.poll() is not None for w in refused)
+
+
 def test_invalid_arguments() -> None:
     with pytest.raises(ValueError, match="mode must be"):
         SandboxPool(1, mode="docker")  # type: ignore[arg-type]

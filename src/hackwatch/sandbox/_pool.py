@@ -86,40 +86,40 @@ class SandboxPool:
                 _warn_no_cgroup(self._cgroups.reason)
         _open_pools.add(self)
         try:
-            first = self._first_worker(mode)
+            started = self._start_workers(mode)
         except BaseException:
             self.close()  # also removes the pool's cgroups
             raise
-        self.proc_mounted = bool(first.proc_info.get("proc"))
-        self._idle.put(first)
-        try:
-            for worker in self._spawn_many(self.workers - 1):
-                self._idle.put(worker)
-        except BaseException:
-            self.close()
-            raise
+        self.proc_mounted = bool(started[0].proc_info.get("proc"))
+        for worker in started:
+            self._idle.put(worker)
 
-    def _first_worker(self, mode: str) -> _Worker:
-        """Start one worker; in mode "auto", fall back (loudly) to rlimits if namespaces are refused.
+    def _start_workers(self, mode: str) -> list[_Worker]:
+        """Start every worker at once in the isolation the pool hopes for, then adjust if it was refused.
 
-        If the worker cannot use the cgroup the host created, the pool goes on without cgroups.
+        All workers start together (their interpreter start-ups and preloads overlap) in namespaces
+        mode with the host's cgroups: whatever refuses one worker refuses them all, so a refusal
+        stops every started worker and the pool starts again without cgroups (a worker could not use
+        them) or, in mode "auto", loudly in rlimits mode (namespaces refused). Before, one worker
+        started alone to learn this and the others only after it: on two cores about a worker's
+        start-up more per pool.
         """
         try:
-            return self._spawn()
+            return self._spawn_many(self.workers)
         except _CgroupRefused as exc:
             if self._cgroups is not None:
                 self._cgroups.close()
             self._cgroups, self.cgroup = None, None
             _warn_no_cgroup(str(exc))
-            return self._first_worker(mode)
+            return self._start_workers(mode)
         except SandboxUnavailable as exc:
-            if mode == "namespaces":
+            if mode == "namespaces" or self.mode == "rlimits":
                 raise
             warnings.warn(f"hackwatch sandbox: Linux namespaces unavailable ({exc}); falling back to "
                           "mode='rlimits' - NO network, filesystem or PID isolation, only resource limits. "
                           "Every result records mode='rlimits'.", RuntimeWarning, stacklevel=4)
             self.mode = "rlimits"
-            return self._spawn()
+            return self._spawn_many(self.workers)
 
     def _spawn(self) -> _Worker:
         return self._spawn_many(1)[0]
