@@ -135,6 +135,14 @@ def test_a_live_file_with_a_torn_last_line_reads_without_it(tmp_path: Path) -> N
         read_rollouts(path)
 
 
+def test_a_whole_last_line_without_its_newline_reads_quietly(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(batch(1).to_json(orient="records", lines=True, force_ascii=False).encode().rstrip(b"\n"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(read_rollouts(path)) == 12
+
+
 def test_num_generations_makes_the_group_size_check_exact(tmp_path: Path) -> None:
     """A step whose groups are all short has no usual size to show it; the run's num_generations does. A group
     larger than num_generations is an error (wrong value, or a step logged twice)."""

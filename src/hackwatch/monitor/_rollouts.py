@@ -168,11 +168,13 @@ def _read_jsonl_live(path: Path) -> list[tuple[int, dict[str, Any]]]:
 
 
 def _torn_last_line(path: Path) -> int | None:
-    """The number of the last line when the file does not end with a newline (else None)."""
-    data = path.read_bytes()
-    if not data or data.endswith(b"\n"):
-        return None
-    return data.count(b"\n") + 1
+    """The number of the last line when the file does not end with a newline (else None, after one byte read)."""
+    with path.open("rb") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        if size == 0 or (fh.seek(size - 1), fh.read(1))[1] == b"\n":
+            return None
+        fh.seek(0)
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b"")) + 1
 
 
 @contextmanager
