@@ -59,3 +59,21 @@ def test_config_and_empty_split_errors(subject, tmp_path) -> None:
         DonorTrainConfig(max_steps=0)
     with pytest.raises(ValueError, match="no tasks in split 'donor'"):
         train_donor(subject[0], [], tmp_path, tokenizer=subject[1], split="donor")
+
+
+def test_checkpointing_argument_follows_the_installed_transformers(tmp_path):
+    import warnings
+
+    import transformers
+    from packaging.version import Version
+    from trl import SFTConfig
+
+    from hackwatch.donor._train import checkpointing_arg
+
+    renamed = Version(transformers.__version__) >= Version("5.23")  # 5.19-5.22 know gradient_checkpointing only
+    kwargs = checkpointing_arg(SFTConfig, True)
+    assert kwargs == {("activation_checkpointing" if renamed else "gradient_checkpointing"): True}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)  # no "renamed" warning from our own call
+        args = SFTConfig(output_dir=str(tmp_path), report_to="none", use_cpu=True, **kwargs)
+    assert getattr(args, next(iter(kwargs))) is True

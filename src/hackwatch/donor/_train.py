@@ -142,6 +142,17 @@ def heartbeat_callback(stage: str) -> Any:
     return _HeartbeatCallback()
 
 
+def checkpointing_arg(config_cls: type, on: bool) -> dict[str, bool]:
+    """The trainer argument that turns activation checkpointing on: ``activation_checkpointing`` from
+    transformers 5.23 on (``gradient_checkpointing`` then warns that it was renamed), else
+    ``gradient_checkpointing`` (5.19-5.22; vLLM 0.32 installs 5.19).
+    """
+    import dataclasses
+
+    names = {f.name for f in dataclasses.fields(config_cls)}
+    return {"activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing": on}
+
+
 def train_donor(model: Any, tasks: Sequence[Task], out: str | os.PathLike[str], *, tokenizer: Any = None,
                 config: DonorTrainConfig | None = None, split: str | None = None, base_model: str | None = None,
                 progress: bool = False) -> dict[str, Any]:
@@ -205,7 +216,7 @@ def train_donor(model: Any, tasks: Sequence[Task], out: str | os.PathLike[str], 
                 completion_only_loss=True, max_length=cfg.max_length, save_strategy="no", report_to="none",
                 logging_steps=1, disable_tqdm=not bar, lr_scheduler_type="constant", warmup_steps=0,
                 weight_decay=0.0, dataloader_num_workers=0, use_cpu=not torch.cuda.is_available(),
-                bf16=torch.cuda.is_available(), activation_checkpointing=lora,
+                bf16=torch.cuda.is_available(), **checkpointing_arg(SFTConfig, lora),
             )
             trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),
                                  processing_class=tokenizer, peft_config=peft_config)
