@@ -167,3 +167,21 @@ def test_groups_of_one_throughout_a_step_are_still_refused(tmp_path: Path) -> No
 def _write(path: Path, df: pd.DataFrame) -> Path:
     write_rollouts(df, path)
     return path
+
+
+def test_cli_num_generations_drops_the_short_groups_and_refuses_a_wrong_value(tmp_path: Path) -> None:
+    """``hackwatch monitor check --num-generations``: the same exact group-size check from the command line."""
+    from typer.testing import CliRunner
+
+    from hackwatch.cli import app
+
+    short = batch(2).iloc[[i for i in range(12) if i % 4 != 3]]
+    path = _write(tmp_path / "r.jsonl", pd.concat([batch(1), short], ignore_index=True))
+    runner = CliRunner()
+    loose = runner.invoke(app, ["monitor", "check", str(path)])
+    assert loose.exit_code == 0 and "2 steps, 21 rollouts" in loose.output
+    with pytest.warns(RuntimeWarning, match=r"step 2, group '2:p0' has 3 of 4 rollouts"):
+        exact = runner.invoke(app, ["monitor", "check", str(path), "--num-generations", "4"])
+    assert exact.exit_code == 0 and "1 steps, 12 rollouts" in exact.output
+    wrong = runner.invoke(app, ["monitor", "check", str(path), "--num-generations", "3"])
+    assert wrong.exit_code == 2 and "more than num_generations=3" in wrong.output

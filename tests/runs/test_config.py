@@ -29,6 +29,7 @@ def with_(section: str, key: str, value: object) -> dict:
     ("sampling", "seed", True, "config.toml: [sampling].seed: expected an integer >= 0, got true"),
     ("thresholds", "emergence", 1.5, "config.toml: [thresholds].emergence: expected a float in (0, 1), got 1.5"),
     ("thresholds", "cutoff", 0, "config.toml: [thresholds].cutoff: expected an integer >= 1, got 0"),
+    ("monitor", "num_generations", 1, "config.toml: [monitor].num_generations: expected an integer >= 2, got 1"),
     ("subject", "backend", "tf", "config.toml: [subject].backend: expected one of transformers, vllm, openai"),
     ("donor", "prefix_lengths", [5, "x"], "config.toml: [donor].prefix_lengths: expected a list of positive integers"),
     ("tasks", "exploit_types", "assert_bypass", "config.toml: [tasks].exploit_types: expected a list of strings"),

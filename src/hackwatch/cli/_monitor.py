@@ -50,6 +50,9 @@ def monitor(
                                                      help="Write per-step metrics (.jsonl or .parquet).")] = None,
     fail_on_flag: Annotated[bool, typer.Option("--fail-on-flag",
                                                help="Exit 1 when any alarm-level flag fires (for CI).")] = False,
+    num_generations: Annotated[int | None, typer.Option(
+        "--num-generations", help="Rollouts per GRPO group (TRL's num_generations): a smaller group, cut by a "
+        "crash mid-append, is dropped with a warning; default: each step's usual group size.")] = None,
 ) -> None:
     """Print exploration-hacking flags (and a metrics summary) for a rollout table and write them."""
     from rich.console import Console
@@ -70,7 +73,7 @@ def monitor(
         if p is not None:
             check_out_suffix(p, fail, option=option)
     try:
-        df = read_rollouts(rollouts, components=comps, subset_col=subset_col)
+        df = read_rollouts(rollouts, components=comps, subset_col=subset_col, num_generations=num_generations)
         ref = read_rollouts(reference, subset_col=subset_col) if reference is not None else None
     except RolloutTableError as exc:
         raise fail(str(exc)) from exc

@@ -226,7 +226,7 @@ def _flags(config: RunConfig) -> pd.DataFrame:
 
     path = config.resolve(config.monitor.rollouts)
     try:
-        rollouts = read_rollouts(path)
+        rollouts = read_rollouts(path, num_generations=config.monitor.num_generations)
     except RolloutTableError as exc:
         raise ConfigError(f"{config.origin}: [monitor].rollouts: {exc}") from None
     frame = flags_frame(detect_flags(step_metrics(rollouts)))

@@ -304,6 +304,9 @@ class MonitorSection:
 
     rollouts: str = ""
     """RL rollout table (JSONL/Parquet) for ``hackwatch.monitor``; empty = no flags."""
+    num_generations: int | None = None
+    """Rollouts per GRPO group: a smaller group (cut by a crash mid-append) is dropped with a warning, a larger
+    one refused; ``None`` compares each group with its step's usual size."""
     sensitivity: SensitivitySection | None = None
     """``[monitor.sensitivity]``: run the reward-sensitivity probe on the final checkpoint (absent = not run)."""
 
@@ -312,6 +315,8 @@ class MonitorSection:
     def __post_init__(self, ctx: str) -> None:
         if not isinstance(self.rollouts, str):
             raise _bad(ctx, "monitor", "rollouts", "a path", self.rollouts)
+        if self.num_generations is not None:
+            self.num_generations = _int(ctx, "monitor", "num_generations", self.num_generations, 2)
         raw = self.sensitivity
         if raw is None or isinstance(raw, SensitivitySection):
             return
