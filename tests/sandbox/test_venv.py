@@ -15,12 +15,13 @@ import fcntl
 import json
 import os
 import shutil
+import site
 import subprocess
 import sys
 import sysconfig
 import tempfile
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -186,8 +187,8 @@ def venv(request: pytest.FixtureRequest, scratch: Path) -> dict[str, Path]:
     return {"home": home, "env": env, "site": site, "python": env / "bin" / "python", "kind": request.param}
 
 
-def _run(python: Path, driver: str, args: list[str], home: Path) -> Any:
-    env = {**os.environ, "HOME": str(home), "PYTHONPATH": str(REPO)}
+def _run(python: Path, driver: str, args: list[str], home: Path, path: Sequence[str] = ()) -> Any:
+    env = {**os.environ, "HOME": str(home), "PYTHONPATH": os.pathsep.join([str(REPO), *path])}
     proc = subprocess.run([str(python), "-c", driver, *args], capture_output=True, text=True, env=env,
                           cwd=str(REPO), timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -413,7 +414,10 @@ def test_an_interpreter_reached_through_a_symlink_outside_every_prefix(scratch: 
     link = scratch / "bin" / "python-link"
     link.parent.mkdir(exist_ok=True)
     link.symlink_to(os.path.realpath(sys.executable))
-    out = _run(link, POOL_DRIVER, [json.dumps([str(link.parent)])], Path(os.environ.get("HOME", "/")))
+    # Run from a venv, the real interpreter behind it has no hackwatch of its own (a Debian python3 -m venv):
+    # it gets this environment's as PYTHONPATH, as a user's link to a bare interpreter would need.
+    own = [] if sys.prefix == sys.base_prefix else [str(REPO / "src"), *site.getsitepackages()]
+    out = _run(link, POOL_DRIVER, [json.dumps([str(link.parent)])], Path(os.environ.get("HOME", "/")), own)
     seen = out["interpreter"]
     assert seen["executable"] == str(link)
     returncode, stdout, stderr = seen["child"]
