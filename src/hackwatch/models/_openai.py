@@ -42,12 +42,14 @@ from hackwatch.models._types import (
 _RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 _INVALID_MARKERS = ("Input should be", "validation error")
 """A 5xx reply carrying one of these is a request the server rejected as invalid (pydantic): never retried."""
+_CAPPED_MARKER = "greater than max allowed"
+"""vLLM's refusal of more (prompt) log-probs than its ``--max-logprobs`` (default 20; -1 = the vocabulary)."""
 PLAIN_SAMPLING = {"top_p": 1.0, "top_k": -1, "min_p": 0.0, "repetition_penalty": 1.0, "presence_penalty": 0.0,
                   "frequency_penalty": 0.0}
 """Sent with every request so no server default (llama.cpp: top-k 40, top-p 0.95, min-p 0.05, a repeat
 penalty) bends the sampling distribution away from ``P_τ``; ``top_k=-1`` is vLLM's "off"."""
-KNOWN_SERVERS = ("known to work: vLLM >= 0.6 ('vllm serve'; add --max-logprobs -1 for score_top_k=-1) and "
-                 "'hackwatch serve'; llama.cpp's server does not (docs/models.md, server matrix)")
+KNOWN_SERVERS = ("known to work: vLLM ('vllm serve', run here with 0.32; --max-logprobs -1 for score_top_k=-1) "
+                 "and 'hackwatch serve'; llama.cpp's server does not (docs/models.md, server matrix)")
 
 
 def _tok_id(tok: str, where: str) -> int:
@@ -110,6 +112,9 @@ class OpenAIBackend(TokenizerMixin):
         except BackendError as e:
             invalid = any(m in str(e) for m in _INVALID_MARKERS) and self.token_ids_prompt
             what = "token-id prompts" if invalid else "a valid reply to the capability probe"
+            if _CAPPED_MARKER in str(e):  # vLLM's HTTP 400 for more log-probs than --max-logprobs allows
+                what = (f"{'full-vocabulary' if k < 0 else f'top-{k}'} log-probs: the server caps them "
+                        f"(start vLLM with --max-logprobs {-1 if k < 0 else k})")
             raise BackendError(f"{self.base_url}: server unusable for hackwatch: missing {what} ({e}); "
                                f"{KNOWN_SERVERS}") from e
         missing = self._probe_missing(reply, ids, k)

