@@ -370,15 +370,19 @@ def vllm_served_checks(url: str, path: str, hf: Any, tiny: bool) -> dict[str, An
 
     spec = f"openai:{url}#{path}"
     t0 = time.perf_counter()
-    be = load_backend(spec, logprobs_mode="processed", score_top_k=-1)  # the capability probe runs here
-    out: dict[str, Any] = {"probe_ok": True, "probe_seconds": round(time.perf_counter() - t0, 3)}
+    be = load_backend(spec, score_top_k=-1)  # the capability probe runs here and finds the log-prob mode
+    out: dict[str, Any] = {"probe_ok": True, "probe_seconds": round(time.perf_counter() - t0, 3),
+                           "found_logprobs_mode": be.logprobs_mode}
     echo = load_backend(spec, score_api="echo", score_top_k=-1)
     out.update(vllm_compare(be, hf, tiny, echo=echo))
-    try:  # more log-probs than the server allows (--max-logprobs -1 allows the vocabulary)
-        load_backend(spec, score_top_k=be.vocab_size + 1)
-        out["capped_probe_message"] = None
-    except BackendError as e:
-        out["capped_probe_message"] = str(e)
+    refusals = {"capped": {"score_top_k": be.vocab_size + 1},  # more log-probs than --max-logprobs -1 allows
+                "wrong_mode": {"logprobs_mode": "raw"}}  # the server runs processed_logprobs
+    for name, kwargs in refusals.items():
+        try:
+            load_backend(spec, **kwargs)
+            out[f"{name}_probe_message"] = None
+        except BackendError as e:
+            out[f"{name}_probe_message"] = str(e)
     return out
 
 

@@ -93,9 +93,9 @@ def served(check: ModuleType, world: tuple[str, Any, dict[str, Any]], engine: di
         model = f"openai:{url}#{path}"
         samples, scores = tmp / "s.jsonl", tmp / "sc.jsonl"
         report["cli_sample"] = _cli("sample", "--model", model, "--tasks", "builtin", "--limit", "2", "--n", "2",
-                                    "--temperature", "1.0", "--max-new-tokens", "16", "--out", str(samples))
+                                    "--temperature", "0.7", "--max-new-tokens", "16", "--out", str(samples))
         report["cli_score"] = _cli("score", "--model", model, "--prefixes", str(samples), "--tasks", "builtin",
-                                   "--temperature", "1.0", "--with-generated", "--out", str(scores))
+                                   "--temperature", "0.7", "--with-generated", "--out", str(scores))
         report["cli_rows"] = [[json.loads(line) for line in p.read_text().splitlines()] if p.exists() else []
                               for p in (samples, scores)]
     report["command"] = cmd
@@ -151,10 +151,12 @@ def test_engine_refuses_a_temperature_vllm_would_raise(engine):
     assert engine["low_tau"] is not None and "use τ >= 0.01" in engine["low_tau"]
 
 
-def test_server_probe_passes_and_refuses_a_cap_naming_the_flag(served):
-    assert served["probe_ok"] is True
+def test_server_probe_passes_finds_the_mode_and_refuses_in_one_line(served):
+    assert served["probe_ok"] is True and served["found_logprobs_mode"] == "processed"
     message = served["capped_probe_message"]
     assert message is not None and "\n" not in message and "start vLLM with --max-logprobs" in message
+    message = served["wrong_mode_probe_message"]  # read as raw, processed log-probs would be tempered twice
+    assert message is not None and "\n" not in message and "reports processed log-probs" in message
 
 
 def test_server_prompt_ids_and_stop_set_agree_with_transformers(served, world):
@@ -181,11 +183,13 @@ def test_cli_sample_and_score_against_the_server(served, world):
     _, hf, _ = world
     prompts = {t.id: t.prompt for t in load_tasks("builtin")}
     ref = hf.score_prefixes([ScoreRequest(prompts[r["task_id"]], tuple(r["generated_ids"])) for r in samples],
-                            temperature=1.0)
+                            temperature=0.7)
     for row, score, exact in zip(samples, scores, ref, strict=True):
         assert score["task_id"] == row["task_id"] and score["scored_ids"] == row["generated_ids"]
-        assert abs(row["generated_logprob"] - exact.logprob) < PER_PREFIX
-        assert abs(score["logprob"] - exact.logprob) < PER_PREFIX and score["approx_error_bound"] is None
+        # the probe found processed log-probs, so the CLI's samples are exact at τ = 0.7 ...
+        assert row["exact"] is True and abs(row["generated_logprob"] - exact.logprob) < PER_PREFIX
+        # ... and its scores are top-20 prompt log-probs rescaled, with a bound that holds
+        assert -PER_PREFIX <= score["logprob"] - exact.logprob <= score["approx_error_bound"] + PER_PREFIX
 
 
 def test_server_command_is_the_documented_one(served):

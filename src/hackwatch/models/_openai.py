@@ -42,6 +42,8 @@ from hackwatch.models._types import (
 _RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 _INVALID_MARKERS = ("Input should be", "validation error")
 """A 5xx reply carrying one of these is a request the server rejected as invalid (pydantic): never retried."""
+_MODE_TOL = 0.05
+"""nat: a sampled token's log-prob and its prompt log-prob may differ by bf16 rounding (decode vs prefill)."""
 _CAPPED_MARKER = "greater than max allowed"
 """vLLM's refusal of more (prompt) log-probs than its ``--max-logprobs`` (default 20; -1 = the vocabulary)."""
 PLAIN_SAMPLING = {"top_p": 1.0, "top_k": -1, "min_p": 0.0, "repetition_penalty": 1.0, "presence_penalty": 0.0,
@@ -67,21 +69,25 @@ class OpenAIBackend(TokenizerMixin):
     def __init__(self, base_url: str, model: str, tokenizer: Any, *, chat_format: ChatFormat | str | None = None,
                  api_key: str | None = None, concurrency: int = 8, max_retries: int = 5, backoff_s: float = 0.5,
                  timeout_s: float = 120.0, score_top_k: int = 20, score_api: str = "prompt_logprobs",
-                 logprobs_mode: str = "raw", token_ids_prompt: bool = True, vocab_size: int | None = None,
+                 logprobs_mode: str | None = None, token_ids_prompt: bool = True, vocab_size: int | None = None,
                  generation_config: Any = None, probe: bool = True) -> None:
         import httpx
 
         if score_api not in ("prompt_logprobs", "echo"):
             raise ValueError(f"score_api must be 'prompt_logprobs' or 'echo', got {score_api!r}")
-        if logprobs_mode not in ("raw", "processed"):
-            raise ValueError(f"logprobs_mode must be 'raw' (vLLM default) or 'processed', got {logprobs_mode!r}")
+        if logprobs_mode not in (None, "raw", "processed"):
+            raise ValueError(f"logprobs_mode must be None (the probe finds it), 'raw' (vLLM's default) or "
+                             f"'processed', got {logprobs_mode!r}")
         self.base_url = base_url.rstrip("/")
         self.model_id = model
         self.tokenizer = tokenizer
         self.chat_format = resolve_chat_format(tokenizer, chat_format)
         self.concurrency, self.max_retries, self.backoff_s = max(1, concurrency), max_retries, backoff_s
         self.score_top_k, self.score_api = score_top_k, score_api
-        self.logprobs_mode, self.token_ids_prompt = logprobs_mode, token_ids_prompt
+        self.logprobs_mode, self.token_ids_prompt = logprobs_mode or "raw", token_ids_prompt
+        """What the server reports for sampled tokens: τ=1 (``raw``) or τ (``processed``) log-probs; given, or
+        found by :meth:`probe` (``raw`` without a probe)."""
+        self._mode_given = logprobs_mode is not None
         self.vocab_size = vocab_size or len(tokenizer)
         """Vocabulary size used by the τ > 1 bound; pass the model's ``config.vocab_size`` when larger."""
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
@@ -94,19 +100,17 @@ class OpenAIBackend(TokenizerMixin):
             self.probe()
 
     def probe(self) -> None:
-        """One request that checks what hackwatch needs from the server; ``BackendError`` in one line
-        naming what is missing: token-id prompts, token ids in replies, prompt (or echo) log-probs, the
-        top-K (or full-vocabulary) log-probs asked for by ``score_top_k``.
+        """Check what hackwatch needs from the server; ``BackendError`` in one line naming what is missing:
+        token-id prompts, token ids in replies, prompt (or echo) log-probs, the top-K (or full-vocabulary)
+        log-probs asked for by ``score_top_k``. Then find whether sampled-token log-probs are raw or at τ
+        (:meth:`_find_logprobs_mode`): it sets ``logprobs_mode`` when none was given and refuses a given one
+        the server contradicts (read as raw, processed log-probs would be tempered twice, silently).
         """
         ids = list(self.prompt_ids("Say hi."))[-3:]
         k = self.score_top_k
         body: dict[str, Any] = {"model": self.model_id, "prompt": self._prompt_field(ids), "max_tokens": 1,
                                 "temperature": 1.0, "seed": 0, "logprobs": 1, "return_tokens_as_token_ids": True,
-                                "skip_special_tokens": False, **PLAIN_SAMPLING}
-        if self.score_api == "prompt_logprobs":
-            body["prompt_logprobs"] = k
-        else:
-            body.update(echo=True, logprobs=self._wire_logprobs(k) if k != 0 else 1)
+                                "skip_special_tokens": False, **PLAIN_SAMPLING, **self._score_fields(k)}
         try:
             reply = self._post(body)
         except BackendError as e:
@@ -121,6 +125,46 @@ class OpenAIBackend(TokenizerMixin):
         if missing:
             raise BackendError(f"{self.base_url}: server unusable for hackwatch: missing {', '.join(missing)}; "
                                f"{KNOWN_SERVERS}")
+        found = self._find_logprobs_mode(ids)
+        if not self._mode_given:
+            self.logprobs_mode = found or "raw"
+        elif found is not None and found != self.logprobs_mode:
+            raise BackendError(f"{self.base_url}: the server reports {found} log-probs for sampled tokens, but "
+                               f"logprobs_mode={self.logprobs_mode!r}; pass logprobs_mode={found!r} or leave it unset "
+                               "(the probe then uses what it finds)")
+
+    def _find_logprobs_mode(self, ids: list[int]) -> str | None:
+        """``"raw"`` (τ = 1, vLLM's default) or ``"processed"`` (at the sampling τ): what the server reports
+        for a sampled token, from one token sampled at τ = 0.5 and the same token's prompt log-prob (processed
+        is checked within the top-K bound); ``None`` when the two modes give nearly the same value there.
+        """
+        tau, where, k = 0.5, "capability probe", self.score_top_k or 1
+        body = {"model": self.model_id, "prompt": self._prompt_field(ids), "max_tokens": 1, "temperature": tau,
+                "seed": 0, "logprobs": 1, "return_tokens_as_token_ids": True, **PLAIN_SAMPLING}
+        try:
+            lp = self._post(body)["choices"][0]["logprobs"]
+            token, reported = _tok_id(lp["tokens"][0], where), float(lp["token_logprobs"][0])
+        except (KeyError, IndexError, TypeError, ValueError) as e:
+            raise BackendError(f"{self.base_url}: malformed reply to the capability probe's sampling request "
+                               f"({e!r}); expected logprobs.tokens and logprobs.token_logprobs") from e
+        body = {"model": self.model_id, "prompt": self._prompt_field([*ids, token]), "max_tokens": 1,
+                "temperature": 1.0, "return_tokens_as_token_ids": True, **PLAIN_SAMPLING, **self._score_fields(k)}
+        raw, top = self._position(self._post(body)["choices"][0], len(ids), token, where)
+        approx, bound = self._tempered(token, raw, top, k, tau)  # processed lies in [approx - bound, approx]
+        if approx - bound - _MODE_TOL <= raw <= approx + _MODE_TOL:
+            return None  # the two modes give (nearly) the same value here: cannot tell
+        d_raw, d_processed = abs(reported - raw), max(0.0, reported - approx, approx - bound - reported)
+        if min(d_raw, d_processed) <= _MODE_TOL:
+            return "raw" if d_raw < d_processed else "processed"
+        raise BackendError(f"{self.base_url}: server unusable for hackwatch: a sampled token's log-prob "
+                           f"({reported:.4f}) is neither raw ({raw:.4f}) nor at the sampling τ (~{approx:.4f}); "
+                           "vLLM: run it with --logprobs-mode raw_logprobs or processed_logprobs")
+
+    def _score_fields(self, k: int) -> dict[str, Any]:
+        """The request fields asking for τ=1 log-probs of every prompt token and its top ``k`` (-1: all)."""
+        if self.score_api == "prompt_logprobs":
+            return {"prompt_logprobs": k}
+        return {"echo": True, "logprobs": self._wire_logprobs(k) if k != 0 else 1}
 
     def _probe_missing(self, reply: dict[str, Any], ids: list[int], k: int) -> list[str]:
         try:
@@ -251,11 +295,8 @@ class OpenAIBackend(TokenizerMixin):
             if not z:
                 return PrefixScore(req.key, 0.0, (), 0, tau, None if tau == 1.0 else 0.0)
             body: dict[str, Any] = {"model": self.model_id, "prompt": self._prompt_field(p + z), "max_tokens": 1,
-                                    "temperature": 1.0, "return_tokens_as_token_ids": True, **PLAIN_SAMPLING}
-            if self.score_api == "prompt_logprobs":
-                body["prompt_logprobs"] = k
-            else:
-                body.update(echo=True, logprobs=self._wire_logprobs(k) if k != 0 else 1)
+                                    "temperature": 1.0, "return_tokens_as_token_ids": True, **PLAIN_SAMPLING,
+                                    **self._score_fields(k)}
             choice = self._post(body)["choices"][0]
             where = f"score {req.key!r}"
             values, bound = [], 0.0
