@@ -335,3 +335,38 @@ def test_jobs_carry_no_new_privs_and_no_capabilities(pool: SandboxPool) -> None:
     status = pool.run(H + "process_status", None).value
     assert status["NoNewPrivs"] == "1", status
     assert int(status["CapEff"], 16) == 0 and int(status["CapPrm"], 16) == 0, status
+
+
+def test_a_preload_that_fails_to_import_is_no_refusal_and_never_falls_back() -> None:
+    """A worker that cannot import a preload fails alike in every mode: mode "auto" raises that import error
+    at once instead of warning that namespaces are unavailable and starting the pool again in rlimits mode."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(SandboxUnavailable, match="hackwatch_no_such_module"):
+            SandboxPool(2, mode="auto", preload=["hackwatch_no_such_module"])
+    assert not [w for w in caught if "falling back" in str(w.message)], [str(w.message) for w in caught]
+
+
+def test_a_cgroup_refused_after_the_fallback_runs_rlimits_without_cgroups(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Namespaces refused, then the rlimits workers refused their cgroup: the pool goes on in rlimits mode
+    without cgroups (as it does for a cgroup refused in namespaces mode) instead of failing to start."""
+    real = pool_module._Worker.handshake
+
+    def refuse(self: pool_module._Worker) -> None:
+        if self.mode == "namespaces":
+            raise SandboxUnavailable("namespaces refused (simulated)")
+        if self.cgroup_key is not None:
+            real(self)
+            raise pool_module._CgroupRefused("cgroup refused (simulated)")
+        real(self)
+
+    probe = pool_module.PoolCgroups()
+    probe.close()
+    if probe.version is None:
+        pytest.skip(f"no writable cgroup here ({probe.reason}): nothing to refuse")
+    monkeypatch.setattr(pool_module._Worker, "handshake", refuse)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with SandboxPool(2, mode="auto", preload=PRELOAD) as p:
+            assert (p.mode, p.cgroup) == ("rlimits", None)
+            assert [r.mode for r in p.map(H + "normal", [[1], [2]])] == ["rlimits"] * 2

@@ -41,6 +41,10 @@ class _CgroupRefused(SandboxUnavailable):
     """The worker could not enter or open its cgroup (the pool then runs without cgroups)."""
 
 
+class _StartFailed(SandboxUnavailable):
+    """The worker failed to start for a reason every mode shares (a preload that does not import): no fallback."""
+
+
 class _NotStarted(SandboxUnavailable):
     """The job could not even be sent (the worker had died while idle)."""
 
@@ -104,6 +108,8 @@ class _Worker:
                 return
             elif msg.get("cgroup"):
                 raise _CgroupRefused(str(msg.get("message")))
+            elif msg.get("preload"):
+                raise _StartFailed(f"sandbox worker could not start: {msg.get('message')}")
             else:
                 raise SandboxUnavailable(f"sandbox worker refused to start: {msg.get('message')}")
 

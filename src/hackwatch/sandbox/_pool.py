@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from hackwatch.sandbox._cgroup import PoolCgroups
 from hackwatch.sandbox._classify import to_result
-from hackwatch.sandbox._handle import _CgroupRefused, _NotStarted, _Worker
+from hackwatch.sandbox._handle import _CgroupRefused, _NotStarted, _StartFailed, _Worker
 from hackwatch.sandbox._multiplex import ordered_map
 from hackwatch.sandbox._types import Limits, RunResult, SandboxUnavailable
 
@@ -100,7 +100,8 @@ class SandboxPool:
         All workers start together (their interpreter start-ups and preloads overlap) in namespaces
         mode with the host's cgroups: whatever refuses one worker refuses them all, so a refusal
         stops every started worker and the pool starts again without cgroups (a worker could not use
-        them) or, in mode "auto", loudly in rlimits mode (namespaces refused). Before, one worker
+        them) or, in mode "auto", loudly in rlimits mode (namespaces refused). A preload that does not
+        import is no refusal (every mode fails alike): it raises at once. Before, one worker
         started alone to learn this and the others only after it: on two cores about a worker's
         start-up more per pool.
         """
@@ -112,6 +113,8 @@ class SandboxPool:
             self._cgroups, self.cgroup = None, None
             _warn_no_cgroup(str(exc))
             return self._start_workers(mode)
+        except _StartFailed:  # not a refusal: rlimits workers would fail alike
+            raise
         except SandboxUnavailable as exc:
             if mode == "namespaces" or self.mode == "rlimits":
                 raise
@@ -119,7 +122,7 @@ class SandboxPool:
                           "mode='rlimits' - NO network, filesystem or PID isolation, only resource limits. "
                           "Every result records mode='rlimits'.", RuntimeWarning, stacklevel=4)
             self.mode = "rlimits"
-            return self._spawn_many(self.workers)
+            return self._start_workers(mode)  # a cgroup refused there still drops cgroups; a refusal raises
 
     def _spawn(self) -> _Worker:
         return self._spawn_many(1)[0]

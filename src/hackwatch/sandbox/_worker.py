@@ -137,6 +137,14 @@ def run_one(job: dict[str, Any], cfg: dict[str, Any], cmd: int, cache: dict[str,
     return supervise(pid, readers, limits, cfg, cmd, start, quiet.wait())
 
 
+def _send_error(reply: int, msg: dict[str, Any]) -> None:
+    """Report a failed start-up; a host that already gave up on this pool (pipe closed) needs no answer."""
+    try:
+        send_frame(reply, json.dumps(msg).encode())
+    except BrokenPipeError:
+        pass
+
+
 def main(cfg: dict[str, Any]) -> None:
     """Worker entry point: handshake, then serve jobs until the host closes the command pipe."""
     cmd, reply = cfg["cmd_fd"], cfg["reply_fd"]
@@ -146,13 +154,17 @@ def main(cfg: dict[str, Any]) -> None:
     try:
         cfg["cg"] = JobCgroup(cfg["cgroup"]) if cfg.get("cgroup") else None  # before losing the rights
     except OSError as exc:  # the host then runs the pool without cgroups (not a namespaces failure)
-        send_frame(reply, json.dumps({"event": "error", "cgroup": True, "message": f"cgroup: {exc}"}).encode())
+        _send_error(reply, {"event": "error", "cgroup": True, "message": f"cgroup: {exc}"})
         return
     if not cfg.get("fast_setup", True):
         _job.FAST = None
     try:
-        lx.last_capability()  # read while the host's /proc is still there
         preload(cfg["preload"])
+    except Exception as exc:  # noqa: BLE001 - fails alike in every mode: the host raises it, never falls back
+        _send_error(reply, {"event": "error", "preload": True, "message": f"preload: {type(exc).__name__}: {exc}"})
+        return
+    try:
+        lx.last_capability()  # read while the host's /proc is still there
         extra: dict[str, Any] = {"job_uid": None, "proc": False, "tmp_state": {}}
         if cfg["mode"] == "namespaces":
             extra = setup_namespaces(cfg, cmd, reply)
@@ -165,7 +177,7 @@ def main(cfg: dict[str, Any]) -> None:
         lx.prctl(lx.PR_SET_CHILD_SUBREAPER, 1)
         lx.prctl(lx.PR_SET_NO_NEW_PRIVS, 1)  # for the worker and, inherited, every job (never execs itself)
     except Exception as exc:  # noqa: BLE001 - sent to the host, which decides (fallback or error)
-        send_frame(reply, json.dumps({"event": "error", "message": f"{type(exc).__name__}: {exc}"}).encode())
+        _send_error(reply, {"event": "error", "message": f"{type(exc).__name__}: {exc}"})
         return
     if "random" in sys.modules:  # jobs are raw forks (no re-seeding): all start from this fixed state
         sys.modules["random"].seed(0)
