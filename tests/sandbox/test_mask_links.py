@@ -1,8 +1,9 @@
 """Masking a path that is, or passes through, a symlink: the job loses the path as the caller named it
-(the link itself, never what it points to), and what it names through a linked folder is hidden where it
-lies in the view. Before, mount(2) followed the link: a relative link's target was hidden everywhere, an
-absolute one was masked on the host's tree outside the view (so the job still read it), and a link to a
-folder stopped the worker from starting.
+(the link itself) and what it points to, wherever that lies in the view (a hidden answer file must not
+stay readable at its real path), and what it names through a linked folder is hidden where it lies in the
+view. Before 8f7b2ac, mount(2) followed the link: an absolute one was masked on the host's tree outside
+the view (the worker refused to start), and a link to a folder stopped the worker from starting; from
+8f7b2ac until the fix that added the target, the link alone was masked and its target stayed readable.
 """
 
 from __future__ import annotations
@@ -50,6 +51,12 @@ def _tree(root: Path) -> Path:
     (d / "dlink").symlink_to(d / "realdir")  # absolute link to a folder, masked *through*
     (d / "dirlink2").symlink_to("dir2")  # relative link to a folder, masked itself
     (d / "into").symlink_to("secretdir/answer.txt")  # a visible link into a hidden folder
+    (d / "realdir" / "deep").mkdir()
+    (d / "deeplink").symlink_to("realdir/deep")
+    (d / "dotdot").symlink_to("deeplink/../other.txt")  # '..' after a folder link: realdir/other.txt
+    (d / "chain").symlink_to("alias2")  # a link to a link to a file
+    (d / "alias2").symlink_to("public3.txt")
+    (d / "public3.txt").write_text("public3")
     return d
 
 
@@ -59,6 +66,8 @@ def test_in_view_resolves_folders_as_the_view_does_and_keeps_the_last_component(
     assert in_view(str(d / "alias"), exposed) == str(d / "alias")  # the link itself, not public.txt
     assert in_view(str(d / "dlink" / "answer.txt"), exposed) == str(d / "realdir" / "answer.txt")
     assert in_view(str(d / "dirlink2"), exposed) == str(d / "dirlink2")
+    # '..' after a folder link leaves the link's target, as the kernel resolves it (not dropped lexically)
+    assert in_view(str(d / "deeplink") + "/../other.txt", exposed) == str(d / "realdir" / "other.txt")
     (tmp_path / "outside").mkdir()
     (d / "out").symlink_to(tmp_path / "outside")
     assert in_view(str(d / "out" / "f.txt"), exposed) is None  # the view has no way there: nothing to mask
@@ -70,14 +79,18 @@ def test_in_view_resolves_folders_as_the_view_does_and_keeps_the_last_component(
         tmp_path / "above" / "env" / "x")
 
 
-def test_masked_names_the_link_never_its_target(tmp_path: Path) -> None:
+def test_masked_names_the_link_and_its_target(tmp_path: Path) -> None:
     d = _tree(tmp_path / "exposed")
     exposed = [str(tmp_path / "exposed")]
     got = masked(exposed, [str(d / "alias"), str(d / "abs_alias"), str(d / "dlink" / "answer.txt"),
-                           str(d / "dirlink2")], None)
+                           str(d / "dirlink2"), str(d / "dotdot"), str(d / "chain")], None)
     mine = [p for p in got if p.startswith(str(d))]
-    assert mine == sorted([str(d / "alias"), str(d / "abs_alias"), str(d / "realdir" / "answer.txt"),
-                           str(d / "dirlink2")])
+    assert mine == sorted(str(d / rel) for rel in (
+        "alias", "public.txt", "abs_alias", "public2.txt", "realdir/answer.txt", "dirlink2", "dir2", "dotdot",
+        "realdir/other.txt", "chain", "alias2", "public3.txt"))
+    (tmp_path / "outside.txt").write_text("x")
+    (d / "out_alias").symlink_to(tmp_path / "outside.txt")  # target outside the view: the link alone
+    assert [p for p in masked(exposed, [str(d / "out_alias")], None) if "out" in p] == [str(d / "out_alias")]
 
 
 @pytest.fixture(scope="module")
@@ -96,14 +109,16 @@ def venv() -> Iterator[tuple[Path, Path]]:
 
 
 @pytest.mark.skipif(not sandbox_mode_available("namespaces"), reason="kernel refuses user/mount/PID/net namespaces")
-def test_a_job_loses_the_masked_link_and_keeps_what_it_pointed_to(venv: tuple[Path, Path]) -> None:
+def test_a_job_loses_the_masked_link_and_what_it_points_to(venv: tuple[Path, Path]) -> None:
     env, site = venv
     d = _tree(site)
-    hide = [d / "alias", d / "abs_alias", d / "dlink" / "answer.txt", d / "dirlink2", d / "secretdir"]
+    hide = [d / "alias", d / "abs_alias", d / "dlink" / "answer.txt", d / "dirlink2", d / "secretdir",
+            d / "dotdot", d / "chain"]
     hidden = [d / "alias", d / "abs_alias", d / "dlink" / "answer.txt", d / "realdir" / "answer.txt",
-              d / "dirlink2", d / "dirlink2" / "x.txt", d / "secretdir" / "answer.txt", d / "into"]
-    visible = {d / "public.txt": "read:public", d / "public2.txt": "read:public2", d / "dir2" / "x.txt": "read:x",
-               d / "realdir" / "other.txt": "read:other", d / "dlink" / "other.txt": "read:other"}
+              d / "dirlink2", d / "dirlink2" / "x.txt", d / "secretdir" / "answer.txt", d / "into",
+              d / "public.txt", d / "public2.txt", d / "dir2" / "x.txt", d / "dotdot", d / "realdir" / "other.txt",
+              d / "dlink" / "other.txt", d / "chain", d / "alias2", d / "public3.txt"]
+    visible = {d / "realdir" / "deep": "listed:", d / "dlink" / "deep": "listed:"}
     paths = [str(p) for p in [*hidden, *visible]]
     proc = subprocess.run([str(env / "bin" / "python"), "-c", DRIVER, json.dumps([str(p) for p in hide]),
                            json.dumps(paths)], capture_output=True, text=True, cwd=str(REPO), timeout=300,
@@ -113,7 +128,7 @@ def test_a_job_loses_the_masked_link_and_keeps_what_it_pointed_to(venv: tuple[Pa
     assert out["error"] is None, out
     read = out["read"]
     for path in hidden:  # a masked link to a folder reads as an empty file: nothing to walk into
-        allowed = (*HIDDEN_ERRORS, "NotADirectoryError") if path.parent.name == "dirlink2" else HIDDEN_ERRORS
+        allowed = (*HIDDEN_ERRORS, "NotADirectoryError") if path.parent.name in ("dirlink2", "dir2") else HIDDEN_ERRORS
         assert read[str(path)] in allowed, (path, read[str(path)])
     for path, want in visible.items():
         assert read[str(path)] == want, (path, read[str(path)])

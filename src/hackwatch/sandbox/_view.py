@@ -173,7 +173,8 @@ def masked(exposed: list[str], hide: Iterable[str], home: str | None) -> list[st
     The suite is covered where the running hackwatch is installed, in every other ``hackwatch`` package
     on ``sys.path`` (a copy installed in the base interpreter that a venv with system site-packages
     shadows, an old install), and, when its files are symlinks into a cache (uv's symlink link mode, see
-    :func:`linked_installs`), in that cache folder too.
+    :func:`linked_installs`), in that cache folder too. Each path is taken where the view finds it
+    (:func:`in_view`); a symlink is masked with what it points to (:func:`_mask_targets`).
     """
     want = [*hide, *ETC_SECRETS, *([home] if home else [])]
     import hackwatch
@@ -182,7 +183,7 @@ def masked(exposed: list[str], hide: Iterable[str], home: str | None) -> list[st
         builtin = os.path.join(top, "tasks", "builtin")
         want += [builtin, *filter(None, [_linked_copy(builtin)])]
     out = []
-    for p in filter(None, (in_view(w, exposed) for w in want)):
+    for p in (target for w in want for target in _mask_targets(w, exposed)):
         if os.path.lexists(p) and any(_inside(p, q) and p != q for q in exposed) or p in exposed:
             out.append(p)
     return sorted(set(out))
@@ -193,26 +194,49 @@ def in_view(path: str, exposed: list[str], limit: int = 40) -> str | None:
     way the view resolves them, its last component kept as named (a symlink there is masked itself).
 
     A symlink on the way inside an exposed tree is followed from the view's root (an absolute target
-    means the view's path, not the host's); a folder above an exposed tree is a plain folder of the
-    view (a host symlink there is not in the view). None when the view has no way to ``path`` (it
-    passes outside every exposed tree, or through a symlink loop): nothing to mask.
+    means the view's path, not the host's), and a ``..`` after it leaves the link's target, as the
+    kernel does (not the link's folder, as a lexical normalisation would); a folder above an exposed
+    tree is a plain folder of the view (a host symlink there is not in the view). None when the view
+    has no way to ``path`` (it passes outside every exposed tree, or through a symlink loop).
     """
-    todo = os.path.abspath(path)
-    for _ in range(limit):
-        parts = [part for part in todo.split("/") if part]
-        here = "/"
-        for i, part in enumerate(parts[:-1]):
-            step = os.path.join(here, part)
-            if not any(_inside(step, q) for q in exposed):
-                if not any(_inside(q, step) for q in exposed):
-                    return None
-            elif os.path.islink(step):
-                todo = os.path.normpath(os.path.join(here, os.readlink(step), *parts[i + 1:]))
-                break
-            here = step
-        else:
-            return todo
-    return None
+    parts = [part for part in (path if path.startswith("/") else os.path.join(os.getcwd(), path)).split("/")
+             if part not in ("", ".")]
+    here, links = "/", 0
+    while parts:
+        part = parts.pop(0)
+        if part in (".", ".."):
+            here = os.path.dirname(here) if part == ".." else here
+            continue
+        step = os.path.join(here, part)
+        if not parts:
+            return step
+        if not any(_inside(step, q) for q in exposed):
+            if not any(_inside(q, step) for q in exposed):
+                return None
+        elif os.path.islink(step):
+            links += 1
+            if links > limit:
+                return None
+            target = os.readlink(step)
+            parts[:0] = target.split("/")
+            here = "/" if target.startswith("/") else here
+            continue
+        here = step
+    return here
+
+
+def _mask_targets(path: str, exposed: list[str], limit: int = 40) -> list[str]:
+    """``path`` as the view finds it (:func:`in_view`) and, while that is a symlink, what it points to:
+    hiding a link hides its content wherever the view shows it. Empty when the view has no way there.
+    """
+    out: list[str] = []
+    p = in_view(path, exposed)
+    while p is not None and len(out) < limit:
+        out.append(p)
+        if not os.path.islink(p):
+            break
+        p = in_view(os.path.join(os.path.dirname(p), os.readlink(p)), exposed)
+    return out
 
 
 def _linked_copy(folder: str) -> str | None:
