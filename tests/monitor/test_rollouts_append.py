@@ -185,3 +185,22 @@ def test_cli_num_generations_drops_the_short_groups_and_refuses_a_wrong_value(tm
     assert exact.exit_code == 0 and "1 steps, 12 rollouts" in exact.output
     wrong = runner.invoke(app, ["monitor", "check", str(path), "--num-generations", "3"])
     assert wrong.exit_code == 2 and "more than num_generations=3" in wrong.output
+
+
+@pytest.mark.parametrize("last", [b"42", b"[1, 2]", b'"text"'])
+def test_a_complete_last_line_that_is_no_object_is_an_error_not_a_torn_line(tmp_path: Path, last: bytes) -> None:
+    """Only a line a write cut short (invalid JSON, or UTF-8 cut mid-character) is unfinished: a whole JSON value
+    that is not an object, newline or not, is a wrong file and refused with its line (it was left out quietly)."""
+    path = tmp_path / "r.jsonl"
+    head = batch(1).to_json(orient="records", lines=True, force_ascii=False).encode()
+    path.write_bytes(head + last)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no 'unfinished last line' warning either
+        with pytest.raises(RolloutTableError, match=r"r.jsonl:13: expected a JSON object per line"):
+            read_rollouts(path)
+    path.write_bytes(last)  # the whole file one such line: named, not 'no rollouts in file'
+    with pytest.raises(RolloutTableError, match=r"r.jsonl:1: expected a JSON object per line"):
+        read_rollouts(path)
+    path.write_bytes(head + '{"step": 2, "completion": "é'.encode()[:-1])  # torn inside a UTF-8 character
+    with pytest.warns(RuntimeWarning, match=r"line 13: unfinished last line"):
+        assert len(read_rollouts(path)) == 12

@@ -154,13 +154,17 @@ def read_rollouts(path: str | Path, *, components: Sequence[str] = (), subset_co
 
 
 def _read_jsonl_live(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    """Every ``(line, object)`` of a JSONL file, leaving out (with a warning) a last line a write left unfinished."""
+    """Every ``(line, object)`` of a JSONL file, leaving out (with a warning) a last line a write left unfinished.
+
+    Unfinished means no newline at the end and not decodable (invalid JSON, or UTF-8 cut mid-character):
+    no cut of a JSON object parses. A whole value that is not an object (``42``, ``[1]``) stays an error.
+    """
     torn = _torn_last_line(path)
     numbered: list[tuple[int, dict[str, Any]]] = []
     try:
         numbered.extend(iter_jsonl(path, RolloutTableError))
     except RolloutTableError as exc:
-        if torn is None or not str(exc).startswith(f"{path}:{torn}:"):
+        if torn is None or not str(exc).startswith((f"{path}:{torn}: not valid JSON", f"{path}:{torn}: not UTF-8")):
             raise
         warnings.warn(f"{path}: line {torn}: unfinished last line (a write still going on, or cut by a crash) "
                       "left out; the next append cuts it off", RuntimeWarning, stacklevel=3)
