@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 import warnings
+import weakref
 from collections.abc import Iterable, Iterator
 from typing import IO, Any, TypeVar
 
@@ -30,8 +31,9 @@ HEARTBEAT_ENV = "HACKWATCH_HEARTBEAT_SECONDS"
 """Environment variable that overrides :data:`HEARTBEAT_SECONDS` (e.g. ``5`` for a CI log, ``0.2`` in tests)."""
 
 
-_open_bars = 0
-"""Bars drawn and not yet closed, in this process: one opened while another is open is an inner bar."""
+_open_bars: weakref.WeakSet[Heartbeat] = weakref.WeakSet()
+"""Bars drawn and not yet closed, in this process: one opened while another is open is an inner bar. Weak:
+a bar dropped without ``close`` (an error before its ``with``) stops counting once collected."""
 _bars_lock = threading.Lock()
 
 
@@ -100,10 +102,9 @@ class Heartbeat:
         if self.bar:
             from tqdm import tqdm
 
-            global _open_bars
             with _bars_lock:
-                inner = _open_bars > 0
-                _open_bars += 1
+                inner = len(_open_bars) > 0
+                _open_bars.add(self)
             # an inner bar (a stage inside a stage) vanishes when it ends; the outermost stays as the record
             self._tqdm = tqdm(total=total, initial=done, desc=f"{stage:>10}", unit=unit, file=self.stream,
                               dynamic_ncols=True, leave=not inner)
@@ -155,11 +156,10 @@ class Heartbeat:
         ``stopped``, not ``done`` — a log must not claim a failed stage finished.
         """
         if self._tqdm is not None:
-            global _open_bars
             self._tqdm.close()
             self._tqdm = None
             with _bars_lock:
-                _open_bars -= 1
+                _open_bars.discard(self)
         if self._thread is not None:
             self._stop.set()
             self._thread.join()

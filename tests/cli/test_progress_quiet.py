@@ -279,3 +279,22 @@ def test_a_bar_inside_a_bar_is_cleared_when_it_ends_and_the_outer_one_stays():
     with Heartbeat("score", 3, stream=out, bar=True) as hb:
         hb.update(3)
     assert "score: 100%" in out.getvalue()
+
+
+def test_a_bar_dropped_without_close_does_not_make_every_later_bar_inner():
+    """A bar left unclosed (an error between creating it and its ``with``) counted as open forever, so every
+    later top-level bar of the process was cleared when it ended; once the dropped bar is collected it no longer
+    counts."""
+    import gc
+
+    def fails() -> None:
+        Heartbeat("lost", 3, stream=io.StringIO(), bar=True)
+        raise RuntimeError("before the with")
+
+    with pytest.raises(RuntimeError):
+        fails()
+    gc.collect()
+    out = io.StringIO()
+    with Heartbeat("score", 3, stream=out, bar=True) as hb:
+        hb.update(3)
+    assert "score: 100%" in out.getvalue(), out.getvalue()
