@@ -132,3 +132,45 @@ def test_a_job_loses_the_masked_link_and_what_it_points_to(venv: tuple[Path, Pat
         assert read[str(path)] in allowed, (path, read[str(path)])
     for path, want in visible.items():
         assert read[str(path)] == want, (path, read[str(path)])
+
+
+SWAP_DRIVER = """
+import json, os, sys
+from hackwatch.sandbox import Limits, SandboxPool
+d = sys.argv[1]
+paths = [d + "/answer.txt", d + "/sdir/a.txt", d + "/late.txt"]
+with SandboxPool(1, limits=Limits(wall_seconds=30), mode="namespaces", preload=["tests.sandbox.hostile"],
+                 hide_paths=[d + "/answer.txt", d + "/sdir", d + "/late.txt"]) as pool:
+    before = pool.run("tests.sandbox.hostile:read_paths", paths).value
+    with open(d + "/answer.tmp", "w") as fh:
+        fh.write("new answer")
+    os.replace(d + "/answer.tmp", d + "/answer.txt")  # an atomic rewrite: rename over the masked file
+    os.mkdir(d + "/sdir.new")
+    with open(d + "/sdir.new/a.txt", "w") as fh:
+        fh.write("new secret")
+    os.rename(d + "/sdir", d + "/sdir.old")
+    os.rename(d + "/sdir.new", d + "/sdir")  # a folder swapped in under the masked name
+    with open(d + "/late.txt", "w") as fh:  # absent when the pool started
+        fh.write("late answer")
+    after = pool.run("tests.sandbox.hostile:read_paths", paths).value
+print(json.dumps({"before": before, "after": after}))
+"""
+
+
+@pytest.mark.skipif(not sandbox_mode_available("namespaces"), reason="kernel refuses user/mount/PID/net namespaces")
+def test_a_hidden_path_the_host_replaces_or_creates_while_the_pool_runs_stays_hidden(venv: tuple[Path, Path]) -> None:
+    """A mask is a mount on the path's dentry: renaming a new file (or folder) over it on the host detaches the
+    mount in every namespace, so the next job read the new content; a path absent at start was never masked.
+    Each job now starts with every mask in place."""
+    env, site = venv
+    d = site / "hwswap"
+    (d / "sdir").mkdir(parents=True)
+    (d / "answer.txt").write_text("old answer")
+    (d / "sdir" / "a.txt").write_text("old secret")
+    proc = subprocess.run([str(env / "bin" / "python"), "-c", SWAP_DRIVER, str(d)], capture_output=True, text=True,
+                          cwd=str(REPO), timeout=300, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    for when in ("before", "after"):
+        for path, got in out[when].items():
+            assert got in HIDDEN_ERRORS, (when, path, got)

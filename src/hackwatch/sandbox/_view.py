@@ -184,7 +184,7 @@ def masked(exposed: list[str], hide: Iterable[str], home: str | None) -> list[st
         want += [builtin, *filter(None, [_linked_copy(builtin)])]
     out = []
     for p in (target for w in want for target in _mask_targets(w, exposed)):
-        if os.path.lexists(p) and any(_inside(p, q) and p != q for q in exposed) or p in exposed:
+        if any(_inside(p, q) and p != q for q in exposed) or p in exposed:  # absent ones too (keep_masks)
             out.append(p)
     return sorted(set(out))
 
@@ -285,18 +285,56 @@ def _mask(path: str) -> None:
     if os.path.realpath(parent) != os.path.join(os.path.realpath(NEW_ROOT), os.path.relpath(parent, NEW_ROOT)):
         raise OSError(f"mask {path[len(NEW_ROOT):]}: a folder on the way is a symlink in the view; not masked "
                       "where it points")
+    _cover(path, f"{NEW_ROOT}/.masked")
+
+
+def _cover(path: str, empty_file: str, readonly: bool = False) -> bool:
+    """Mount the mask on ``path`` itself (never a link's target); False when ``path`` does not exist."""
     try:
         fd = os.open(path, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except (FileNotFoundError, NotADirectoryError):  # absent, or under an earlier mask
-        return
+    except (FileNotFoundError, NotADirectoryError, PermissionError):  # absent, under an earlier mask, or
+        return False  # out of the worker's reach (so of its jobs', which have fewer rights)
     try:
         here = f"/proc/self/fd/{fd}"
         if stat.S_ISDIR(os.fstat(fd).st_mode):
             lx.mount("tmpfs", here, "tmpfs", _TMP_FLAGS | lx.MS_NOEXEC, "size=4k,nr_inodes=1,mode=000")
         else:
-            lx.mount(f"{NEW_ROOT}/.masked", here, None, lx.MS_BIND)
+            lx.mount(empty_file, here, None, lx.MS_BIND)
     finally:
         os.close(fd)
+    if readonly:
+        lx.remount_readonly(path)
+    return True
+
+
+def mask_state(mask: list[str]) -> dict[str, tuple[int, int] | None]:
+    """After :func:`enter_root`: what each masked path of the view is now (``(st_dev, st_ino)`` of its
+    mask, None where the path is absent), for :func:`keep_masks`.
+    """
+    return {path: _identity(path) for path in mask}
+
+
+def keep_masks(state: dict[str, tuple[int, int] | None]) -> None:
+    """Before each job: cover again a masked path that is no longer its mask, or that exists now.
+
+    A mask is a mount on the path's dentry: a host that renames a new file or folder over the path
+    (an atomic rewrite) detaches that mount in every namespace, and a path absent when the worker
+    started was never covered; either way the next job would read the host's new content. One
+    ``lstat`` per mask (parents before children, so a re-covered folder hides what is below it).
+    """
+    for path in sorted(state):
+        now = _identity(path)
+        if now is not None and now != state[path]:
+            _cover(path, "/.masked", readonly=True)
+            state[path] = _identity(path)
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
+        return None
+    return st.st_dev, st.st_ino
 
 
 def build_root(sources: dict[str, int | str], mask: list[str]) -> None:

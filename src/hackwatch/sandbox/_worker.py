@@ -53,7 +53,7 @@ def setup_namespaces(cfg: dict[str, Any], cmd: int, reply: int) -> dict[str, Any
     _become_pid1()
     proc = _view.enter_root()
     pidns_fd = os.open("/proc/self/ns/pid", os.O_RDONLY)
-    return {"job_uid": job_uid, "pidns_fd": pidns_fd, "proc": proc, "tmp_state": {}}
+    return {"job_uid": job_uid, "pidns_fd": pidns_fd, "proc": proc, "tmp_state": {}, "masks": _view.mask_state(mask)}
 
 
 def _become_pid1() -> None:
@@ -121,6 +121,7 @@ def run_one(job: dict[str, Any], cfg: dict[str, Any], cmd: int, cache: dict[str,
     start = time.monotonic()
     try:
         if cfg["mode"] == "namespaces":
+            _view.keep_masks(cfg["masks"])  # the host may have renamed a file over a masked path since
             _view.fresh_tmp(limits, cfg["tmp_state"])
         else:
             _empty(cfg["job_tmp"])
