@@ -204,3 +204,16 @@ def test_a_complete_last_line_that_is_no_object_is_an_error_not_a_torn_line(tmp_
     path.write_bytes(head + '{"step": 2, "completion": "é'.encode()[:-1])  # torn inside a UTF-8 character
     with pytest.warns(RuntimeWarning, match=r"line 13: unfinished last line"):
         assert len(read_rollouts(path)) == 12
+
+
+def test_the_short_group_warning_says_where_the_expected_size_comes_from(tmp_path: Path) -> None:
+    """'has 2 of 4 rollouts' read as if the run's group size were known when it was only the step's usual size
+    (a guess that a run with varying group sizes should replace by num_generations); the warning now says which."""
+    cut = batch(3).iloc[[i for i in range(12) if i not in (6, 7)]]  # group 3:p1 lost two rollouts
+    path = _write(tmp_path / "r.jsonl", pd.concat([batch(1), cut], ignore_index=True))
+    with pytest.warns(RuntimeWarning, match=r"has 2 of 4 rollouts \(the step's usual group size; pass "
+                                            r"num_generations for the run's\)") as guessed:
+        read_rollouts(path)
+    assert "num_generations=4" not in str(guessed[0].message)
+    with pytest.warns(RuntimeWarning, match=r"has 2 of 4 rollouts \(num_generations=4\)"):
+        read_rollouts(path, num_generations=4)

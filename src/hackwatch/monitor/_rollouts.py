@@ -227,9 +227,11 @@ def _drop_short_groups(df: pd.DataFrame, where: list[str], source: str, num_gene
         expected = df["step"].map(per_step)
     spread = df.groupby(["step", "group_id"], sort=False)["subset"].transform("nunique") > 1
     short = (size < expected) & ~spread
+    basis = (f"num_generations={num_generations}" if num_generations is not None
+             else "the step's usual group size; pass num_generations for the run's")
     for i in short[short & first].index:
         warnings.warn(f"{source}: {where[i]}: step {df['step'][i]}, group '{df['group_id'][i]}' has {int(size[i])} "
-                      f"of {int(expected[i])} rollouts — cut short (a crash during an append, or a batch still "
+                      f"of {int(expected[i])} rollouts ({basis}) — cut short (a crash during an append, or a batch still "
                       "being written); dropped, as a smaller group it would bias the step's group statistics",
                       RuntimeWarning, stacklevel=3)
     keep = ~short.to_numpy()
