@@ -217,3 +217,22 @@ def test_the_short_group_warning_says_where_the_expected_size_comes_from(tmp_pat
     assert "num_generations=4" not in str(guessed[0].message)
     with pytest.warns(RuntimeWarning, match=r"has 2 of 4 rollouts \(num_generations=4\)"):
         read_rollouts(path, num_generations=4)
+
+
+def test_a_table_with_no_rollouts_left_is_refused_in_one_line(tmp_path: Path) -> None:
+    """An empty Parquet table, or a file whose every group was cut short, read as zero rollouts and the CLI
+    stopped in a traceback (KeyError in the flag rules); both are now a RolloutTableError naming the file."""
+    from typer.testing import CliRunner
+
+    from hackwatch.cli import app
+
+    empty = tmp_path / "empty.parquet"
+    batch(1).iloc[:0].to_parquet(empty)
+    with pytest.raises(RolloutTableError, match=r"empty.parquet: no rollouts in file"):
+        read_rollouts(empty)
+    short = _write(tmp_path / "short.jsonl", batch(2).iloc[[i for i in range(12) if i % 4 != 3]])
+    with pytest.warns(RuntimeWarning, match="cut short"):
+        with pytest.raises(RolloutTableError, match=r"short.jsonl: no rollouts left: every GRPO group .*3 groups"):
+            read_rollouts(short, num_generations=4)
+    res = CliRunner().invoke(app, ["monitor", "check", str(empty)])
+    assert res.exit_code == 2 and "no rollouts in file" in res.output and "Traceback" not in res.output, res.output

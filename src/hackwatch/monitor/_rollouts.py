@@ -135,6 +135,9 @@ def read_rollouts(path: str | Path, *, components: Sequence[str] = (), subset_co
             df = pd.read_parquet(path)
         except Exception as exc:  # pyarrow raises several types for corrupt files
             raise RolloutTableError(f"{path}: not a readable Parquet file ({exc})") from exc
+        if df.empty:
+            raise RolloutTableError(f"{path}: no rollouts in file (a Parquet table of 0 rows); expected one row per "
+                                    "completion")
         df = _normalise(df, components=components, source=str(path), subset_col=subset_col)
         where = [f"row {i + 1}" for i in range(len(df))]
         df, where = _drop_short_groups(df, where, str(path), num_generations, usual=False)
@@ -235,6 +238,10 @@ def _drop_short_groups(df: pd.DataFrame, where: list[str], source: str, num_gene
                       "being written); dropped, as a smaller group it would bias the step's group statistics",
                       RuntimeWarning, stacklevel=3)
     keep = ~short.to_numpy()
+    if not keep.any():
+        raise RolloutTableError(f"{source}: no rollouts left: every GRPO group is smaller than expected "
+                                f"({int(first.sum())} groups, each dropped as cut short); check num_generations, or "
+                                "wait until a whole batch is written")
     return df[keep].reset_index(drop=True), [w for w, k in zip(where, keep, strict=True) if k]
 
 
