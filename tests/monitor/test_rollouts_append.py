@@ -236,3 +236,15 @@ def test_a_table_with_no_rollouts_left_is_refused_in_one_line(tmp_path: Path) ->
             read_rollouts(short, num_generations=4)
     res = CliRunner().invoke(app, ["monitor", "check", str(empty)])
     assert res.exit_code == 2 and "no rollouts in file" in res.output and "Traceback" not in res.output, res.output
+
+
+def test_cli_names_the_option_for_a_wrong_num_generations(tmp_path: Path) -> None:
+    """The CLI said 'num_generations=1: expected an integer >= 2 ..., or None' (the library's words: no option
+    name, a Python None); it now names --num-generations."""
+    from typer.testing import CliRunner
+
+    from hackwatch.cli import app
+
+    path = _write(tmp_path / "r.jsonl", batch(1))
+    res = CliRunner().invoke(app, ["monitor", "check", str(path), "--num-generations", "1"])
+    assert res.exit_code == 2 and "--num-generations" in res.output and "None" not in res.output, res.output

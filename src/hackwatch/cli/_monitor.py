@@ -72,6 +72,9 @@ def monitor(
     for option, p in (("--out", out), ("--metrics-out", metrics_out)):
         if p is not None:
             check_out_suffix(p, fail, option=option)
+    if num_generations is not None and num_generations < 2:
+        raise fail(f"--num-generations {num_generations}: expected an integer >= 2 (rollouts per prompt), or leave "
+                   "it out to compare each group with its step's usual size")
     try:
         df = read_rollouts(rollouts, components=comps, subset_col=subset_col, num_generations=num_generations)
         ref = read_rollouts(reference, subset_col=subset_col) if reference is not None else None
