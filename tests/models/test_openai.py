@@ -305,3 +305,41 @@ def test_full_vocabulary_sampling_and_echo_send_the_vocabulary_size(server, peak
         assert r.generated_ids == c.generated_ids and not r.exact
         assert r.logprob_error_bound == pytest.approx(0.0, abs=1e-4)
         assert r.logprob == pytest.approx(c.logprob, abs=1e-3)
+
+
+def test_score_cli_score_top_k_makes_server_scores_exact(saved_model_dir, tmp_path):
+    """``hackwatch score --score-top-k -1`` against a server: τ-exact scores (bound 0) equal to the transformers
+    backend's; the default top-20 gives a bound that holds; a transformers model or a bad value is refused."""
+    from typer.testing import CliRunner
+
+    from hackwatch.cli import app
+
+    local = TransformersBackend(str(saved_model_dir))
+    srv, url = serve_in_thread(local)
+    try:
+        words = ("Let me think about edge cases", "I will check the tests", "Maybe")
+        bank = tmp_path / "bank.jsonl"
+        bank.write_text("".join(json.dumps({"prompt": "Write add.", "prefix_ids": list(local.encode(w)),
+                                            "prefix_id": str(i)}) + "\n" for i, w in enumerate(words)))
+        runner = CliRunner()
+
+        def score(model: str, *extra: str) -> list[dict]:
+            out = tmp_path / f"s{len(list(tmp_path.iterdir()))}.jsonl"
+            res = runner.invoke(app, ["score", "--model", model, "--prefixes", str(bank), "--out", str(out),
+                                      "--temperature", "0.7", *extra])
+            assert res.exit_code == 0, res.output
+            return [json.loads(line) for line in out.read_text().splitlines()]
+
+        spec = f"openai:{url}#{saved_model_dir}"
+        exact, full, top = score(str(saved_model_dir)), score(spec, "--score-top-k", "-1"), score(spec)
+        for e, f, t in zip(exact, full, top, strict=True):
+            assert f["logprob"] == pytest.approx(e["logprob"], abs=1e-3) and f["approx_error_bound"] == 0.0
+            assert -1e-3 <= t["logprob"] - e["logprob"] <= t["approx_error_bound"] + 1e-3
+        assert any(t["approx_error_bound"] > 1e-3 for t in top)
+        for model, value, message in ((str(saved_model_dir), "-1", "only for openai: and vllm: models"),
+                                      (spec, "0", "expected -1 (the full vocabulary) or an integer >= 1")):
+            res = runner.invoke(app, ["score", "--model", model, "--prefixes", str(bank), "--out",
+                                      str(tmp_path / "bad.jsonl"), "--score-top-k", value])
+            assert res.exit_code == 2 and message in res.output and not (tmp_path / "bad.jsonl").exists()
+    finally:
+        srv.shutdown()

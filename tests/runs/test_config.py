@@ -30,6 +30,7 @@ def with_(section: str, key: str, value: object) -> dict:
     ("thresholds", "emergence", 1.5, "config.toml: [thresholds].emergence: expected a float in (0, 1), got 1.5"),
     ("thresholds", "cutoff", 0, "config.toml: [thresholds].cutoff: expected an integer >= 1, got 0"),
     ("monitor", "num_generations", 1, "config.toml: [monitor].num_generations: expected an integer >= 2, got 1"),
+    ("subject", "score_top_k", 0, "config.toml: [subject].score_top_k: expected an integer >= 1, got 0"),
     ("subject", "backend", "tf", "config.toml: [subject].backend: expected one of transformers, vllm, openai"),
     ("donor", "prefix_lengths", [5, "x"], "config.toml: [donor].prefix_lengths: expected a list of positive integers"),
     ("tasks", "exploit_types", "assert_bypass", "config.toml: [tasks].exploit_types: expected a list of strings"),
@@ -289,3 +290,23 @@ def test_run_probe_errors_name_the_key(tmp_path: Path) -> None:
     cfg.probes.dir = "probe"
     again = load_run_probe(cfg)
     assert again is not None and again.fingerprint != first.fingerprint
+
+
+def test_score_top_k_enters_the_work_hash_only_when_not_the_default(tmp_path: Path) -> None:
+    """Runs written before ``[subject].score_top_k`` existed keep their work hash (they resume); another value
+    changes the scores, so it is new work; the pipeline hands it to every model job."""
+    import hashlib
+    import json
+
+    from hackwatch.runs._pipeline import Pipeline
+
+    cfg = config_from_dict(base(), origin="exp.toml", base_dir=tmp_path)
+    data = cfg.to_dict()
+    before = {k: data[k] for k in ("tasks", "donor", "sampling")}
+    before["subject"] = {k: v for k, v in data["subject"].items() if k != "score_top_k"}
+    assert cfg.subject.score_top_k == 20
+    assert cfg.work_hash() == hashlib.sha256(json.dumps(before, sort_keys=True).encode()).hexdigest()[:16]
+    full = config_from_dict(with_("subject", "score_top_k", -1), origin="exp.toml", base_dir=tmp_path)
+    assert full.subject.score_top_k == -1 and full.work_hash() != cfg.work_hash()
+    job = Pipeline(full, store=None, executor=None, progress=None).model_job("openai:http://h/v1#m")  # type: ignore[arg-type]
+    assert job.score_top_k == -1

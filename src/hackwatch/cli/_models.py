@@ -20,12 +20,24 @@ TokOpt = Annotated[str | None, typer.Option("--tokenizer", help="Tokenizer direc
                                             "when the served name is not a local path).")]
 
 
-def _backend(model: str, chat_format: str | None, device: str, tokenizer: str | None) -> Any:
+def _backend(model: str, chat_format: str | None, device: str, tokenizer: str | None, **extra: Any) -> Any:
     from hackwatch.models import BackendError, load_backend
     try:
-        return load_backend(model, tokenizer=tokenizer, device=device, chat_format=chat_format)
+        return load_backend(model, tokenizer=tokenizer, device=device, chat_format=chat_format, **extra)
     except (BackendError, ImportError, OSError, ValueError) as e:
         raise fail(f"--model {model}: {e}") from e
+
+
+def score_top_k_arg(spec: str, score_top_k: int | None) -> dict[str, int] | str:
+    """``{"score_top_k": K}`` for an openai:/vllm: spec (``{}`` when not given), or the error for a bad value."""
+    if score_top_k is None:
+        return {}
+    if not spec.startswith(("openai:", "vllm:")):
+        return (f"--score-top-k {score_top_k}: only for openai: and vllm: models (the transformers backend "
+                "scores over the full vocabulary)")
+    if score_top_k == 0 or score_top_k < -1:
+        return f"--score-top-k {score_top_k}: expected -1 (the full vocabulary) or an integer >= 1"
+    return {"score_top_k": score_top_k}
 
 
 CheckpointOpt = Annotated[str | None, typer.Option("--checkpoint", help="Checkpoint name written on every row "
@@ -124,7 +136,11 @@ def score(model: ModelOpt,
                                                        "(a whole sampled continuation).")] = False,
           batch_size: Annotated[int, typer.Option("--batch-size")] = 16,
           checkpoint: CheckpointOpt = None, step: StepOpt = None,
-          chat_format: ChatOpt = None, device: DeviceOpt = "auto", tokenizer: TokOpt = None) -> None:
+          chat_format: ChatOpt = None, device: DeviceOpt = "auto", tokenizer: TokOpt = None,
+          score_top_k: Annotated[int | None, typer.Option(
+              "--score-top-k", help="openai:/vllm: at τ ≠ 1: prompt log-probs asked per position (default 20: each "
+              "row gets an error bound); -1 = the full vocabulary, exact (vLLM: start it with --max-logprobs -1). "
+              "The transformers backend is always exact.")] = None) -> None:
     """Write log P_τ(prefix | prompt) of every row: τ-exact over the full vocabulary (top-K bound on servers).
 
     The model is the subject: each row gets ``logprob`` and, for `hackwatch estimate --scores`,
@@ -137,6 +153,9 @@ def score(model: ModelOpt,
 
     if temperature <= 0:
         raise fail("--temperature must be > 0")
+    extra = score_top_k_arg(model, score_top_k)
+    if isinstance(extra, str):
+        raise fail(extra)
     check_out_suffix(out, fail)
     ck_name, ck_step = checkpoint_of(model, checkpoint, step)
     try:
@@ -161,7 +180,7 @@ def score(model: ModelOpt,
             ids_list.append(ids)
     except (RowsError, TaskError) as e:
         raise fail(str(e)) from e
-    be = _backend(model, chat_format, device, tokenizer)
+    be = _backend(model, chat_format, device, tokenizer, **extra)
     scores = be.score_prefixes(reqs, temperature=temperature, batch_size=batch_size, progress=True)
     scored = "prefix+generated" if with_generated else "prefix"
 

@@ -85,6 +85,8 @@ class SubjectSection:
     """Alternatively a folder of ``checkpoint-<step>`` folders (TRL's layout)."""
     select: int = 0
     """With ``dir``: choose this many log-spaced checkpoints (0 = all), always keeping first and last."""
+    score_top_k: int = 20
+    """``vllm``/``openai`` at τ ≠ 1: prompt log-probs per position when scoring (-1 = full vocabulary, exact)."""
 
     ctx: InitVar[str] = "config"
 
@@ -94,6 +96,8 @@ class SubjectSection:
         if not isinstance(self.dir, str):
             raise _bad(ctx, "subject", "dir", "a folder path", self.dir)
         self.select = _int(ctx, "subject", "select", self.select)
+        if self.score_top_k != -1:
+            self.score_top_k = _int(ctx, "subject", "score_top_k", self.score_top_k, 1)
         if not isinstance(self.checkpoints, list | tuple):
             raise _bad(ctx, "subject", "checkpoints", "a list of {path, step} tables", self.checkpoints)
         cps: list[Checkpoint] = []
@@ -420,10 +424,13 @@ class RunConfig:
         """Hash of everything that defines the units of work (tasks, checkpoints, banks, sampling plan).
 
         Thresholds, estimate, report, monitor and probe settings may change between reruns; these may
-        not. ``proposals`` enters only when there are some, so runs written before it existed resume.
+        not. ``proposals`` enters only when there are some and ``[subject].score_top_k`` only when not 20, so
+        runs written before they existed resume.
         """
         data = self.to_dict()
         work = {k: data[k] for k in ("tasks", "subject", "donor", "sampling")}
+        if work["subject"].get("score_top_k") == 20:  # the default: runs written before the key existed resume
+            work["subject"] = {k: v for k, v in work["subject"].items() if k != "score_top_k"}
         if self.proposals:
             work["proposals"] = data["proposals"]
         return hashlib.sha256(json.dumps(work, sort_keys=True).encode()).hexdigest()[:16]

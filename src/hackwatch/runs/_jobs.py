@@ -53,18 +53,21 @@ class ModelJob:
     max_new_tokens: int
     seed: int
     batch_size: int
+    score_top_k: int = 20
+    """Servers and vLLM at τ ≠ 1: prompt log-probs per position when scoring (``[subject].score_top_k``)."""
 
 
-def get_backend(spec: str, device: str) -> Any:
+def get_backend(spec: str, device: str, score_top_k: int = 20) -> Any:
     """The backend for ``spec``, loaded once per worker process."""
-    key = (spec, device)
+    key = (spec, device, score_top_k)
     if key not in _BACKENDS:
         from transformers.utils import logging as hf_logging
 
         from hackwatch.models import load_backend
 
         hf_logging.disable_progress_bar()  # the run shows its own per-stage bars
-        _BACKENDS[key] = load_backend(spec, device=device)
+        extra = {"score_top_k": score_top_k} if spec.startswith(("openai:", "vllm:")) else {}
+        _BACKENDS[key] = load_backend(spec, device=device, **extra)
         while len(_BACKENDS) > 2:  # keep memory bounded when a worker walks over checkpoints
             _BACKENDS.pop(next(iter(_BACKENDS)))
     return _BACKENDS[key]
@@ -74,7 +77,7 @@ def sample_job(job: ModelJob, units: list[SampleUnit]) -> list[tuple[SampleUnit,
     """Sample every unit with one backend call; return each unit with its sample rows."""
     from hackwatch.models import SampleRequest
 
-    backend = get_backend(job.spec, job.device)
+    backend = get_backend(job.spec, job.device, job.score_top_k)
     requests = [SampleRequest(prompt=u.prompt, prefix_ids=tuple(u.prefix_ids), n=u.n, key=u.unit_key)
                 for u in units]
     completions = backend.sample(requests, temperature=job.temperature, max_new_tokens=job.max_new_tokens,
@@ -105,7 +108,7 @@ def score_job(job: ModelJob, units: list[ScoreUnit]) -> list[tuple[ScoreUnit, di
     """Score every unit's prefix under the job's model at the sampling temperature."""
     from hackwatch.models import ScoreRequest
 
-    backend = get_backend(job.spec, job.device)
+    backend = get_backend(job.spec, job.device, job.score_top_k)
     requests = [ScoreRequest(prompt=u.prompt, prefix_ids=tuple(u.prefix_ids), key=u.unit_key) for u in units]
     scores = backend.score_prefixes(requests, temperature=job.temperature, batch_size=job.batch_size)
     by_key = {s.key: s for s in scores}

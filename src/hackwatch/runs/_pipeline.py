@@ -145,7 +145,8 @@ class Pipeline:
     def model_job(self, spec: str) -> ModelJob:
         s = self.config.sampling
         return ModelJob(spec=spec, device=self.config.subject.device, temperature=s.temperature,
-                        max_new_tokens=s.max_new_tokens, seed=s.seed, batch_size=s.batch_size)
+                        max_new_tokens=s.max_new_tokens, seed=s.seed, batch_size=s.batch_size,
+                        score_top_k=self.config.subject.score_top_k)
 
     def sample(self, stage: str, units: list[SampleUnit], specs: dict[str, str]) -> None:
         done = self.store.done_units(stage)
