@@ -370,3 +370,14 @@ def test_a_cgroup_refused_after_the_fallback_runs_rlimits_without_cgroups(monkey
         with SandboxPool(2, mode="auto", preload=PRELOAD) as p:
             assert (p.mode, p.cgroup) == ("rlimits", None)
             assert [r.mode for r in p.map(H + "normal", [[1], [2]])] == ["rlimits"] * 2
+
+
+@pytest.mark.skipif(not sandbox_mode_available("namespaces"), reason="kernel refuses user/mount/PID/net namespaces")
+def test_a_path_that_cannot_be_hidden_stops_the_pool_instead_of_falling_back(tmp_path: Path) -> None:
+    """In mode "auto" a mask that failed read as 'namespaces unavailable': the pool went on in rlimits mode, where
+    no path is hidden, so the files the caller asked to hide were readable by every job. It now raises."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(SandboxUnavailable, match=r"mask .*refused \(simulated\)"):
+            SandboxPool(2, mode="auto", preload=[*PRELOAD, "tests.sandbox.broken_mask"], hide_paths=[str(tmp_path)])
+    assert not [w for w in caught if "falling back" in str(w.message)], [str(w.message) for w in caught]

@@ -42,7 +42,9 @@ class _CgroupRefused(SandboxUnavailable):
 
 
 class _StartFailed(SandboxUnavailable):
-    """The worker failed to start for a reason every mode shares (a preload that does not import): no fallback."""
+    """The worker failed to start for a reason no fallback mends (a preload that does not import, a path to
+    hide that could not be masked): the pool raises rather than fall back.
+    """
 
 
 class _NotStarted(SandboxUnavailable):
@@ -108,7 +110,7 @@ class _Worker:
                 return
             elif msg.get("cgroup"):
                 raise _CgroupRefused(str(msg.get("message")))
-            elif msg.get("preload"):
+            elif msg.get("fatal"):
                 raise _StartFailed(f"sandbox worker could not start: {msg.get('message')}")
             else:
                 raise SandboxUnavailable(f"sandbox worker refused to start: {msg.get('message')}")

@@ -101,7 +101,8 @@ class SandboxPool:
         mode with the host's cgroups: whatever refuses one worker refuses them all, so a refusal
         stops every started worker and the pool starts again without cgroups (a worker could not use
         them) or, in mode "auto", loudly in rlimits mode (namespaces refused). A preload that does not
-        import is no refusal (every mode fails alike): it raises at once. Before, one worker
+        import (every mode fails alike) or a path to hide that cannot be masked (rlimits mode hides
+        nothing) is no refusal: it raises at once. Before, one worker
         started alone to learn this and the others only after it: on two cores about a worker's
         start-up more per pool.
         """
@@ -113,7 +114,7 @@ class SandboxPool:
             self._cgroups, self.cgroup = None, None
             _warn_no_cgroup(str(exc))
             return self._start_workers(mode)
-        except _StartFailed:  # not a refusal: rlimits workers would fail alike
+        except _StartFailed:  # not a refusal: rlimits workers would fail alike, or hide nothing
             raise
         except SandboxUnavailable as exc:
             if mode == "namespaces" or self.mode == "rlimits":

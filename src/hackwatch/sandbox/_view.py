@@ -40,6 +40,10 @@ _PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "s39
 _TMP_FLAGS = lx.MS_NOSUID | lx.MS_NODEV
 
 
+class MaskError(OSError):
+    """A path to hide could not be masked: the worker must not start (no fallback, where nothing is hidden)."""
+
+
 def _inside(path: str, top: str) -> bool:
     return path == top or path.startswith(top.rstrip("/") + "/")
 
@@ -283,9 +287,12 @@ def _mask(path: str) -> None:
     """
     parent = os.path.dirname(path)
     if os.path.realpath(parent) != os.path.join(os.path.realpath(NEW_ROOT), os.path.relpath(parent, NEW_ROOT)):
-        raise OSError(f"mask {path[len(NEW_ROOT):]}: a folder on the way is a symlink in the view; not masked "
-                      "where it points")
-    _cover(path, f"{NEW_ROOT}/.masked")
+        raise MaskError(f"mask {path[len(NEW_ROOT):]}: a folder on the way is a symlink in the view; not masked "
+                        "where it points")
+    try:
+        _cover(path, f"{NEW_ROOT}/.masked")
+    except OSError as exc:
+        raise MaskError(f"mask {path[len(NEW_ROOT):]}: {exc}") from exc
 
 
 def _cover(path: str, empty_file: str, readonly: bool = False) -> bool:

@@ -162,7 +162,7 @@ def main(cfg: dict[str, Any]) -> None:
     try:
         preload(cfg["preload"])
     except Exception as exc:  # noqa: BLE001 - fails alike in every mode: the host raises it, never falls back
-        _send_error(reply, {"event": "error", "preload": True, "message": f"preload: {type(exc).__name__}: {exc}"})
+        _send_error(reply, {"event": "error", "fatal": True, "message": f"preload: {type(exc).__name__}: {exc}"})
         return
     try:
         lx.last_capability()  # read while the host's /proc is still there
@@ -178,7 +178,9 @@ def main(cfg: dict[str, Any]) -> None:
         lx.prctl(lx.PR_SET_CHILD_SUBREAPER, 1)
         lx.prctl(lx.PR_SET_NO_NEW_PRIVS, 1)  # for the worker and, inherited, every job (never execs itself)
     except Exception as exc:  # noqa: BLE001 - sent to the host, which decides (fallback or error)
-        _send_error(reply, {"event": "error", "message": f"{type(exc).__name__}: {exc}"})
+        # a path that cannot be hidden is no refusal of namespaces: rlimits mode would hide nothing at all
+        _send_error(reply, {"event": "error", "fatal": isinstance(exc, _view.MaskError),
+                            "message": f"{type(exc).__name__}: {exc}"})
         return
     if "random" in sys.modules:  # jobs are raw forks (no re-seeding): all start from this fixed state
         sys.modules["random"].seed(0)
