@@ -202,6 +202,25 @@ def test_temp_files_are_private_to_each_job() -> None:
     assert (host_file.read_bytes() if host_file.exists() else None) == before
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_jobs_get_pythons_sigint_handler_when_the_host_ignores_sigint(mode: str) -> None:
+    """A host started in the background by a shell script inherits SIGINT ignored (bash does that to
+    background commands without job control); jobs still get Python's handler, so verdicts do not depend on
+    how the host was launched."""
+    import signal
+    import sys
+
+    driver = ("import json, signal\nfrom hackwatch.sandbox import SandboxPool\n"
+              "assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN\n"
+              f"with SandboxPool(1, mode={mode!r}, preload={PRELOAD!r}) as p:\n"
+              f"    print(json.dumps(p.run({H + 'interrupt_self'!r}, None).value))\n")
+    proc = subprocess.run([sys.executable, "-c", driver], capture_output=True, text=True, timeout=120, cwd=REPO,
+                          env={**os.environ, "PYTHONPATH": str(REPO)},
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout.splitlines()[-1]) == {"default_handler": True, "interrupted": True}
+
+
 def test_jobs_handle_sigint_like_python_and_workers_ignore_the_terminal(pool: SandboxPool) -> None:
     """Workers run in their own session (a Ctrl-C at the host's terminal does not reach them), so they
     keep Python's SIGINT handler and every job inherits it: KeyboardInterrupt, as in plain python."""

@@ -184,6 +184,9 @@ def main(cfg: dict[str, Any]) -> None:
         return
     if "random" in sys.modules:  # jobs are raw forks (no re-seeding): all start from this fixed state
         sys.modules["random"].seed(0)
+    # Python's own SIGINT handler whatever the host inherited: a host started in the background by a
+    # non-interactive shell (or nohup-style launchers) has SIGINT ignored, and every job would inherit that
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     os.environ.clear()  # once for all jobs (none of the worker's own code needs the host's variables)
     os.environ.update(job_env())
     gc.freeze()  # jobs' collections then skip the preloaded objects: fewer copy-on-write page faults
