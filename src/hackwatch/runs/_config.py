@@ -96,8 +96,9 @@ class SubjectSection:
         if not isinstance(self.dir, str):
             raise _bad(ctx, "subject", "dir", "a folder path", self.dir)
         self.select = _int(ctx, "subject", "select", self.select)
-        if self.score_top_k != -1:
-            self.score_top_k = _int(ctx, "subject", "score_top_k", self.score_top_k, 1)
+        k = self.score_top_k
+        if isinstance(k, bool) or not isinstance(k, int) or not (k == -1 or k >= 1):
+            raise _bad(ctx, "subject", "score_top_k", "-1 (the full vocabulary) or an integer >= 1", k)
         if not isinstance(self.checkpoints, list | tuple):
             raise _bad(ctx, "subject", "checkpoints", "a list of {path, step} tables", self.checkpoints)
         cps: list[Checkpoint] = []
