@@ -400,3 +400,17 @@ def test_a_path_that_cannot_be_hidden_stops_the_pool_instead_of_falling_back(tmp
         with pytest.raises(SandboxUnavailable, match=r"mask .*refused \(simulated\)"):
             SandboxPool(2, mode="auto", preload=[*PRELOAD, "tests.sandbox.broken_mask"], hide_paths=[str(tmp_path)])
     assert not [w for w in caught if "falling back" in str(w.message)], [str(w.message) for w in caught]
+
+
+@pytest.mark.parametrize("mode", [*MODES, "auto"])
+def test_a_preload_that_hangs_fails_the_pool_after_the_start_timeout(mode: str,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a limit the pool constructor waited for ever on a worker stuck importing a preload; now the
+    worker is killed and the pool raises (in ``auto`` too: no fallback mends a hanging import)."""
+    monkeypatch.setenv("HACKWATCH_SANDBOX_START_TIMEOUT", "1.5")
+    with pytest.raises(SandboxUnavailable, match=r"did not finish start-up within 1.5 s .*"
+                                                 r"HACKWATCH_SANDBOX_START_TIMEOUT sets the limit"):
+        SandboxPool(2, mode=mode, preload=["tests.sandbox.hang_on_import"])
+    monkeypatch.setenv("HACKWATCH_SANDBOX_START_TIMEOUT", "soon")
+    with pytest.raises(SandboxUnavailable, match=r"HACKWATCH_SANDBOX_START_TIMEOUT='soon': expected a number"):
+        SandboxPool(1, mode=mode, preload=PRELOAD)

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,6 +27,22 @@ _BOOT = ("import json, sys; cfg = json.loads(sys.stdin.readline()); sys.path[:] 
 The configuration comes on stdin, not argv: a job can read its worker's /proc/1/cmdline. The worker
 runs with ``-S``: no ``site`` processing, so ``.pth`` hooks of the host's environment (certifi
 patches, distutils shims) neither run in the sandbox nor weigh on every job's fork."""
+
+
+START_TIMEOUT_ENV = "HACKWATCH_SANDBOX_START_TIMEOUT"
+"""Seconds a worker may take to start (interpreter, preloads, namespaces); default 300."""
+
+
+def start_timeout() -> float:
+    """The start-up limit from :data:`START_TIMEOUT_ENV` (default 300 s: preloads on a loaded machine are slow)."""
+    raw = os.environ.get(START_TIMEOUT_ENV, "")
+    try:
+        value = float(raw) if raw else 300.0
+    except ValueError:
+        raise _StartFailed(f"{START_TIMEOUT_ENV}={raw!r}: expected a number of seconds > 0") from None
+    if not value > 0:
+        raise _StartFailed(f"{START_TIMEOUT_ENV}={raw!r}: expected a number of seconds > 0")
+    return value
 
 
 def _wait_readable(fd: int, timeout: float) -> bool:
@@ -88,8 +105,18 @@ class _Worker:
         self.proc_info: dict[str, Any] = {}
 
     def handshake(self) -> None:
-        """Finish start-up (write the uid maps if the host is root); raise SandboxUnavailable on refusal."""
+        """Finish start-up (write the uid maps if the host is root); raise SandboxUnavailable on refusal.
+
+        A worker that says nothing for :func:`start_timeout` seconds (a preload that hangs) is killed and the
+        pool raises, instead of waiting for ever.
+        """
+        limit = start_timeout()
+        deadline = time.monotonic() + limit
         while True:
+            if not _wait_readable(self.reply, max(0.0, deadline - time.monotonic())):
+                self.proc.kill()
+                raise _StartFailed(f"sandbox worker did not finish start-up within {limit:g} s (a preload that "
+                                   f"hangs on import?); {START_TIMEOUT_ENV} sets the limit")
             frame = recv_frame(self.reply)
             if frame is None:
                 raise SandboxUnavailable(f"sandbox worker exited during start-up (code {self.proc.wait()})")

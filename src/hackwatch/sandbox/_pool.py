@@ -137,7 +137,9 @@ class SandboxPool:
             for worker in started:
                 worker.handshake()
         except BaseException:
-            for worker in started:
+            for worker in started:  # none has run a job: stop them now rather than wait 5 s for each to exit
+                if worker.proc.poll() is None:
+                    worker.proc.kill()
                 worker.close()
             raise
         with self._lock:
