@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from hackwatch._files import iter_jsonl
@@ -139,9 +140,9 @@ def read_rollouts(path: str | Path, *, components: Sequence[str] = (), subset_co
             raise RolloutTableError(f"{path}: no rollouts in file (a Parquet table of 0 rows); expected one row per "
                                     "completion")
         df = _normalise(df, components=components, source=str(path), subset_col=subset_col)
-        where = [f"row {i + 1}" for i in range(len(df))]
-        df, where = _drop_short_groups(df, where, str(path), num_generations, usual=False)
-        return _refuse_lone(df, str(path))
+        keep = _short_groups_kept(df, [f"row {i + 1}" for i in range(len(df))], str(path), num_generations,
+                                  usual=False)
+        return _refuse_lone(df[keep].reset_index(drop=True), str(path))
     numbered = _read_jsonl_live(path)
     linenos = [n for n, _ in numbered]
     if not numbered:
@@ -150,10 +151,9 @@ def read_rollouts(path: str | Path, *, components: Sequence[str] = (), subset_co
     df = pd.DataFrame.from_records([rec for _, rec in numbered])
     with _rows_as_lines(linenos):
         df = _normalise(df, components=components, source=str(path), subset_col=subset_col)
-    where = [f"line {n}" for n in linenos]
-    df, where = _drop_short_groups(df, where, str(path), num_generations, usual=True)
-    with _rows_as_lines([int(w.split()[1]) for w in where]):
-        return _refuse_lone(df, str(path))
+    keep = _short_groups_kept(df, [f"line {n}" for n in linenos], str(path), num_generations, usual=True)
+    with _rows_as_lines([n for n, k in zip(linenos, keep, strict=True) if k]):
+        return _refuse_lone(df[keep].reset_index(drop=True), str(path))
 
 
 def _read_jsonl_live(path: Path) -> list[tuple[int, dict[str, Any]]]:
@@ -203,16 +203,17 @@ def _usual_size(sizes: pd.Series) -> int:
     return int(counts[counts == counts.max()].index.max())
 
 
-def _drop_short_groups(df: pd.DataFrame, where: list[str], source: str, num_generations: int | None, *,
-                       usual: bool) -> tuple[pd.DataFrame, list[str]]:
-    """Drop GRPO groups with fewer rollouts than expected, one warning each; ``where[i]`` names row ``i``.
+def _short_groups_kept(df: pd.DataFrame, where: list[str], source: str, num_generations: int | None, *,
+                       usual: bool) -> np.ndarray:
+    """Which rows to keep: GRPO groups with fewer rollouts than expected are dropped, one warning each
+    (``where[i]`` names row ``i``).
 
     Expected is ``num_generations`` when given, else (``usual``) the step's usual group size. A
     group_id spread over several subsets of a step is not what a cut write leaves: left to the
     group-of-one check.
     """
     if df.empty or (num_generations is None and not usual):
-        return df, where
+        return np.ones(len(df), dtype=bool)
     groups = df.groupby(GROUP_KEY, sort=False)
     size, first = groups["reward"].transform("size"), groups.cumcount() == 0
     if num_generations is not None:
@@ -242,7 +243,7 @@ def _drop_short_groups(df: pd.DataFrame, where: list[str], source: str, num_gene
         raise RolloutTableError(f"{source}: no rollouts left: every GRPO group is smaller than expected "
                                 f"({int(first.sum())} groups, each dropped as cut short); check num_generations, or "
                                 "wait until a whole batch is written")
-    return df[keep].reset_index(drop=True), [w for w, k in zip(where, keep, strict=True) if k]
+    return keep
 
 
 PARQUET_APPEND_WARN_ROWS = 200_000
