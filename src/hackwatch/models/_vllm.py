@@ -21,8 +21,9 @@ the engine's processed mode, which current vLLM documents as applying to prompt 
 the raw log-probs). At τ = 1 they are exact. At
 τ ≠ 1 hackwatch asks for the top ``score_top_k`` prompt log-probs and renormalises over them with a
 bound on the error (:func:`tempered_topk_logprob`); ``score_top_k=-1`` requests the full vocabulary
-(engine created with ``max_logprobs=-1``), which makes the result exact (bound 0) at a memory cost. Requests ask for no detokenisation (hackwatch decodes ids itself): vLLM would
-otherwise decode every returned log-prob entry, the whole vocabulary per position with ``score_top_k=-1``.
+(engine created with ``max_logprobs=-1``), which makes the result exact (bound 0) at a memory cost.
+Requests ask for no detokenisation (hackwatch decodes ids itself): vLLM would otherwise decode every
+returned log-prob entry, the whole vocabulary per position with ``score_top_k=-1``.
 """
 
 from __future__ import annotations
